@@ -64,6 +64,13 @@ void set_backward_observer(BackwardObserver fn, void* ctx) {
   g_observer_ctx = ctx;
 }
 
+static thread_local RecordObserver t_record_observer = nullptr;
+static thread_local void* t_record_ctx = nullptr;
+void set_record_observer(RecordObserver fn, void* ctx) {
+  t_record_observer = fn;
+  t_record_ctx = ctx;
+}
+
 static std::shared_ptr<Node> grad_accumulator(const Tensor& leaf) {
   AutogradMeta& m = *leaf.impl()->autograd;
   if (auto acc = m.grad_accumulator.lock()) return acc;
@@ -104,6 +111,7 @@ void connect(const std::shared_ptr<Node>& node, const std::vector<const Tensor*>
     impl->autograd->grad_fn = node;
     impl->autograd->output_nr = nr++;
   }
+  if (t_record_observer) t_record_observer(node, inputs, outs, t_record_ctx);
 }
 
 namespace {

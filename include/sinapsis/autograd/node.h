@@ -109,6 +109,14 @@ struct BackwardStep {
 using BackwardObserver = void (*)(const BackwardStep&, void* ctx);
 void set_backward_observer(BackwardObserver fn, void* ctx);
 
+// Observes op recording on the calling thread: connect() reports each recorded op once its node
+// is linked (used by the graph viewer's capture scope, which keeps intermediate values that the
+// graph itself does not hold). Null turns it off.
+using RecordObserver = void (*)(const std::shared_ptr<Node>& node,
+                                const std::vector<const Tensor*>& inputs,
+                                const std::vector<Tensor*>& outputs, void* ctx);
+void set_record_observer(RecordObserver fn, void* ctx);
+
 }  // namespace autograd
 
 // RAII: turns grad mode off for a scope.
