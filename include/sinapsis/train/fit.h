@@ -1,0 +1,90 @@
+// fit(): the Keras-style training loop (epochs of batches, optional validation, metrics,
+// callbacks, an LR scheduler, resume from an epoch), evaluate() and predict(). It owns no model,
+// optimizer or data: it borrows them for the call. Checkpoint files are in checkpoint.h.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "sinapsis/core/tensor.h"
+#include "sinapsis/data/loader.h"
+#include "sinapsis/nn/module.h"
+#include "sinapsis/optim/optimizer.h"
+#include "sinapsis/optim/scheduler.h"
+#include "sinapsis/train/callback.h"
+#include "sinapsis/train/history.h"
+#include "sinapsis/train/metrics.h"
+
+namespace sn::train {
+
+// The batch loss: model output and target in, a scalar (the MEAN over the batch) out. fit
+// weights batch losses by batch size, so the epoch loss is the mean over examples.
+using LossFn = std::function<Tensor(const Tensor& output, const Tensor& target)>;
+
+// When FitOptions::scheduler steps.
+enum class SchedulerStep { Epoch, Batch };
+
+struct FitOptions {
+  // Training ends before this epoch index (Keras semantics): with initial_epoch = 3 and
+  // epochs = 10, epochs 3..9 run.
+  int64_t epochs = 1;
+  // Validation data, evaluated after every epoch (eval mode, no grad). Either a loader...
+  data::DataLoader* validation = nullptr;
+  // ...or a fraction in (0, 1) of the training dataset held out for validation (a fixed split
+  // drawn from validation_seed, so a resumed run holds out the same examples). fit then trains
+  // on the rest with a loader built from the training loader's options.
+  double validation_split = 0.0;
+  uint64_t validation_seed = 0;
+  // Computed on training batches (as the epoch runs) and on validation data. Each is cloned,
+  // so the objects given here are not changed.
+  std::vector<MetricPtr> metrics;
+  std::vector<CallbackPtr> callbacks;
+  // Optional; stepped after each epoch (before the user's callbacks see on_epoch_end) or after
+  // each batch. For ReduceLROnPlateau use LRSchedulerCallback.
+  optim::LRScheduler* scheduler = nullptr;
+  SchedulerStep scheduler_step = SchedulerStep::Epoch;
+  // Clip the total gradient norm before each step (0: off).
+  double clip_grad_norm = 0.0;
+  // Resume: the first epoch to run, and the history of the epochs before it (from
+  // load_checkpoint), which the returned History and the callbacks continue.
+  int64_t initial_epoch = 0;
+  History initial_history;
+  // The quantity History::best_epoch is chosen by; empty: "val_loss" with validation, else
+  // "loss".
+  std::string monitor;
+  // 0 silent, 1 progress bar (live on a terminal, one line per epoch otherwise), 2 one line
+  // per epoch. Ignored when callbacks already hold a ProgressBar.
+  int verbose = 1;
+};
+
+// Trains `model` with `opt` on `train` for the epochs in [initial_epoch, epochs). Each batch:
+// on_batch_begin, optimizer step with a closure that zeroes gradients, runs the model (train
+// mode), computes loss_fn and backpropagates (clipping if asked), on_batch_end. Shuffled
+// loaders continue where an interrupted run left off: fit sets the loader's epoch counter to
+// the epoch index, and checkpoints restore sn's global generator. The model is left in train
+// mode. With a fixed seed and one thread, a run resumed from a checkpoint gives the same numbers
+// as one that never stopped.
+History fit(nn::Module& model, const LossFn& loss_fn, optim::Optimizer& opt,
+            data::DataLoader& train, const FitOptions& options = {});
+
+struct EvalResult {
+  double loss = 0;                        // mean over examples (NaN without a loss_fn)
+  std::map<std::string, double> metrics;  // by metric name
+  int64_t examples = 0;
+};
+
+// One pass over `loader` in eval mode under NoGradGuard (the model's mode is restored after).
+// `metrics` are reset and updated in place, so e.g. a ConfusionMatrix can be printed afterwards.
+// loss_fn may be empty (loss is NaN then).
+EvalResult evaluate(nn::Module& model, const LossFn& loss_fn, data::DataLoader& loader,
+                    const std::vector<MetricPtr>& metrics = {});
+
+// The model's outputs for every batch of `loader`, concatenated along dim 0, in eval mode under
+// NoGradGuard (mode restored after). Targets in the loader are ignored.
+Tensor predict(nn::Module& model, data::DataLoader& loader);
+// The same for an input tensor (examples along dim 0), in chunks of batch_size (0: at once).
+Tensor predict(nn::Module& model, const Tensor& x, int64_t batch_size = 0);
+
+}  // namespace sn::train
