@@ -6,6 +6,7 @@
 #include <queue>
 #include <unordered_map>
 
+#include "autograd/anomaly_internal.h"
 #include "core/tensor_internal.h"
 #include "sinapsis/autograd/node.h"
 #include "sinapsis/ops/ops.h"
@@ -15,7 +16,33 @@ namespace sn {
 static std::atomic<uint64_t> g_sequence{0};
 Node::Node() : sequence_nr(g_sequence.fetch_add(1, std::memory_order_relaxed)) {}
 
-SavedTensor::SavedTensor(const Tensor& t) : t_(t) {
+// A node owning the last reference to its inputs' nodes would destroy them recursively (one
+// stack frame set per node). Instead the children that would die with it are parked on a
+// per-thread list, and the outermost destructor drains that list in a loop.
+Node::~Node() {
+  thread_local std::vector<std::shared_ptr<Node>>* pending = nullptr;  // outermost frame's list
+  if (pending) {
+    for (Edge& e : next_edges)
+      if (e.fn && e.fn.use_count() == 1) pending->push_back(std::move(e.fn));
+    return;
+  }
+  std::vector<std::shared_ptr<Node>> orphans;
+  for (Edge& e : next_edges)
+    if (e.fn && e.fn.use_count() == 1) orphans.push_back(std::move(e.fn));
+  if (orphans.empty()) return;
+  pending = &orphans;
+  while (!orphans.empty()) {
+    std::shared_ptr<Node> n = std::move(orphans.back());
+    orphans.pop_back();
+    n.reset();  // its destructor parks its own orphans on our list
+  }
+  pending = nullptr;
+}
+
+// Saved as a history-free alias: an op that saves its own output would otherwise form a cycle
+// (output -> grad_fn -> saved output) and leak whenever backward never runs. The alias shares
+// the storage, so the version counter still sees in-place writes.
+SavedTensor::SavedTensor(const Tensor& t) : t_(t.defined() ? t.detach() : t) {
   if (t.defined()) version_ = t.version();
 }
 Tensor SavedTensor::get(const char* op) const {
@@ -24,9 +51,11 @@ Tensor SavedTensor::get(const char* op) const {
              ": trying to backward through the graph a second time (its saved tensors were freed "
              "after the first backward); hint: pass retain_graph = true to the first backward");
   }
-  SN_CHECK(t_.version() == version_, AutogradError, op,
-           ": a tensor saved for backward (shape ", t_.shape(), ") was modified in place after it was "
-           "saved (version ", version_, " -> ", t_.version(), "); hint: use an out-of-place op");
+  SN_CHECK(t_.version() == version_, AutogradError, op, ": a tensor saved for backward (shape ",
+           t_.shape(),
+           ") was modified in place after it was "
+           "saved (version ",
+           version_, " -> ", t_.version(), "); hint: use an out-of-place op");
   return t_;
 }
 
@@ -98,20 +127,38 @@ bool any_requires_grad(const std::vector<Tensor>& inputs) {
   return false;
 }
 
-void connect(const std::shared_ptr<Node>& node, const std::vector<const Tensor*>& inputs,
-             const std::vector<Tensor*>& outs) {
-  node->next_edges.reserve(inputs.size());
-  for (const Tensor* in : inputs) node->next_edges.push_back(gradient_edge(*in));
-  node->outputs.reserve(outs.size());
-  uint32_t nr = 0;
-  for (Tensor* out : outs) {
+namespace {
+void connect_impl(const std::shared_ptr<Node>& node, const Tensor* const* ins, size_t n_in,
+                  Tensor* const* outs, size_t n_out) {
+  node->next_edges.reserve(n_in);
+  for (size_t i = 0; i < n_in; ++i) node->next_edges.push_back(gradient_edge(*ins[i]));
+  node->outputs.reserve(n_out);
+  for (size_t i = 0; i < n_out; ++i) {
+    Tensor* out = outs[i];
     node->outputs.push_back({out->shape(), out->dtype()});
     auto& impl = out->impl_ptr();
     if (!impl->autograd) impl->autograd = std::make_unique<AutogradMeta>();
     impl->autograd->grad_fn = node;
-    impl->autograd->output_nr = nr++;
+    impl->autograd->output_nr = static_cast<uint32_t>(i);
   }
+}
+}  // namespace
+
+void connect(const std::shared_ptr<Node>& node, const std::vector<const Tensor*>& inputs,
+             const std::vector<Tensor*>& outs) {
+  connect_impl(node, inputs.data(), inputs.size(), outs.data(), outs.size());
+  if (detail::anomaly_on()) [[unlikely]]
+    detail::check_anomaly_outputs(*node, outs.data(), outs.size());
   if (t_record_observer) t_record_observer(node, inputs, outs, t_record_ctx);
+}
+void connect(const std::shared_ptr<Node>& node, std::initializer_list<const Tensor*> inputs,
+             std::initializer_list<Tensor*> outs) {
+  connect_impl(node, inputs.begin(), inputs.size(), outs.begin(), outs.size());
+  if (detail::anomaly_on()) [[unlikely]]
+    detail::check_anomaly_outputs(*node, outs.begin(), outs.size());
+  if (t_record_observer)
+    t_record_observer(node, std::vector<const Tensor*>(inputs), std::vector<Tensor*>(outs),
+                      t_record_ctx);
 }
 
 namespace {
@@ -178,7 +225,7 @@ void execute(GraphTask& task, const std::vector<Edge>& roots, std::vector<Tensor
     if (auto it = task.captures.find(n); it != task.captures.end())
       for (auto [nr, slot] : it->second) task.captured[slot] = grads[nr];
     for (auto& [nr, weak] : n->retained)
-      if (auto impl = weak.lock(); impl && grads[nr].defined()) {
+      if (auto impl = weak.lock(); impl && !task.functional && grads[nr].defined()) {
         Tensor& slot = impl->autograd->grad;
         slot = slot.defined() ? add(slot, grads[nr]) : grads[nr].clone();
       }
@@ -191,6 +238,8 @@ void execute(GraphTask& task, const std::vector<Edge>& roots, std::vector<Tensor
                  "freed after the first backward); hint: pass retain_graph = true to the first "
                  "backward");
       out = n->apply(grads);
+      if (detail::anomaly_on()) [[unlikely]]
+        detail::check_anomaly_grads(*n, out);
       if (g_observer) g_observer({n, &grads, &out}, g_observer_ctx);
       if (!retain_graph) {
         n->release();
@@ -206,6 +255,8 @@ void execute(GraphTask& task, const std::vector<Edge>& roots, std::vector<Tensor
         SN_CHECK(out[j].shape() == m.shape, AutogradError, n->name(), ": gradient for input ", j,
                  " has shape ", out[j].shape(), " but the input has shape ", m.shape,
                  "; this is a bug in that op's backward");
+        // an op that promoted its inputs (f32 + f64) hands back the promoted dtype
+        if (out[j].dtype() != m.dtype) out[j] = detail::cast_raw(out[j], m.dtype);
         auto& buf = task.buffers[next];
         buf.resize(next->outputs.size());
         accumulate(buf, e.input_nr, std::move(out[j]));

@@ -18,9 +18,9 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
   for (size_t i = 0; i < inputs.size(); ++i) {
     const Tensor& in = inputs[i];
     if (in.defined() && in.is_floating_point() && in.requires_grad()) {
-      // keep the input's strides (non-contiguous cases stay non-contiguous)
-      Tensor c = in.detach().to(kFloat64);
-      if (!in.is_contiguous() && in.dtype() == kFloat64) c = in.detach().clone();
+      // a private f64 copy: the perturbations below must not reach the caller's tensor, nor an
+      // input passed twice (non-contiguous cases are built inside fn from these leaves)
+      Tensor c = detail::cast_raw(in.detach(), kFloat64, true);
       c.requires_grad_(true);
       xs.push_back(c);
       diff.push_back(static_cast<int>(i));
@@ -33,7 +33,8 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
     // fixed, distinct weights: 1, 0.9, 0.8, ... cycling, so swapped gradients are caught
     Tensor w = empty(y.shape(), {.dtype = kFloat64});
     double* p = w.data_ptr<double>();
-    for (int64_t i = 0; i < w.numel(); ++i) p[i] = 1.0 - 0.1 * static_cast<double>(i % 7) + 0.05 * (i % 3);
+    for (int64_t i = 0; i < w.numel(); ++i)
+      p[i] = 1.0 - 0.1 * static_cast<double>(i % 7) + 0.05 * (i % 3);
     return sum(mul(y.to(kFloat64), w));
   };
   Tensor y = fn(xs);
@@ -48,7 +49,8 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
   NoGradGuard ng;
   for (size_t k = 0; k < diff.size(); ++k) {
     Tensor x = xs[diff[k]];
-    Tensor an = analytic[k].defined() ? analytic[k].contiguous() : zeros(x.shape(), {.dtype = kFloat64});
+    Tensor an =
+        analytic[k].defined() ? analytic[k].contiguous() : zeros(x.shape(), {.dtype = kFloat64});
     const double* pa = an.data_ptr<double>();
     // walk elements in row-major order through the (possibly strided) storage
     const Shape cst = contiguous_strides(x.shape());

@@ -12,6 +12,7 @@
 #include <random>
 #include <sstream>
 
+#include "core/allocator.h"
 #include "core/dispatch.h"
 #include "core/tensor_internal.h"
 #include "sinapsis/autograd/node.h"
@@ -120,12 +121,9 @@ int wrap_dim(int64_t dim, int ndim, const char* op) {
 }
 
 // ---------------------------------------------------------------- storage
-Storage::Storage(size_t nbytes) : nbytes_(nbytes) {
-  const size_t rounded = (std::max<size_t>(nbytes, 1) + 63) / 64 * 64;
-  data_ = std::aligned_alloc(64, rounded);
-  if (!data_) SN_THROW(Error, "storage: out of memory allocating ", nbytes, " bytes");
-}
-Storage::~Storage() { std::free(data_); }
+// Buffers come from the caching allocator (allocator.cpp): steady-state training reuses them.
+Storage::Storage(size_t nbytes) : data_(detail::alloc_buffer(nbytes)), nbytes_(nbytes) {}
+Storage::~Storage() { detail::free_buffer(data_, nbytes_); }
 
 TensorImpl::TensorImpl() = default;
 TensorImpl::~TensorImpl() = default;
@@ -144,8 +142,13 @@ void TensorImpl::refresh() {
 
 namespace detail {
 Tensor make_tensor(const Shape& shape, DType dtype) {
-  for (int64_t d : shape)
+  int64_t numel = 1;
+  for (int64_t d : shape) {
     SN_CHECK(d >= 0, ShapeError, "tensor: negative dimension in shape ", shape);
+    SN_CHECK(
+        !__builtin_mul_overflow(numel, d, &numel) && numel <= static_cast<int64_t>(SIZE_MAX / 8),
+        ShapeError, "tensor: shape ", shape, " has too many elements");
+  }
   auto impl = std::make_shared<TensorImpl>();
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
@@ -186,25 +189,35 @@ Tensor expand_raw(const Tensor& base, const Shape& shape) {
 }  // namespace detail
 
 // ---------------------------------------------------------------- tensor metadata
+void Tensor::throw_undefined() {
+  SN_THROW(ValueError,
+           "tensor: the tensor is undefined (default-constructed); hint: assign it "
+           "the result of a factory or an op first");
+}
 int64_t Tensor::size(int64_t dim) const {
-  return impl_->shape[wrap_dim(dim, this->dim(), "size")];
+  SN_CHECK(this->dim() > 0, IndexError, "size: a 0-d tensor has no dim ", dim);
+  return shape()[wrap_dim(dim, this->dim(), "size")];
 }
 int64_t Tensor::stride(int64_t dim) const {
-  return impl_->strides[wrap_dim(dim, this->dim(), "stride")];
+  SN_CHECK(this->dim() > 0, IndexError, "stride: a 0-d tensor has no dim ", dim);
+  return strides()[wrap_dim(dim, this->dim(), "stride")];
 }
-void Tensor::bump_version() const { ++impl_->storage->version; }
-uint32_t Tensor::version() const { return impl_->storage->version; }
+void Tensor::bump_version() const { ++checked()->storage->version; }
+uint32_t Tensor::version() const { return checked()->storage->version; }
 
 double Tensor::item() const {
   SN_CHECK(defined(), ValueError, "item: tensor is undefined");
-  SN_CHECK(numel() == 1, ValueError, "item: only a one-element tensor can be converted to a number (shape ",
-           shape(), ", ", numel(), " elements)");
+  SN_CHECK(numel() == 1, ValueError,
+           "item: only a one-element tensor can be converted to a number (shape ", shape(), ", ",
+           numel(), " elements)");
   double v = 0;
-  SN_DISPATCH_ALL(dtype(), "item", [&] { v = static_cast<double>(*static_cast<scalar_t*>(raw_data())); });
+  SN_DISPATCH_ALL(dtype(), "item",
+                  [&] { v = static_cast<double>(*static_cast<scalar_t*>(raw_data())); });
   return v;
 }
 
-static int64_t element_offset(const Tensor& t, std::initializer_list<int64_t> index, const char* op) {
+static int64_t element_offset(const Tensor& t, std::initializer_list<int64_t> index,
+                              const char* op) {
   SN_CHECK(static_cast<int>(index.size()) == t.dim(), IndexError, op, ": got ", index.size(),
            " indices for a ", t.dim(), "-d tensor of shape ", t.shape());
   int64_t off = 0;
@@ -221,13 +234,15 @@ static int64_t element_offset(const Tensor& t, std::initializer_list<int64_t> in
 double Tensor::at(std::initializer_list<int64_t> index) const {
   const int64_t off = element_offset(*this, index, "at");
   double v = 0;
-  SN_DISPATCH_ALL(dtype(), "at", [&] { v = static_cast<double>(static_cast<scalar_t*>(raw_data())[off]); });
+  SN_DISPATCH_ALL(dtype(), "at",
+                  [&] { v = static_cast<double>(static_cast<scalar_t*>(raw_data())[off]); });
   return v;
 }
 void Tensor::set(std::initializer_list<int64_t> index, double value) {
   const int64_t off = element_offset(*this, index, "set");
   detail::check_inplace(*this, "set");
-  SN_DISPATCH_ALL(dtype(), "set", [&] { static_cast<scalar_t*>(raw_data())[off] = static_cast<scalar_t>(value); });
+  SN_DISPATCH_ALL(dtype(), "set",
+                  [&] { static_cast<scalar_t*>(raw_data())[off] = static_cast<scalar_t>(value); });
   bump_version();
 }
 std::vector<double> Tensor::to_vector() const { return to_vector_as<double>(); }
@@ -243,38 +258,45 @@ bool Tensor::requires_grad() const {
 Tensor& Tensor::requires_grad_(bool value) {
   SN_CHECK(defined(), ValueError, "requires_grad_: tensor is undefined");
   SN_CHECK(!value || is_floating_point(), DTypeError,
-           "requires_grad_: only floating-point tensors can require gradients (dtype ", dtype(), ")");
+           "requires_grad_: only floating-point tensors can require gradients (dtype ", dtype(),
+           ")");
   SN_CHECK(is_leaf(), AutogradError,
            "requires_grad_: can only change requires_grad of a leaf tensor; hint: use detach()");
   meta(impl_).requires_grad = value;
   return *this;
 }
-Tensor Tensor::grad() const {
-  return impl_ && impl_->autograd ? impl_->autograd->grad : Tensor();
-}
+Tensor Tensor::grad() const { return impl_ && impl_->autograd ? impl_->autograd->grad : Tensor(); }
 void Tensor::set_grad(const Tensor& g) {
+  checked();
   if (g.defined())
     SN_CHECK(g.shape() == shape(), ShapeError, "set_grad: gradient shape ", g.shape(),
              " does not match tensor shape ", shape());
   meta(impl_).grad = g;
 }
-Tensor& Tensor::grad_ref() { return meta(impl_).grad; }
+Tensor& Tensor::grad_ref() {
+  checked();
+  return meta(impl_).grad;
+}
 const std::shared_ptr<Node>& Tensor::grad_fn() const {
   static const std::shared_ptr<Node> none;
   return impl_ && impl_->autograd ? impl_->autograd->grad_fn : none;
 }
-uint32_t Tensor::output_nr() const { return impl_ && impl_->autograd ? impl_->autograd->output_nr : 0; }
+uint32_t Tensor::output_nr() const {
+  return impl_ && impl_->autograd ? impl_->autograd->output_nr : 0;
+}
 bool Tensor::is_leaf() const { return !grad_fn(); }
 void Tensor::retain_grad() {
-  SN_CHECK(requires_grad(), AutogradError,
-           "retain_grad: tensor does not require grad (shape ", shape(), ")");
+  SN_CHECK(requires_grad(), AutogradError, "retain_grad: tensor does not require grad (shape ",
+           shape(), ")");
   if (is_leaf()) return;
   auto& m = meta(impl_);
   if (m.retains_grad) return;
   m.retains_grad = true;
   m.grad_fn->retained.emplace_back(m.output_nr, impl_);
 }
-bool Tensor::retains_grad() const { return impl_ && impl_->autograd && impl_->autograd->retains_grad; }
+bool Tensor::retains_grad() const {
+  return impl_ && impl_->autograd && impl_->autograd->retains_grad;
+}
 void Tensor::zero_grad(bool set_to_none) {
   if (!impl_ || !impl_->autograd || !impl_->autograd->grad.defined()) return;
   if (set_to_none)
@@ -286,6 +308,7 @@ void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
   autograd::backward({*this}, {gradient}, retain_graph);
 }
 Tensor& Tensor::set_name(std::string name) {
+  checked();
   meta(impl_).name = std::move(name);
   return *this;
 }
@@ -326,15 +349,15 @@ static Tensor from_values(const Src* values, size_t n, const Shape& shape, Tenso
   return t;
 }
 Tensor tensor(std::initializer_list<double> values, TensorOptions opts) {
-  return from_values(values.begin(), values.size(), Shape{static_cast<int64_t>(values.size())}, opts,
-                     "tensor");
+  return from_values(values.begin(), values.size(), Shape{static_cast<int64_t>(values.size())},
+                     opts, "tensor");
 }
 Tensor tensor(std::initializer_list<std::initializer_list<double>> rows, TensorOptions opts) {
   std::vector<double> flat;
   const int64_t cols = rows.size() ? static_cast<int64_t>(rows.begin()->size()) : 0;
   for (auto& r : rows) {
-    SN_CHECK(static_cast<int64_t>(r.size()) == cols, ShapeError, "tensor: rows have different lengths (",
-             cols, " and ", r.size(), ")");
+    SN_CHECK(static_cast<int64_t>(r.size()) == cols, ShapeError,
+             "tensor: rows have different lengths (", cols, " and ", r.size(), ")");
     flat.insert(flat.end(), r.begin(), r.end());
   }
   return from_values(flat.data(), flat.size(), Shape{static_cast<int64_t>(rows.size()), cols}, opts,
@@ -375,7 +398,10 @@ Tensor linspace(double start, double end, int64_t steps, TensorOptions opts) {
     scalar_t* p = static_cast<scalar_t*>(t.raw_data());
     const double h = steps > 1 ? (end - start) / (steps - 1) : 0.0;
     for (int64_t i = 0; i < steps; ++i)
-      p[i] = static_cast<scalar_t>(i < steps / 2 ? start + i * h : end - (steps - 1 - i) * h);
+      // the first half counts up from start, the second down from end (as PyTorch), so
+      // both ends are exact; a single step is start
+      p[i] = static_cast<scalar_t>(i < steps / 2 || steps == 1 ? start + i * h
+                                                               : end - (steps - 1 - i) * h);
   });
   if (opts.requires_grad) t.requires_grad_(true);
   return t;
@@ -422,7 +448,8 @@ Tensor randint(int64_t low, int64_t high, const Shape& shape, TensorOptions opts
 Tensor randperm(int64_t n) {
   Tensor t = arange(0, static_cast<double>(n), 1, {.dtype = kInt64});
   int64_t* p = t.data_ptr<int64_t>();
-  for (int64_t i = n - 1; i > 0; --i) std::swap(p[i], p[random_u64() % static_cast<uint64_t>(i + 1)]);
+  for (int64_t i = n - 1; i > 0; --i)
+    std::swap(p[i], p[random_u64() % static_cast<uint64_t>(i + 1)]);
   return t;
 }
 Tensor empty_like(const Tensor& t, TensorOptions opts) { return empty(t.shape(), opts); }
@@ -431,7 +458,9 @@ Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), {.dtype = t.dtype()
 Tensor zeros_like(const Tensor& t, TensorOptions opts) { return zeros(t.shape(), opts); }
 Tensor ones_like(const Tensor& t) { return ones(t.shape(), {.dtype = t.dtype()}); }
 Tensor ones_like(const Tensor& t, TensorOptions opts) { return ones(t.shape(), opts); }
-Tensor full_like(const Tensor& t, double value) { return full(t.shape(), value, {.dtype = t.dtype()}); }
+Tensor full_like(const Tensor& t, double value) {
+  return full(t.shape(), value, {.dtype = t.dtype()});
+}
 Tensor rand_like(const Tensor& t) { return rand(t.shape(), {.dtype = t.dtype()}); }
 Tensor randn_like(const Tensor& t) { return randn(t.shape(), {.dtype = t.dtype()}); }
 

@@ -1,9 +1,12 @@
 // PyTorch-style printing: tensor([[1., 2.],
-//         [3., 4.]], requires_grad=true). Large tensors are summarised with "...".
+//         [3., 4.]], requires_grad=true). Follows torch/_tensor_str.py: one formatter for the
+// whole tensor (int / fixed / scientific mode, common width), rows wrapped at 80 columns, large
+// tensors (> 1000 elements) summarised with "...". Not here: print options (they are fixed).
 #include <cmath>
-#include <iomanip>
+#include <cstdio>
 #include <ostream>
-#include <sstream>
+#include <string>
+#include <vector>
 
 #include "sinapsis/autograd/node.h"
 #include "sinapsis/core/tensor.h"
@@ -11,95 +14,188 @@
 namespace sn {
 
 namespace {
-struct Fmt {
-  bool floating = false, integral_values = true, sci = false;
-  int precision = 4;
+
+constexpr int64_t kThreshold = 1000;  // more elements than this: summarise
+constexpr int64_t kEdgeItems = 3;     // items kept at each edge of a summarised dim
+constexpr int kLineWidth = 80;
+constexpr int kPrecision = 4;
+
+std::string printf_str(const char* fmt, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, fmt, kPrecision, v);
+  return buf;
+}
+std::string fixed_str(double v) { return printf_str("%.*f", v); }
+std::string sci_str(double v) { return printf_str("%.*e", v); }
+std::string int_str(double v) {  // "{:.0f}" then a '.' for finite values
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.0f", v);
+  std::string s = buf;
+  if (std::isfinite(v)) s += '.';
+  return s;
+}
+
+// Picks one representation for every element, as PyTorch's _Formatter does: looks only at the
+// finite non-zero values; integral floats print as "1.", a spread above 1000 or extreme
+// magnitudes switch to scientific notation.
+struct Formatter {
+  DType dtype;
+  bool floating;
+  bool int_mode = true, sci_mode = false;
   size_t width = 1;
+
+  Formatter(DType dt, const std::vector<double>& vals) : dtype(dt), floating(is_floating(dt)) {
+    if (!floating) {
+      for (double v : vals) width = std::max(width, raw(v).size());
+      return;
+    }
+    double mn = INFINITY, mx = 0;
+    bool any = false;
+    for (double v : vals) {
+      if (!std::isfinite(v) || v == 0) continue;
+      any = true;
+      mn = std::min(mn, std::abs(v));
+      mx = std::max(mx, std::abs(v));
+      if (v != std::ceil(v)) int_mode = false;
+    }
+    if (!any) return;
+    if (int_mode)
+      sci_mode = mx / mn > 1000.0 || mx > 1e8;
+    else
+      sci_mode = mx / mn > 1000.0 || mx > 1e8 || mn < 1e-4;
+    for (double v : vals)
+      if (std::isfinite(v) && v != 0) width = std::max(width, raw(v).size());
+  }
+  std::string raw(double v) const {
+    if (dtype == kBool) return v != 0 ? "true" : "false";
+    if (!floating) return std::to_string(static_cast<int64_t>(v));
+    if (std::isnan(v)) return "nan";
+    if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+    if (sci_mode) return sci_str(v);
+    if (int_mode) return int_str(v);
+    return fixed_str(v);
+  }
+  std::string operator()(double v) const {
+    std::string s = raw(v);
+    return s.size() < width ? std::string(width - s.size(), ' ') + s : s;
+  }
 };
 
-std::string fmt_value(double v, const Fmt& f, DType dt) {
-  std::ostringstream os;
-  if (dt == kBool) return v != 0 ? "true" : "false";
-  if (!f.floating) {
-    os << static_cast<int64_t>(v);
-    return os.str();
-  }
-  if (std::isnan(v)) return "nan";
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  if (f.sci) {
-    os << std::scientific << std::setprecision(f.precision) << v;
-  } else if (f.integral_values) {
-    os << std::fixed << std::setprecision(0) << v << '.';
-  } else {
-    os << std::fixed << std::setprecision(f.precision) << v;
-  }
-  return os.str();
-}
+// Row-major values of the tensor, addressed by a flat offset with contiguous strides.
+struct Values {
+  std::vector<double> v;
+  Shape shape, strides;
+};
 
-constexpr int64_t kSummarize = 1000, kEdge = 3;
+bool summarized_dim(int64_t n, bool summarize) { return summarize && n > 2 * kEdgeItems; }
 
-void print_rec(std::ostream& os, const std::vector<double>& vals, const Shape& shape, int d,
-               int64_t base, const Shape& st, const Fmt& f, DType dt, int indent, bool summarize) {
-  if (shape.size() == 0) {
-    os << fmt_value(vals[0], f, dt);
+// The elements the formatter looks at: all of them, or only the edges when summarising.
+void collect(const Values& t, int d, int64_t base, bool summarize, std::vector<double>& out) {
+  if (t.shape.size() == 0) {
+    out.push_back(t.v[base]);
     return;
   }
-  os << '[';
-  const int64_t n = shape[d];
+  const int64_t n = t.shape[d];
   for (int64_t i = 0; i < n; ++i) {
-    if (summarize && n > 2 * kEdge && i == kEdge) {
-      os << "...";
-      i = n - kEdge - 1;
-      if (d + 1 < shape.size()) os << ",\n" << std::string(indent + d + 1, ' ');
-      else os << ", ";
-      continue;
-    }
-    if (d + 1 == shape.size()) {
-      std::string s = fmt_value(vals[base + i * st[d]], f, dt);
-      os << std::string(f.width > s.size() ? f.width - s.size() : 0, ' ') << s;
-      if (i + 1 < n) os << ", ";
-    } else {
-      print_rec(os, vals, shape, d + 1, base + i * st[d], st, f, dt, indent, summarize);
-      if (i + 1 < n) {
-        os << ',' << std::string(shape.size() - d - 1, '\n') << std::string(indent + d + 1, ' ');
-      }
-    }
+    if (summarized_dim(n, summarize) && i == kEdgeItems) i = n - kEdgeItems;
+    const int64_t off = base + i * t.strides[d];
+    if (d + 1 == t.shape.size())
+      out.push_back(t.v[off]);
+    else
+      collect(t, d + 1, off, summarize, out);
   }
-  os << ']';
 }
+
+std::string tensor_str(const Values& t, int d, int64_t base, int indent, bool summarize,
+                       const Formatter& f) {
+  const int nd = t.shape.size();
+  if (nd == 0) return f(t.v[base]);
+  const int64_t n = t.shape[d];
+  std::vector<std::string> items;
+  if (d + 1 == nd) {
+    for (int64_t i = 0; i < n; ++i) {
+      if (summarized_dim(n, summarize) && i == kEdgeItems) {
+        items.push_back(" ...");
+        i = n - kEdgeItems;
+      }
+      items.push_back(f(t.v[base + i * t.strides[d]]));
+    }
+    // wrap so that a line stays within kLineWidth (", " after each element)
+    const int64_t per_line =
+        std::max<int64_t>(1, (kLineWidth - indent) / static_cast<int64_t>(f.width + 2));
+    std::string s = "[";
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (i > 0 && static_cast<int64_t>(i) % per_line == 0)
+        s.append(",\n").append(indent + 1, ' ');
+      else if (i > 0)
+        s.append(", ");
+      s += items[i];
+    }
+    return s + "]";
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    if (summarized_dim(n, summarize) && i == kEdgeItems) {
+      items.push_back("...");
+      i = n - kEdgeItems;
+    }
+    items.push_back(tensor_str(t, d + 1, base + i * t.strides[d], indent + 1, summarize, f));
+  }
+  std::string sep = ",";
+  sep.append(nd - d - 1, '\n').append(indent + 1, ' ');
+  std::string s = "[";
+  for (size_t i = 0; i < items.size(); ++i) s.append(i ? sep : "").append(items[i]);
+  return s + "]";
+}
+
 }  // namespace
 
 std::string Tensor::str() const {
   if (!defined()) return "tensor(undefined)";
-  std::vector<double> vals = to_vector();
-  Fmt f;
-  f.floating = is_floating_point();
-  double amax = 0, amin_nz = INFINITY;
-  for (double v : vals) {
-    if (!std::isfinite(v)) continue;
-    if (v != std::floor(v)) f.integral_values = false;
-    amax = std::max(amax, std::abs(v));
-    if (v != 0) amin_nz = std::min(amin_nz, std::abs(v));
-  }
-  if (f.floating && !vals.empty() && (amax >= 1e8 || (amin_nz < 1e-4 && !f.integral_values)))
-    f.sci = true;
-  const bool summarize = numel() > kSummarize;
-  for (double v : vals) f.width = std::max(f.width, fmt_value(v, f, dtype()).size());
-  std::ostringstream os;
-  os << "tensor(";
-  if (numel() == 0 && dim() > 0) {
-    os << "[]";
-    if (dim() > 1 || shape()[0] != 0) os << ", size=" << shape();
+  const std::string prefix = "tensor(";
+  const int indent = static_cast<int>(prefix.size());
+  std::vector<std::string> suffixes;
+  std::string body;
+  if (numel() == 0) {
+    // as NumPy: the shape is shown unless it is the plain empty vector
+    if (dim() != 1) {
+      std::string s = "size=(";
+      for (int i = 0; i < dim(); ++i) s += (i ? ", " : "") + std::to_string(shape()[i]);
+      suffixes.push_back(s + ")");
+    }
+    if (dtype() != kFloat32) suffixes.push_back(std::string("dtype=") + dtype_name(dtype()));
+    body = "[]";
   } else {
-    print_rec(os, vals, shape(), 0, 0, contiguous_strides(shape()), f, dtype(), 7, summarize);
+    // the defaults (float32, int64, bool) go unsaid, as in PyTorch
+    if (dtype() == kFloat64) suffixes.push_back("dtype=float64");
+    Values t{to_vector(), shape(), contiguous_strides(shape())};
+    const bool summarize = numel() > kThreshold;
+    std::vector<double> seen;
+    if (summarize)
+      collect(t, 0, 0, true, seen);
+    else
+      seen = t.v;
+    const Formatter f(dtype(), seen);
+    body = tensor_str(t, 0, 0, indent, summarize, f);
   }
-  if (dtype() == kFloat64) os << ", dtype=float64";  // as PyTorch: the defaults go unsaid
   if (grad_fn())
-    os << ", grad_fn=<" << grad_fn()->name() << ">";
+    suffixes.push_back("grad_fn=<" + grad_fn()->name() + ">");
   else if (requires_grad())
-    os << ", requires_grad=true";
-  os << ')';
-  return os.str();
+    suffixes.push_back("requires_grad=true");
+
+  // a suffix that would overflow the line goes on its own line
+  std::string s = prefix + body;
+  const size_t nl = s.rfind('\n');
+  size_t last_len = (nl == std::string::npos ? s.size() + 1 : s.size() - nl) + 1;
+  for (const std::string& suf : suffixes) {
+    if (last_len + suf.size() + 2 > static_cast<size_t>(kLineWidth)) {
+      s.append(",\n").append(indent, ' ').append(suf);
+      last_len = indent + suf.size();
+    } else {
+      s += ", " + suf;
+      last_len += suf.size() + 2;
+    }
+  }
+  return s + ")";
 }
 
 std::ostream& operator<<(std::ostream& os, const Tensor& t) { return os << t.str(); }

@@ -23,7 +23,9 @@ class ReshapeBackward : public Node {
   const char* nm;
   ReshapeBackward(Shape s, const char* n) : in_shape(s), nm(n) {}
   std::string name() const override { return nm; }
-  std::vector<Tensor> apply(std::vector<Tensor>& grads) override { return {grads[0].reshape(in_shape)}; }
+  std::vector<Tensor> apply(std::vector<Tensor>& grads) override {
+    return {grads[0].reshape(in_shape)};
+  }
 };
 
 // permute: dx = g permuted by the inverse permutation
@@ -33,7 +35,9 @@ class PermuteBackward : public Node {
   const char* nm;
   PermuteBackward(std::vector<int64_t> inv, const char* n) : inverse(std::move(inv)), nm(n) {}
   std::string name() const override { return nm; }
-  std::vector<Tensor> apply(std::vector<Tensor>& grads) override { return {grads[0].permute(inverse)}; }
+  std::vector<Tensor> apply(std::vector<Tensor>& grads) override {
+    return {grads[0].permute(inverse)};
+  }
 };
 
 // slice/narrow/select: dx = zeros with g written into the sliced region
@@ -67,7 +71,9 @@ class ExpandBackward : public Node {
   Shape in_shape;
   explicit ExpandBackward(Shape s) : in_shape(s) {}
   std::string name() const override { return "ExpandBackward"; }
-  std::vector<Tensor> apply(std::vector<Tensor>& grads) override { return {sum_to(grads[0], in_shape)}; }
+  std::vector<Tensor> apply(std::vector<Tensor>& grads) override {
+    return {sum_to(grads[0], in_shape)};
+  }
 };
 
 // contiguous/clone: dx = g;  to(dtype): dx = g converted back to the input dtype
@@ -105,8 +111,8 @@ Shape infer_shape(const Shape& shape, int64_t numel, const char* op, const Shape
              " is invalid for input of shape ", from, " (", numel, " elements)");
     out[infer] = numel / known;
   }
-  SN_CHECK(out.numel() == numel, ShapeError, op, ": shape ", shape, " is invalid for input of shape ",
-           from, " (", numel, " elements vs ", out.numel(), ")");
+  SN_CHECK(out.numel() == numel, ShapeError, op, ": shape ", shape,
+           " is invalid for input of shape ", from, " (", numel, " elements vs ", out.numel(), ")");
   return out;
 }
 
@@ -180,7 +186,8 @@ Tensor Tensor::slice(int64_t d, int64_t start, int64_t end, int64_t step) const 
   node->step = step;
   node->length = len;
   node->select = false;
-  return record_view(*this, detail::make_view(*this, sh, st, offset() + start * strides()[dd]), node);
+  return record_view(*this, detail::make_view(*this, sh, st, offset() + start * strides()[dd]),
+                     node);
 }
 Tensor Tensor::narrow(int64_t d, int64_t start, int64_t length) const {
   const int dd = wrap_dim(d, dim(), "narrow");
@@ -208,7 +215,8 @@ Tensor Tensor::select(int64_t d, int64_t index) const {
   node->step = 1;
   node->length = 1;
   node->select = true;
-  return record_view(*this, detail::make_view(*this, sh, st, offset() + index * strides()[dd]), node);
+  return record_view(*this, detail::make_view(*this, sh, st, offset() + index * strides()[dd]),
+                     node);
 }
 Tensor Tensor::expand(const Shape& shape) const {
   SN_CHECK(shape.size() >= dim(), ShapeError, "expand: cannot expand shape ", this->shape(), " to ",
@@ -222,7 +230,8 @@ Tensor Tensor::expand(const Shape& shape) const {
       SN_CHECK(d == target[i] || d == 1, ShapeError, "expand: cannot expand shape ", this->shape(),
                " to ", shape, " (size ", d, " vs ", target[i], " at dim ", i, ")");
     } else {
-      SN_CHECK(target[i] >= 0, ShapeError, "expand: -1 is not allowed for a new leading dim (", shape, ")");
+      SN_CHECK(target[i] >= 0, ShapeError, "expand: -1 is not allowed for a new leading dim (",
+               shape, ")");
     }
   }
   if (target == this->shape()) return *this;
@@ -230,10 +239,16 @@ Tensor Tensor::expand(const Shape& shape) const {
                      std::make_shared<ExpandBackward>(this->shape()));
 }
 Tensor Tensor::squeeze() const {
-  Shape s;
-  for (int64_t d : shape())
-    if (d != 1) s.push_back(d);
-  return reshape(s);
+  // dropping size-1 dims never needs a copy, whatever the strides
+  Shape sh, st;
+  for (int i = 0; i < dim(); ++i)
+    if (shape()[i] != 1) {
+      sh.push_back(shape()[i]);
+      st.push_back(strides()[i]);
+    }
+  if (sh.size() == dim()) return *this;
+  return record_view(*this, detail::make_view(*this, sh, st, offset()),
+                     std::make_shared<ReshapeBackward>(shape(), "SqueezeBackward"));
 }
 Tensor Tensor::squeeze(int64_t d) const {
   if (dim() == 0) return *this;
@@ -282,9 +297,7 @@ Tensor Tensor::to(DType dt) const {
     return record_view(*this, out, std::make_shared<CopyBackward>(dtype(), "ToCopyBackward"));
   return out;
 }
-Tensor Tensor::detach() const {
-  return detail::make_view(*this, shape(), strides(), offset());
-}
+Tensor Tensor::detach() const { return detail::make_view(*this, shape(), strides(), offset()); }
 
 // free-function forms
 Tensor reshape(const Tensor& a, const Shape& shape) { return a.reshape(shape); }

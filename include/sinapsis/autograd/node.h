@@ -43,7 +43,9 @@ class SavedTensor {
 class Node : public std::enable_shared_from_this<Node> {
  public:
   Node();
-  virtual ~Node() = default;
+  // Releases the chain of nodes behind it iteratively, so dropping a 100,000-op graph cannot
+  // overflow the stack.
+  virtual ~Node();
   // Name shown in errors and graph drawings, e.g. "MulBackward".
   virtual std::string name() const = 0;
   // grads[i] is dE/d(output i) (undefined means zero). Returns dE/d(input j) for each
@@ -86,6 +88,10 @@ bool any_requires_grad(const std::vector<Tensor>& inputs);
 // Links `node` to the inputs and marks `outputs` as produced by it. Call once per op.
 void connect(const std::shared_ptr<Node>& node, const std::vector<const Tensor*>& inputs,
              const std::vector<Tensor*>& outputs);
+// The same for a fixed list (`connect(node, {&a, &b}, {&out})`): no temporary vectors, which
+// keeps the per-op cost of recording low.
+void connect(const std::shared_ptr<Node>& node, std::initializer_list<const Tensor*> inputs,
+             std::initializer_list<Tensor*> outputs);
 
 // Runs backward from `roots` with `grad_roots` (one each; undefined = ones for scalars).
 void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grad_roots = {},

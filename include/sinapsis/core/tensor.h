@@ -38,7 +38,7 @@ class Storage {
 struct TensorImpl {
   std::shared_ptr<Storage> storage;
   Shape shape;
-  Shape strides;  // in elements
+  Shape strides;       // in elements
   int64_t offset = 0;  // in elements
   int64_t numel = 0;
   DType dtype = kFloat32;
@@ -66,29 +66,31 @@ class Tensor {
   bool is_same(const Tensor& o) const { return impl_ == o.impl_; }
 
   // --- metadata ---
-  const Shape& shape() const { return impl_->shape; }
-  const Shape& sizes() const { return impl_->shape; }
+  const Shape& shape() const { return checked()->shape; }
+  const Shape& sizes() const { return checked()->shape; }
   int64_t size(int64_t dim) const;
-  int dim() const { return impl_->shape.size(); }
-  int64_t numel() const { return impl_->numel; }
-  const Shape& strides() const { return impl_->strides; }
+  int dim() const { return checked()->shape.size(); }
+  int64_t numel() const { return checked()->numel; }
+  const Shape& strides() const { return checked()->strides; }
   int64_t stride(int64_t dim) const;
-  int64_t offset() const { return impl_->offset; }
-  DType dtype() const { return impl_->dtype; }
+  int64_t offset() const { return checked()->offset; }
+  DType dtype() const { return checked()->dtype; }
   bool is_floating_point() const { return sn::is_floating(dtype()); }
-  bool is_contiguous() const { return impl_->contiguous; }
+  bool is_contiguous() const { return checked()->contiguous; }
   size_t nbytes() const { return static_cast<size_t>(numel()) * itemsize(dtype()); }
-  bool shares_storage(const Tensor& o) const { return impl_->storage == o.impl_->storage; }
+  bool shares_storage(const Tensor& o) const { return checked()->storage == o.checked()->storage; }
 
   // --- raw data (pointer to the first element; checks the dtype) ---
   template <typename T>
   T* data_ptr() const;
-  void* raw_data() const { return impl_->data(); }
+  void* raw_data() const { return checked()->data(); }
 
   // --- element access ---
   double item() const;  // 0-d or one-element tensor
   template <typename T>
-  T item() const { return static_cast<T>(item()); }
+  T item() const {
+    return static_cast<T>(item());
+  }
   double at(std::initializer_list<int64_t> index) const;  // one element, as double
   void set(std::initializer_list<int64_t> index, double value);
   Tensor operator[](int64_t i) const { return select(0, i); }
@@ -97,7 +99,7 @@ class Tensor {
   std::vector<T> to_vector_as() const;
 
   // --- views (share storage; differentiable) ---
-  Tensor view(const Shape& shape) const;  // needs compatible strides; -1 infers one dim
+  Tensor view(const Shape& shape) const;     // needs compatible strides; -1 infers one dim
   Tensor reshape(const Shape& shape) const;  // view when possible, else copy
   Tensor transpose(int64_t d0, int64_t d1) const;
   Tensor t() const;  // 2-D transpose (0-d/1-d unchanged)
@@ -173,6 +175,14 @@ class Tensor {
   std::string str() const;  // PyTorch-style printing
 
  private:
+  // The impl, or a ValueError for an undefined (default-constructed) tensor: bad input must
+  // throw, never dereference null.
+  TensorImpl* checked() const {
+    if (!impl_) [[unlikely]]
+      throw_undefined();
+    return impl_.get();
+  }
+  [[noreturn]] static void throw_undefined();
   std::shared_ptr<TensorImpl> impl_;
 };
 
@@ -192,13 +202,21 @@ struct AutogradMeta {
 template <typename T>
 constexpr DType dtype_of();
 template <>
-constexpr DType dtype_of<float>() { return kFloat32; }
+constexpr DType dtype_of<float>() {
+  return kFloat32;
+}
 template <>
-constexpr DType dtype_of<double>() { return kFloat64; }
+constexpr DType dtype_of<double>() {
+  return kFloat64;
+}
 template <>
-constexpr DType dtype_of<int64_t>() { return kInt64; }
+constexpr DType dtype_of<int64_t>() {
+  return kInt64;
+}
 template <>
-constexpr DType dtype_of<bool>() { return kBool; }
+constexpr DType dtype_of<bool>() {
+  return kBool;
+}
 
 template <typename T>
 T* Tensor::data_ptr() const {
@@ -221,20 +239,22 @@ Tensor empty(const Shape& shape, TensorOptions opts = {});
 Tensor zeros(const Shape& shape, TensorOptions opts = {});
 Tensor ones(const Shape& shape, TensorOptions opts = {});
 Tensor full(const Shape& shape, double value, TensorOptions opts = {});
-Tensor tensor(double value, TensorOptions opts = {});  // 0-d
+Tensor tensor(double value, TensorOptions opts = {});                          // 0-d
 Tensor tensor(std::initializer_list<double> values, TensorOptions opts = {});  // 1-d
 Tensor tensor(std::initializer_list<std::initializer_list<double>> rows, TensorOptions opts = {});
 Tensor tensor(const std::vector<double>& values, const Shape& shape, TensorOptions opts = {});
 Tensor tensor(const std::vector<float>& values, const Shape& shape, TensorOptions opts = {});
-Tensor tensor(const std::vector<int64_t>& values, const Shape& shape, TensorOptions opts = {.dtype = kInt64});
+Tensor tensor(const std::vector<int64_t>& values, const Shape& shape,
+              TensorOptions opts = {.dtype = kInt64});
 Tensor from_blob_copy(const void* data, const Shape& shape, DType dtype);
 Tensor arange(double end, TensorOptions opts = {});
 Tensor arange(double start, double end, double step = 1.0, TensorOptions opts = {});
 Tensor linspace(double start, double end, int64_t steps, TensorOptions opts = {});
 Tensor eye(int64_t n, int64_t m = -1, TensorOptions opts = {});
-Tensor rand(const Shape& shape, TensorOptions opts = {});  // U[0, 1)
+Tensor rand(const Shape& shape, TensorOptions opts = {});   // U[0, 1)
 Tensor randn(const Shape& shape, TensorOptions opts = {});  // N(0, 1)
-Tensor randint(int64_t low, int64_t high, const Shape& shape, TensorOptions opts = {.dtype = kInt64});
+Tensor randint(int64_t low, int64_t high, const Shape& shape,
+               TensorOptions opts = {.dtype = kInt64});
 Tensor randperm(int64_t n);
 Tensor empty_like(const Tensor& t, TensorOptions opts);
 Tensor empty_like(const Tensor& t);
@@ -251,7 +271,7 @@ Tensor randn_like(const Tensor& t);
 void manual_seed(uint64_t seed);
 std::string rng_state();  // opaque text, for checkpoints
 void set_rng_state(const std::string& state);
-uint64_t random_u64();  // next raw value of the global generator
+uint64_t random_u64();    // next raw value of the global generator
 double random_uniform();  // U[0, 1)
 double random_normal();   // N(0, 1)
 
