@@ -1,0 +1,51 @@
+// Private scaffolding for the fused optimizer kernels: contiguous raw views of a parameter and
+// its gradient (copying only when the layout needs it), and the parallel element loop. The
+// update formulas themselves are in each optimizer's .cpp.
+#pragma once
+#include "backend/cpu/loops.h"
+#include "core/dispatch.h"
+#include "core/tensor_internal.h"
+#include "sinapsis/core/tensor.h"
+
+namespace sn::optim::detail {
+
+// Below this many elements an update runs on one thread: the kernels do a handful of flops per
+// element, so smaller loops lose more to thread start-up than they gain.
+inline constexpr int64_t kUpdateGrain = 16384;
+
+// One parameter ready for a fused update: `param()` and `grad()` are contiguous tensors of the
+// parameter's dtype. A non-contiguous parameter is updated in a copy and written back by
+// finish(), which also bumps the version counter (autograd's in-place check).
+class FusedParam {
+ public:
+  FusedParam(const Tensor& param, const Tensor& grad) : orig_(param) {
+    param_ = param.is_contiguous() ? param : sn::detail::contiguous_raw(param);
+    grad_ = sn::detail::contiguous_raw(
+        grad.dtype() == param.dtype() ? grad : sn::detail::cast_raw(grad, param.dtype()));
+  }
+  const Tensor& param() const { return param_; }
+  const Tensor& grad() const { return grad_; }
+  int64_t numel() const { return param_.numel(); }
+  void finish() {
+    if (!param_.is_same(orig_)) sn::detail::copy_raw(orig_, param_);
+    orig_.bump_version();
+  }
+
+ private:
+  Tensor orig_, param_, grad_;
+};
+
+template <typename T>
+T* ptr(const Tensor& t) {
+  return static_cast<T*>(t.raw_data());
+}
+
+// f(i) for every element index, in contiguous blocks across threads.
+template <typename F>
+void for_each_element(int64_t n, F&& f) {
+  cpu::parallel_for(n, kUpdateGrain, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) f(i);
+  });
+}
+
+}  // namespace sn::optim::detail
