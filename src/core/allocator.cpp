@@ -1,0 +1,152 @@
+// The caching buffer allocator (see allocator.h): one mutex-guarded set of intrusive free lists,
+// one per size class, holding at most a byte limit. Blocks come from aligned_alloc.
+// It does not keep per-thread caches: ops allocate on the calling thread, and an uncontended
+// lock costs less than the malloc it replaces.
+#include "core/allocator.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <mutex>
+
+#include "sinapsis/core/error.h"
+
+namespace sn::detail {
+
+namespace {
+
+constexpr size_t kAlign = 64;
+// Classes: 64, 128, 192, 256, then 4 per power of two (2^p, 2^(p+1)] for p = 8 ... 63.
+constexpr int kNumClasses = 4 + (64 - 8) * 4;
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kCacheByDefault = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kCacheByDefault = false;
+#else
+constexpr bool kCacheByDefault = true;
+#endif
+#else
+constexpr bool kCacheByDefault = true;
+#endif
+
+struct ClassOf {
+  int index;
+  size_t bytes;
+};
+
+ClassOf class_of(size_t n) {
+  if (n <= 256) {
+    const size_t b = std::max<size_t>((n + kAlign - 1) / kAlign, 1) * kAlign;
+    return {static_cast<int>(b / kAlign) - 1, b};
+  }
+  const int p = 63 - __builtin_clzll(n - 1);  // 2^p < n <= 2^(p+1), p >= 8
+  const size_t step = size_t{1} << (p - 2);
+  const size_t b = (n + step - 1) & ~(step - 1);
+  return {4 + (p - 8) * 4 + static_cast<int>(b / step) - 5, b};
+}
+
+struct FreeBlock {
+  FreeBlock* next;
+};
+
+// Physical memory / 4, at most 4 GiB: freed blocks beyond this are returned to the system.
+size_t default_limit() {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  const size_t phys = pages > 0 && page > 0 ? static_cast<size_t>(pages) * page : size_t{1} << 32;
+  return std::min(phys / 4, size_t{4} << 30);
+}
+
+class BufferCache {
+ public:
+  void* allocate(size_t nbytes) {
+    const ClassOf c = class_of(nbytes);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (FreeBlock* b = free_[c.index]) {
+        free_[c.index] = b->next;
+        cached_ -= c.bytes;
+        ++hits_;
+        return b;
+      }
+      ++misses_;
+    }
+    void* p = std::aligned_alloc(kAlign, c.bytes);
+    if (!p) {
+      empty();
+      p = std::aligned_alloc(kAlign, c.bytes);
+    }
+    if (!p) SN_THROW(Error, "storage: out of memory allocating ", nbytes, " bytes");
+    return p;
+  }
+  void release(void* p, size_t nbytes) {
+    if (!p) return;
+    const ClassOf c = class_of(nbytes);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (enabled_ && cached_ + c.bytes <= limit_) {
+        FreeBlock* b = static_cast<FreeBlock*>(p);
+        b->next = free_[c.index];
+        free_[c.index] = b;
+        cached_ += c.bytes;
+        return;
+      }
+    }
+    std::free(p);
+  }
+  void empty() {
+    FreeBlock* lists[kNumClasses];
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      std::copy(free_, free_ + kNumClasses, lists);
+      std::fill(free_, free_ + kNumClasses, nullptr);
+      cached_ = 0;
+    }
+    for (FreeBlock* b : lists) {
+      while (b) {
+        FreeBlock* next = b->next;
+        std::free(b);
+        b = next;
+      }
+    }
+  }
+  void configure(bool enabled, size_t limit) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      enabled_ = enabled;
+      limit_ = limit;
+    }
+    empty();
+  }
+  CacheStats stats() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return {cached_, limit_, hits_, misses_, enabled_};
+  }
+
+ private:
+  std::mutex mu_;
+  FreeBlock* free_[kNumClasses] = {};
+  size_t cached_ = 0, limit_ = default_limit(), hits_ = 0, misses_ = 0;
+  bool enabled_ = kCacheByDefault;
+};
+
+// Never destroyed: storages held by static tensors may be freed after main returns.
+BufferCache& cache() {
+  static BufferCache* c = new BufferCache();
+  return *c;
+}
+
+}  // namespace
+
+size_t buffer_class_bytes(size_t nbytes) { return class_of(nbytes).bytes; }
+void* alloc_buffer(size_t nbytes) { return cache().allocate(nbytes); }
+void free_buffer(void* p, size_t nbytes) { cache().release(p, nbytes); }
+CacheStats buffer_cache_stats() { return cache().stats(); }
+void empty_buffer_cache() { cache().empty(); }
+void configure_buffer_cache(bool enabled, size_t limit_bytes) {
+  cache().configure(enabled, limit_bytes);
+}
+
+}  // namespace sn::detail

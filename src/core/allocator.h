@@ -1,0 +1,33 @@
+// The buffer allocator behind Storage: 64-byte aligned blocks, with a cache of freed blocks in
+// size-class free lists so that a training loop, which frees and reallocates the same sizes
+// every step, stops paying for malloc, mmap and page faults. Private to the library.
+// It does not pool tensor metadata (TensorImpl) and never moves or compacts blocks.
+#pragma once
+#include <cstddef>
+
+namespace sn::detail {
+
+// A block of at least `nbytes` bytes (64-byte aligned, never null); throws sn::Error when the
+// system is out of memory even after the cache was emptied.
+void* alloc_buffer(size_t nbytes);
+// Gives back a block from alloc_buffer(nbytes) (same nbytes). Thread-safe, any thread.
+void free_buffer(void* p, size_t nbytes);
+
+struct CacheStats {
+  size_t cached_bytes = 0;  // held in free lists, ready for reuse
+  size_t limit_bytes = 0;   // free blocks beyond this go back to the system
+  size_t hits = 0, misses = 0;
+  bool enabled = false;
+};
+CacheStats buffer_cache_stats();
+// Returns every cached block to the system.
+void empty_buffer_cache();
+// Turns caching on or off (off empties the cache); `limit_bytes` caps what the cache holds.
+// Caching is off in AddressSanitizer builds so that use-after-free stays detectable.
+void configure_buffer_cache(bool enabled, size_t limit_bytes);
+
+// The size class a request falls in: requests are rounded up to 4 steps per power of two (at
+// most 25% slack), so a freed block serves every request of its class.
+size_t buffer_class_bytes(size_t nbytes);
+
+}  // namespace sn::detail
