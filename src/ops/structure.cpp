@@ -26,8 +26,10 @@ class CatBackward : public Node {
     std::vector<Tensor> out;
     int64_t start = 0;
     for (size_t i = 0; i < sizes.size(); ++i) {
-      if (next_edges[i].valid()) out.push_back(grads[0].narrow(dim, start, sizes[i]));
-      else out.emplace_back();
+      if (next_edges[i].valid())
+        out.push_back(grads[0].narrow(dim, start, sizes[i]));
+      else
+        out.emplace_back();
       start += sizes[i];
     }
     return out;
@@ -42,14 +44,16 @@ class SplitBackward : public Node {
   std::vector<Tensor> apply(std::vector<Tensor>& grads) override {
     std::vector<Tensor> parts;
     for (size_t i = 0; i < grads.size(); ++i)
-      parts.push_back(grads[i].defined() ? grads[i] : zeros(outputs[i].shape, {.dtype = outputs[i].dtype}));
+      parts.push_back(grads[i].defined() ? grads[i]
+                                         : zeros(outputs[i].shape, {.dtype = outputs[i].dtype}));
     return {cat(parts, dim)};
   }
 };
 
 void check_index(const Tensor& index, const char* op) {
   SN_CHECK(index.defined(), ValueError, op, ": index tensor is undefined");
-  SN_CHECK(index.dtype() == kInt64, DTypeError, op, ": index must be int64 (got ", index.dtype(), ")");
+  SN_CHECK(index.dtype() == kInt64, DTypeError, op, ": index must be int64 (got ", index.dtype(),
+           ")");
 }
 
 // Every index within [0, n) (negatives are not accepted for gather/scatter as in PyTorch).
@@ -57,8 +61,8 @@ void check_range(const Tensor& index, int64_t n, const char* op, int dim) {
   Tensor ic = detail::contiguous_raw(index);
   const int64_t* p = ic.data_ptr<int64_t>();
   for (int64_t i = 0; i < ic.numel(); ++i)
-    SN_CHECK(p[i] >= 0 && p[i] < n, IndexError, op, ": index ", p[i],
-             " is out of bounds for dim ", dim, " of size ", n);
+    SN_CHECK(p[i] >= 0 && p[i] < n, IndexError, op, ": index ", p[i], " is out of bounds for dim ",
+             dim, " of size ", n);
 }
 
 // index_select: dx = zeros with g rows added back at the selected positions
@@ -89,21 +93,32 @@ class GatherBackward : public Node {
   std::string name() const override { return "GatherBackward"; }
   void release() override { index.reset(); }
   std::vector<Tensor> apply(std::vector<Tensor>& grads) override {
-    return {scatter_add(zeros(in_shape, {.dtype = grads[0].dtype()}), dim, index.get("gather"), grads[0])};
+    return {scatter_add(zeros(in_shape, {.dtype = grads[0].dtype()}), dim, index.get("gather"),
+                        grads[0])};
   }
 };
 
-// scatter_add (out = a + scatter(src)): da = g, dsrc = gather(g, dim, index)
+// scatter_add (out = a + scatter(src)): da = g, dsrc = gather(g, dim, index) where the index
+// reaches, 0 in the part of src (larger than index) that was never read
 class ScatterAddBackward : public Node {
  public:
   int dim;
   SavedTensor index;
+  Shape src_shape;
   std::string name() const override { return "ScatterAddBackward"; }
   void release() override { index.reset(); }
   std::vector<Tensor> apply(std::vector<Tensor>& grads) override {
     Tensor ga, gs;
     if (next_edges[0].valid()) ga = grads[0];
-    if (next_edges[1].valid()) gs = gather(grads[0], dim, index.get("scatter_add"));
+    if (next_edges[1].valid()) {
+      Tensor ix = index.get("scatter_add");
+      gs = gather(grads[0], dim, ix);
+      if (gs.shape() != src_shape) {
+        Tensor full = zeros(src_shape, {.dtype = gs.dtype()});
+        detail::copy_raw(detail::make_view(full, gs.shape(), full.strides(), 0), gs);
+        gs = full;
+      }
+    }
     return {ga, gs};
   }
 };
@@ -226,7 +241,8 @@ std::vector<Tensor> chunk(const Tensor& a, int64_t chunks, int64_t dim) {
 
 Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index) {
   check_index(index, "index_select");
-  SN_CHECK(index.dim() <= 1, ShapeError, "index_select: index must be 0-d or 1-d (got ", index.shape(), ")");
+  SN_CHECK(index.dim() <= 1, ShapeError, "index_select: index must be 0-d or 1-d (got ",
+           index.shape(), ")");
   const int d = wrap_dim(dim, a.dim(), "index_select");
   const int64_t n = a.dim() == 0 ? 1 : a.shape()[d];
   check_range(index, n, "index_select", d);
@@ -260,8 +276,8 @@ void check_gather_shapes(const Tensor& a, int d, const Tensor& index, const char
   SN_CHECK(index.dim() == a.dim(), ShapeError, op, ": index ", index.shape(),
            " must have as many dims as the input ", a.shape());
   for (int k = 0; k < a.dim(); ++k)
-    SN_CHECK(k == d || index.shape()[k] <= a.shape()[k], ShapeError, op, ": index ",
-             index.shape(), " is larger than the input ", a.shape(), " in dim ", k);
+    SN_CHECK(k == d || index.shape()[k] <= a.shape()[k], ShapeError, op, ": index ", index.shape(),
+             " is larger than the input ", a.shape(), " in dim ", k);
 }
 }  // namespace
 
@@ -287,7 +303,8 @@ Tensor gather(const Tensor& a, int64_t dim, const Tensor& index) {
       cpu::strided_loop<3>(index.shape(), {&os, &av.strides(), &index.strides()},
                            [&](const int64_t* off, const int64_t* st, int64_t n) {
                              for (int64_t i = 0; i < n; ++i)
-                               po[off[0] + i * st[0]] = pa[off[1] + i * st[1] + pi[off[2] + i * st[2]] * sd];
+                               po[off[0] + i * st[0]] =
+                                   pa[off[1] + i * st[1] + pi[off[2] + i * st[2]] * sd];
                            });
     });
   }
@@ -305,11 +322,11 @@ Tensor scatter_add(const Tensor& a, int64_t dim, const Tensor& index, const Tens
   check_index(index, "scatter_add");
   const int d = wrap_dim(dim, a.dim(), "scatter_add");
   check_gather_shapes(a, d, index, "scatter_add");
+  SN_CHECK(src.dim() == index.dim(), ShapeError, "scatter_add: src ", src.shape(),
+           " must have as many dims as index ", index.shape());
   for (int k = 0; k < index.dim(); ++k)
     SN_CHECK(index.shape()[k] <= src.shape()[k], ShapeError, "scatter_add: index ", index.shape(),
              " is larger than src ", src.shape(), " in dim ", k);
-  SN_CHECK(src.dim() == index.dim(), ShapeError, "scatter_add: src ", src.shape(),
-           " must have as many dims as index ", index.shape());
   check_range(index, a.dim() == 0 ? 1 : a.shape()[d], "scatter_add", d);
   Tensor out = detail::cast_raw(a, promote(a.dtype(), src.dtype()), true);
   Tensor s = detail::cast_raw(src, out.dtype());
@@ -325,17 +342,19 @@ Tensor scatter_add(const Tensor& a, int64_t dim, const Tensor& index, const Tens
       const T* ps = static_cast<const T*>(s.raw_data());
       const int64_t* pi = static_cast<const int64_t*>(index.raw_data());
       // serial: different positions may hit the same output element
-      cpu::strided_loop<3>(index.shape(), {&ost, &s.strides(), &index.strides()},
-                           [&](const int64_t* off, const int64_t* st, int64_t n) {
-                             for (int64_t i = 0; i < n; ++i)
-                               po[off[0] + i * st[0] + pi[off[2] + i * st[2]] * sd] += ps[off[1] + i * st[1]];
-                           },
-                           INT64_MAX);
+      cpu::strided_loop<3>(
+          index.shape(), {&ost, &s.strides(), &index.strides()},
+          [&](const int64_t* off, const int64_t* st, int64_t n) {
+            for (int64_t i = 0; i < n; ++i)
+              po[off[0] + i * st[0] + pi[off[2] + i * st[2]] * sd] += ps[off[1] + i * st[1]];
+          },
+          INT64_MAX);
     });
   }
   if (any_requires_grad({&a, &src})) {
     auto node = std::make_shared<ScatterAddBackward>();
     node->dim = d;
+    node->src_shape = src.shape();
     node->index = SavedTensor(index);
     connect(node, {&a, &src}, {&out});
   }
@@ -370,7 +389,8 @@ Tensor pad(const Tensor& a, const std::vector<int64_t>& pads, double value) {
   for (size_t p = 0; p < pads.size() / 2; ++p) {
     const int d = a.dim() - 1 - static_cast<int>(p);
     SN_CHECK(pads[2 * p] >= 0 && pads[2 * p + 1] >= 0, ValueError,
-             "pad: negative padding is not supported (got ", pads[2 * p], ", ", pads[2 * p + 1], ")");
+             "pad: negative padding is not supported (got ", pads[2 * p], ", ", pads[2 * p + 1],
+             ")");
     out_shape[d] += pads[2 * p] + pads[2 * p + 1];
   }
   Tensor out = full(out_shape, value, {.dtype = a.dtype()});
