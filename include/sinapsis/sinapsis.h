@@ -13,6 +13,7 @@
 #endif
 #if __has_include("sinapsis/nn/nn.h")
 #include "sinapsis/nn/nn.h"
+#include "sinapsis/nn/spec.h"
 #endif
 #if __has_include("sinapsis/loss/loss.h")
 #include "sinapsis/loss/loss.h"

@@ -1,0 +1,322 @@
+// JSON model specs -> nn::Module, with shapes inferred by running each new layer on zeros as it
+// is added (so every layer type infers its sizes the same way), and the named presets.
+// New layer types add one entry to layer_table().
+#include "sinapsis/nn/spec.h"
+
+#include <fstream>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "sinapsis/autograd/node.h"
+#include "sinapsis/nn/nn.h"
+#include "sinapsis/ops/ops.h"
+
+namespace sn::nn {
+
+using json = nlohmann::json;
+
+namespace {
+
+std::string shape_n(const Shape& s) {  // [N, 784]: the batch shown as N
+  std::ostringstream os;
+  os << "[N";
+  for (int i = 1; i < s.size(); ++i) os << ", " << s[i];
+  os << "]";
+  return os.str();
+}
+
+struct Ctx {
+  int index = 0;  // running layer number, for errors
+};
+
+std::shared_ptr<Module> build_list(const json& layers, Shape& shape, Ctx& ctx, json& normalised,
+                                   const std::string& where);
+
+double num(const json& j, const char* key, double dflt) {
+  if (!j.contains(key)) return dflt;
+  SN_CHECK(j[key].is_number(), ValueError, "model spec: \"", key, "\" must be a number (got ",
+           j[key].dump(), ")");
+  return j[key].get<double>();
+}
+int64_t integer(const json& j, const char* key, int64_t dflt) {
+  if (!j.contains(key)) return dflt;
+  SN_CHECK(j[key].is_number_integer(), ValueError, "model spec: \"", key,
+           "\" must be an integer (got ", j[key].dump(), ")");
+  return j[key].get<int64_t>();
+}
+bool boolean(const json& j, const char* key, bool dflt) {
+  if (!j.contains(key)) return dflt;
+  SN_CHECK(j[key].is_boolean(), ValueError, "model spec: \"", key, "\" must be true or false");
+  return j[key].get<bool>();
+}
+
+// Builds one layer given the current input shape (batch dim included, size 1). May fill in
+// inferred options in `layer`.
+using Builder = std::function<std::shared_ptr<Module>(json& layer, const Shape& in, Ctx& ctx)>;
+
+const std::map<std::string, Builder>& layer_table() {
+  static const std::map<std::string, Builder> table = {
+      {"Linear",
+       [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
+         const int64_t out = integer(l, "out", -1);
+         SN_CHECK(out > 0, ValueError, "model spec: Linear needs \"out\" > 0");
+         const int64_t have = in.back();
+         const int64_t want = integer(l, "in", have);
+         if (want != have) {
+           SN_THROW(ShapeError, "Linear(", want, " → ", out, ") gets ", shape_n(in),
+                    ": expected [N, ", want, "]",
+                    in.size() > 2 ? "; hint: did you forget Flatten?"
+                                  : "; hint: drop \"in\" to infer it");
+         }
+         l["in"] = have;
+         return std::make_shared<Linear>(have, out,
+                                         LinearOptions{.bias = boolean(l, "bias", true)});
+       }},
+      {"Flatten",
+       [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
+         return std::make_shared<Flatten>(integer(l, "start_dim", 1), integer(l, "end_dim", -1));
+       }},
+      {"Identity",
+       [](json&, const Shape&, Ctx&) -> std::shared_ptr<Module> {
+         return std::make_shared<Identity>();
+       }},
+      {"Dropout",
+       [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
+         return std::make_shared<Dropout>(num(l, "p", 0.5));
+       }},
+      {"Step",
+       [](json&, const Shape&, Ctx&) -> std::shared_ptr<Module> {
+         return std::make_shared<Step>();
+       }},
+      {"Sigmoid",
+       [](json&, const Shape&, Ctx&) -> std::shared_ptr<Module> {
+         return std::make_shared<Sigmoid>();
+       }},
+      {"Tanh",
+       [](json&, const Shape&, Ctx&) -> std::shared_ptr<Module> {
+         return std::make_shared<Tanh>();
+       }},
+      {"ReLU",
+       [](json&, const Shape&, Ctx&) -> std::shared_ptr<Module> {
+         return std::make_shared<ReLU>();
+       }},
+      {"SiLU",
+       [](json&, const Shape&, Ctx&) -> std::shared_ptr<Module> {
+         return std::make_shared<SiLU>();
+       }},
+      {"LeakyReLU",
+       [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
+         return std::make_shared<LeakyReLU>(num(l, "negative_slope", 0.01));
+       }},
+      {"ELU",
+       [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
+         return std::make_shared<ELU>(num(l, "alpha", 1.0));
+       }},
+      {"GELU",
+       [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
+         const std::string a = l.value("approximate", std::string("none"));
+         SN_CHECK(a == "none" || a == "tanh", ValueError,
+                  "model spec: GELU \"approximate\" must be \"none\" or \"tanh\" (got \"", a,
+                  "\")");
+         return std::make_shared<GELU>(a == "tanh");
+       }},
+      {"Softplus",
+       [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
+         return std::make_shared<Softplus>(num(l, "beta", 1.0), num(l, "threshold", 20.0));
+       }},
+      {"Softmax",
+       [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
+         return std::make_shared<Softmax>(integer(l, "dim", -1));
+       }},
+      {"LogSoftmax",
+       [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
+         return std::make_shared<LogSoftmax>(integer(l, "dim", -1));
+       }},
+      {"LayerNorm",
+       [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
+         const int64_t f = integer(l, "features", in.back());
+         l["features"] = f;
+         return std::make_shared<LayerNorm>(f, LayerNormOptions{.eps = num(l, "eps", 1e-5)});
+       }},
+      {"Sequential",
+       [](json& l, const Shape& in, Ctx& ctx) -> std::shared_ptr<Module> {
+         SN_CHECK(l.contains("layers") && l["layers"].is_array(), ValueError,
+                  "model spec: Sequential needs a \"layers\" list");
+         Shape s = in;
+         json norm = json::array();
+         auto m = build_list(l["layers"], s, ctx, norm, "Sequential");
+         l["layers"] = norm;
+         return m;
+       }},
+      {"Residual",
+       [](json& l, const Shape& in, Ctx& ctx) -> std::shared_ptr<Module> {
+         SN_CHECK(l.contains("body") && l["body"].is_array(), ValueError,
+                  "model spec: Residual needs a \"body\" list of layers");
+         Shape s = in;
+         json norm = json::array();
+         auto body = build_list(l["body"], s, ctx, norm, "Residual body");
+         l["body"] = norm;
+         ModulePtr shortcut;
+         if (l.contains("shortcut")) {
+           Shape s2 = in;
+           json norm2 = json::array();
+           shortcut = ModulePtr(build_list(l["shortcut"], s2, ctx, norm2, "Residual shortcut"));
+           l["shortcut"] = norm2;
+         }
+         return std::make_shared<Residual>(ModulePtr(body), shortcut);
+       }},
+      {"Parallel",
+       [](json& l, const Shape& in, Ctx& ctx) -> std::shared_ptr<Module> {
+         SN_CHECK(l.contains("branches") && l["branches"].is_array() && !l["branches"].empty(),
+                  ValueError,
+                  "model spec: Parallel needs a non-empty \"branches\" list of layer lists");
+         std::vector<ModulePtr> branches;
+         json norm = json::array();
+         for (auto& b : l["branches"]) {
+           Shape s = in;
+           json nb = json::array();
+           branches.emplace_back(build_list(b, s, ctx, nb, "Parallel branch"));
+           norm.push_back(nb);
+         }
+         l["branches"] = norm;
+         return std::make_shared<Parallel>(branches, integer(l, "dim", 1));
+       }},
+  };
+  return table;
+}
+
+std::shared_ptr<Module> build_list(const json& layers, Shape& shape, Ctx& ctx, json& normalised,
+                                   const std::string& where) {
+  SN_CHECK(layers.is_array(), ValueError, "model spec: ", where, " must be a list of layers");
+  auto seq = std::make_shared<Sequential>();
+  for (const json& raw : layers) {
+    json l = raw;
+    SN_CHECK(l.is_object() && l.contains("type") && l["type"].is_string(), ValueError,
+             "model spec: layer ", ctx.index, " must be an object with a \"type\" (got ",
+             raw.dump(), ")");
+    const std::string type = l["type"].get<std::string>();
+    const auto& table = layer_table();
+    auto it = table.find(type);
+    if (it == table.end()) {
+      std::string known;
+      for (auto& [k, v] : table) known += (known.empty() ? "" : ", ") + k;
+      SN_THROW(ValueError, "model spec: layer ", ctx.index, " has unknown type \"", type,
+               "\" (known: ", known, ")");
+    }
+    const int my_index = ctx.index++;
+    std::shared_ptr<Module> m;
+    try {
+      m = it->second(l, shape, ctx);
+    } catch (const ShapeError& e) {
+      SN_THROW(ShapeError, "layer ", my_index, " ", e.what());
+    }
+    // infer the output shape by running the layer on zeros
+    Tensor y;
+    try {
+      NoGradGuard ng;
+      const bool was = m->is_training();
+      m->eval();
+      y = (*m)(zeros(shape));
+      m->train(was);
+    } catch (const Error& e) {
+      SN_THROW(ShapeError, "layer ", my_index, " ", m->brief(), " gets ", shape_n(shape), ": ",
+               e.what(),
+               shape.size() > 2 && type == "Linear" ? "; hint: did you forget Flatten?" : "");
+    }
+    shape = y.shape();
+    if (l.contains("name")) {
+      SN_CHECK(l["name"].is_string(), ValueError, "model spec: layer ", my_index,
+               " \"name\" must be a string");
+      seq->append(l["name"].get<std::string>(), ModulePtr(m));
+    } else {
+      seq->append(ModulePtr(m));
+    }
+    normalised.push_back(l);
+  }
+  return seq;
+}
+
+}  // namespace
+
+BuiltModel build_model(const std::string& spec_json, const Shape& input_shape) {
+  json spec;
+  try {
+    spec = json::parse(spec_json);
+  } catch (const json::exception& e) {
+    SN_THROW(ValueError, "model spec: not valid JSON (", e.what(), ")");
+  }
+  SN_CHECK(spec.is_object(), ValueError,
+           "model spec: the top level must be an object with \"layers\"");
+  SN_CHECK(spec.contains("layers"), ValueError, "model spec: missing \"layers\"");
+  Shape in = input_shape;
+  if (in.empty()) {
+    SN_CHECK(spec.contains("input") && spec["input"].is_array(), ValueError,
+             "model spec: missing \"input\" (the shape of one example, e.g. [1, 28, 28])");
+    for (auto& d : spec["input"]) {
+      SN_CHECK(d.is_number_integer() && d.get<int64_t>() > 0, ValueError,
+               "model spec: \"input\" must hold positive integers (got ", spec["input"].dump(),
+               ")");
+      in.push_back(d.get<int64_t>());
+    }
+  }
+  Shape shape = in;
+  shape.insert(0, 1);
+  Ctx ctx;
+  json norm = json::array();
+  auto model = build_list(spec["layers"], shape, ctx, norm, "\"layers\"");
+  spec["layers"] = norm;
+  spec["input"] = in.vec();
+  BuiltModel out;
+  out.module = model;
+  out.input_shape = in;
+  out.output_shape = Shape(shape.begin() + 1, shape.end());
+  out.spec = spec.dump(2);
+  return out;
+}
+
+BuiltModel build_model_file(const std::string& path, const Shape& input_shape) {
+  std::ifstream f(path);
+  SN_CHECK(f.good(), IOError, "model spec: cannot open '", path, "'");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  try {
+    return build_model(ss.str(), input_shape);
+  } catch (const ValueError& e) {
+    SN_THROW(ValueError, path, ": ", e.what());
+  }
+}
+
+std::string preset_spec(const std::string& name, const Shape& input_shape, int64_t num_outputs) {
+  json spec;
+  spec["name"] = name;
+  spec["input"] = input_shape.vec();
+  if (name == "mlp") {
+    // 784-512-256-10 with ReLU: the reference workload's model (shared/reference/mlp_train.py)
+    spec["layers"] = json::array({{{"type", "Flatten"}},
+                                  {{"type", "Linear"}, {"out", 512}},
+                                  {{"type", "ReLU"}},
+                                  {{"type", "Linear"}, {"out", 256}},
+                                  {{"type", "ReLU"}},
+                                  {{"type", "Linear"}, {"out", num_outputs}}});
+  } else if (name == "linear") {
+    spec["layers"] =
+        json::array({{{"type", "Flatten"}}, {{"type", "Linear"}, {"out", num_outputs}}});
+  } else {
+    std::string known;
+    for (auto& n : preset_names()) known += (known.empty() ? "" : ", ") + n;
+    SN_THROW(ValueError, "preset: unknown model \"", name, "\" (known: ", known, ")");
+  }
+  return spec.dump(2);
+}
+
+std::vector<std::string> preset_names() { return {"linear", "mlp"}; }
+
+std::vector<std::string> spec_layer_types() {
+  std::vector<std::string> out;
+  for (auto& [k, v] : layer_table()) out.push_back(k);
+  return out;
+}
+
+}  // namespace sn::nn

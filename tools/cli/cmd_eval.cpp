@@ -1,0 +1,220 @@
+// `sinapsis eval` (test-set loss, accuracy and confusion matrix of a trained model),
+// `sinapsis predict` (CSV or IDX in, predictions out) and `sinapsis info` (what a safetensors
+// file or checkpoint holds).
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cli.h"
+
+namespace sn::cli {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+json parse_meta(const train::CheckpointInfo& info, const std::string& key,
+                const std::string& file) {
+  auto it = info.extra.find(key);
+  SN_CHECK(it != info.extra.end(), IOError, file, ": checkpoint has no '", key,
+           "' entry; it was not written by `sinapsis train`");
+  try {
+    return json::parse(it->second);
+  } catch (const json::exception& e) {
+    SN_THROW(IOError, file, ": checkpoint entry '", key, "' is not valid JSON (", e.what(), ")");
+  }
+}
+
+struct Restored {
+  nn::BuiltModel built;
+  train::CheckpointInfo info;
+  DataSpec data;
+  std::vector<std::string> classes;
+  std::vector<double> mean, std;
+};
+
+Restored restore(const std::string& run_or_file) {
+  const std::string file = resolve_checkpoint(run_or_file);
+  Restored r;
+  r.info = train::read_checkpoint_info(file);
+  SN_CHECK(!r.info.model_spec.empty(), IOError, file,
+           ": checkpoint holds no model spec, so the model cannot be rebuilt");
+  r.built = nn::build_model(r.info.model_spec);
+  train::load_checkpoint(file, *r.built.module, {.restore_rng = false});
+  r.data = DataSpec::from_json(parse_meta(r.info, "data", file));
+  r.classes = parse_meta(r.info, "classes", file).get<std::vector<std::string>>();
+  json norm = parse_meta(r.info, "normalisation", file);
+  r.mean = norm.at("mean").get<std::vector<double>>();
+  r.std = norm.at("std").get<std::vector<double>>();
+  std::cout << "model: " << file << " (epoch " << r.info.epoch << ", "
+            << r.built.module->num_parameters() << " parameters)\n";
+  return r;
+}
+
+void add_eval(CLI::App& app) {
+  auto* cmd = app.add_subcommand("eval", "Evaluate a trained model on its test set");
+  auto run = std::make_shared<std::string>();
+  auto data = std::make_shared<std::string>();
+  cmd->add_option("run", *run, "run folder or checkpoint file")->required();
+  cmd->add_option("--data", *data, "data set to evaluate on (default: the one it was trained on)");
+  cmd->callback([run, data] {
+    Restored r = restore(*run);
+    DataSpec ds = r.data;
+    if (!data->empty()) ds.data = *data;
+    LoadedData d = load_data(ds);
+    data::DataLoader loader(d.test, {.batch_size = 1000});
+    train::LossFn lf;
+    std::vector<train::MetricPtr> ms;
+    std::shared_ptr<train::ConfusionMatrix> cm;
+    if (d.classification) {
+      lf = [](const Tensor& o, const Tensor& y) { return loss::cross_entropy(o, y); };
+      cm = std::make_shared<train::ConfusionMatrix>(d.num_outputs, d.class_names);
+      ms = {std::make_shared<train::Accuracy>(),
+            std::make_shared<train::TopKAccuracy>(std::min<int64_t>(3, d.num_outputs)), cm};
+    } else {
+      lf = [](const Tensor& o, const Tensor& y) { return loss::mse(o, y); };
+      ms = {std::make_shared<train::MeanAbsoluteError>()};
+    }
+    train::EvalResult res = train::evaluate(*r.built.module, lf, loader, ms);
+    std::cout << "data: " << d.description << "\n"
+              << "test loss " << fmt(res.loss) << " over " << res.examples << " examples\n";
+    for (auto& [k, v] : res.metrics) std::cout << k << " " << fmt(v) << "\n";
+    if (cm) std::cout << cm->to_string() << "\n";
+  });
+}
+
+// A numeric CSV with a header; the column named `drop` (the training target) is skipped.
+Tensor read_feature_csv(const std::string& path, const std::string& drop) {
+  std::ifstream f(path);
+  SN_CHECK(f.good(), IOError, "predict: cannot open '", path, "'");
+  std::string line;
+  SN_CHECK(static_cast<bool>(std::getline(f, line)), IOError, path,
+           ": empty file (expected a header)");
+  std::vector<std::string> header;
+  {
+    std::stringstream ss(line);
+    std::string c;
+    while (std::getline(ss, c, ',')) header.push_back(c);
+  }
+  std::vector<double> values;
+  int64_t rows = 0, cols = 0;
+  for (int64_t ln = 2; std::getline(f, line); ++ln) {
+    if (line.empty() || line == "\r") continue;
+    std::stringstream ss(line);
+    std::string c;
+    size_t col = 0;
+    int64_t kept = 0;
+    while (std::getline(ss, c, ',')) {
+      SN_CHECK(col < header.size(), IOError, path, ":", ln, ": more fields than the header's ",
+               header.size());
+      if (header[col] != drop) {
+        char* end = nullptr;
+        const double v = std::strtod(c.c_str(), &end);
+        SN_CHECK(end != c.c_str() && (*end == '\0' || *end == '\r'), IOError, path, ":", ln,
+                 ": column '", header[col], "' (", col + 1, "): cannot read \"", c,
+                 "\" as a number");
+        values.push_back(v);
+        ++kept;
+      }
+      ++col;
+    }
+    SN_CHECK(col == header.size(), IOError, path, ":", ln, ": ", col, " fields, the header has ",
+             header.size());
+    cols = kept;
+    ++rows;
+  }
+  SN_CHECK(rows > 0, IOError, path, ": no data rows");
+  return tensor(values, Shape{rows, cols}).to(kFloat32);
+}
+
+void add_predict(CLI::App& app) {
+  auto* cmd = app.add_subcommand("predict", "Predict with a trained model: CSV or IDX in, CSV out");
+  auto run = std::make_shared<std::string>();
+  auto input = std::make_shared<std::string>();
+  auto output = std::make_shared<std::string>();
+  cmd->add_option("run", *run, "run folder or checkpoint file")->required();
+  cmd->add_option("--input", *input, "CSV (feature columns, header) or IDX images file")
+      ->required();
+  cmd->add_option("--output", *output, "CSV file for the predictions (default: standard output)");
+  cmd->callback([run, input, output] {
+    Restored r = restore(*run);
+    Tensor x;
+    const std::string ext = fs::path(*input).extension().string();
+    if (ext == ".csv") {
+      x = read_feature_csv(*input, r.data.target);
+    } else {
+      x = data::read_idx(*input, {.dtype = kFloat32, .scale = 1.0 / 255.0});
+      if (x.dim() == 3) x = x.unsqueeze(1);  // [N, 28, 28] -> [N, 1, 28, 28]
+    }
+    Shape want = r.built.input_shape;
+    Shape got(x.shape().begin() + 1, x.shape().end());
+    SN_CHECK(got.numel() == want.numel(), ShapeError, "predict: inputs of ", *input, " have shape ",
+             got, " per example but the model takes ", want);
+    x = x.reshape([&] {
+      Shape s = want;
+      s.insert(0, x.size(0));
+      return s;
+    }());
+    LoadedData norm;
+    norm.mean = r.mean;
+    norm.std = r.std;
+    x = normalise_inputs(norm, x);
+    Tensor out = train::predict(*r.built.module, x, 1000);
+    std::ostringstream os;
+    if (!r.classes.empty()) {
+      Tensor p = softmax(out, 1);
+      Tensor idx = argmax(p, 1);
+      os << "index,class,label,probability\n";
+      for (int64_t i = 0; i < out.size(0); ++i) {
+        const int64_t c = static_cast<int64_t>(idx.at({i}));
+        os << i << "," << c << "," << r.classes[c] << "," << fmt(p.at({i, c})) << "\n";
+      }
+    } else {
+      os << "index,prediction\n";
+      for (int64_t i = 0; i < out.size(0); ++i) os << i << "," << out.at({i, 0}) << "\n";
+    }
+    if (output->empty()) {
+      std::cout << os.str();
+    } else {
+      write_text_atomic(*output, os.str());
+      std::cout << "wrote " << out.size(0) << " predictions to " << *output << "\n";
+    }
+  });
+}
+
+void add_info(CLI::App& app) {
+  auto* cmd =
+      app.add_subcommand("info", "Show the tensors and metadata of a safetensors file or run");
+  auto path = std::make_shared<std::string>();
+  cmd->add_option("file", *path, "a .safetensors file or a run folder")->required();
+  cmd->callback([path] {
+    const std::string file = resolve_checkpoint(*path);
+    io::Checkpoint c = io::load(file);
+    std::cout << file << ": " << c.tensors.size() << " tensors\n";
+    int64_t total = 0;
+    for (auto& [name, t] : c.tensors) {
+      std::cout << "  " << name << "  " << t.dtype() << " " << t.shape() << "\n";
+      total += t.numel();
+    }
+    std::cout << "  (" << total << " elements)\n";
+    if (!c.metadata.empty()) {
+      std::cout << "metadata:\n";
+      for (auto& [k, v] : c.metadata) {
+        std::string shown =
+            v.size() > 200 ? v.substr(0, 200) + "... (" + std::to_string(v.size()) + " chars)" : v;
+        for (char& ch : shown)
+          if (ch == '\n') ch = ' ';
+        std::cout << "  " << k << ": " << shown << "\n";
+      }
+    }
+  });
+}
+
+Register reg_eval(30, add_eval);
+Register reg_predict(40, add_predict);
+Register reg_info(50, add_info);
+
+}  // namespace
+}  // namespace sn::cli

