@@ -27,25 +27,25 @@ class DigitsSax : public nlohmann::json_sax<json> {
   std::string error;
 
   bool null() override { return fail("null"); }
-  bool boolean(bool) override { return fail("a boolean"); }
+  bool boolean(bool) override { return fail("boolean"); }
   bool number_integer(number_integer_t v) override { return number(static_cast<double>(v)); }
   bool number_unsigned(number_unsigned_t v) override { return number(static_cast<double>(v)); }
   bool number_float(number_float_t v, const string_t&) override { return number(v); }
-  bool string(string_t&) override { return fail("a string"); }
+  bool string(string_t&) override { return fail("string"); }
   bool binary(binary_t&) override { return fail("binary data"); }
   bool start_object(std::size_t) override {
-    if (state_ != kStart) return fail("a nested object");
+    if (state_ != kStart) return fail("nested object");
     state_ = kInObject;
     return true;
   }
   bool key(string_t& k) override {
-    if (k != "data" || seen_data_) return fail("the key \"" + k + "\"");
+    if (k != "data" || seen_data_) return fail("key \"" + k + "\"");
     seen_data_ = true;
     state_ = kAfterKey;
     return true;
   }
   bool start_array(std::size_t) override {
-    if (state_ != kAfterKey) return fail("an array");
+    if (state_ != kAfterKey) return fail("array");
     state_ = kInArray;
     return true;
   }
@@ -54,7 +54,7 @@ class DigitsSax : public nlohmann::json_sax<json> {
     return true;
   }
   bool end_object() override {
-    if (!seen_data_) return fail("an object without \"data\"");
+    if (!seen_data_) return fail("object without \"data\"");
     state_ = kEnd;
     return true;
   }
@@ -69,7 +69,7 @@ class DigitsSax : public nlohmann::json_sax<json> {
   bool seen_data_ = false;
 
   bool number(double v) {
-    if (state_ != kInArray) return fail("a number outside the data list");
+    if (state_ != kInArray) return fail("number outside the data list");
     if (!(v >= 0.0 && v <= 1.0)) {
       error = detail::concat("pixel ", values.size(), " is ", v, ", outside [0, 1]");
       return false;

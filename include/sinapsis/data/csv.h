@@ -13,9 +13,9 @@ namespace sn::data {
 enum class CsvTask { Classification, Regression };
 
 struct CsvOptions {
-  std::string target;  // name of the target column (required)
+  std::string target = {};  // name of the target column (required)
   CsvTask task = CsvTask::Classification;
-  std::vector<std::string> features;  // feature columns in this order; empty: all but target
+  std::vector<std::string> features = {};  // feature columns in this order; empty: all but target
   char delimiter = ',';
 };
 

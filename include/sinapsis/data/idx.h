@@ -13,7 +13,7 @@ namespace sn::data {
 
 struct IdxOptions {
   // Result dtype; default: integer types -> int64, float -> float32, double -> float64.
-  std::optional<DType> dtype;
+  std::optional<DType> dtype = std::nullopt;
   // Every value is multiplied by this (e.g. 1/255 to bring bytes to [0, 1]); needs a floating
   // dtype unless it is 1.
   double scale = 1.0;

@@ -17,7 +17,7 @@ struct LoaderOptions {
   bool drop_last = false;  // drop a last batch smaller than batch_size
   // Shuffle seed: epoch k of two loaders with the same seed visits the same order. Without a
   // seed each epoch's order is drawn from sn's global generator (sn::manual_seed).
-  std::optional<uint64_t> seed;
+  std::optional<uint64_t> seed = std::nullopt;
   // Batches prepared ahead by a background thread; 0 loads in the loop's own thread. With
   // prefetching, the dataset (and its transforms) are read from that thread.
   int prefetch = 2;

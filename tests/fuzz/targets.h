@@ -1,0 +1,55 @@
+// The bodies of the fuzz targets, shared by the libFuzzer executables (fuzz_*.cpp, clang only)
+// and by corpus_replay_test.cpp, which replays tests/fuzz/corpus/ in every ordinary build.
+// Contract checked: hostile bytes give a value or an sn::IOError; anything else (another
+// exception, a crash, an ASan report, a broken round trip) is a bug.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "sinapsis/data/data.h"
+#include "sinapsis/io/io.h"
+
+namespace sn::fuzz {
+
+inline std::string_view as_view(const uint8_t* data, size_t size) {
+  return {reinterpret_cast<const char*>(data), size};
+}
+
+// A checkpoint that loads must save, and saving is a fixed point after one load (F16/BF16 and
+// small ints widen on the first load, so the first re-save may differ from the input).
+inline void safetensors_one(const uint8_t* data, size_t size) {
+  io::Checkpoint ck;
+  try {
+    ck = io::load_bytes(as_view(data, size), "fuzz.safetensors");
+  } catch (const IOError&) {
+    return;
+  }
+  const std::string once = io::save_bytes(ck.tensors, ck.metadata);
+  const io::Checkpoint again = io::load_bytes(once, "resaved");
+  if (io::save_bytes(again.tensors, again.metadata) != once)
+    throw std::logic_error("safetensors: save(load(save(load(x)))) != save(load(x))");
+}
+
+inline void idx_one(const uint8_t* data, size_t size) {
+  try {
+    const Tensor t = data::read_idx_bytes(as_view(data, size), "fuzz.idx");
+    // Touch every element so a wrong size would show up under ASan.
+    volatile double sink = 0;
+    if (t.numel() > 0 && t.is_floating_point()) sink = sink + t.sum().item();
+    (void)sink;
+  } catch (const IOError&) {
+  }
+}
+
+inline void csv_one(const uint8_t* data, size_t size) {
+  try {
+    auto ds = data::CsvDataset::parse(as_view(data, size), {.target = "label"}, "fuzz.csv");
+    if (ds->size() > 0) (void)ds->get_batch({0, ds->size() - 1});
+  } catch (const IOError&) {
+  }
+}
+
+}  // namespace sn::fuzz
