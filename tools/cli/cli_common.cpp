@@ -22,7 +22,8 @@ json DataSpec::to_json() const {
           {"target", target},
           {"task", task},
           {"test_split", test_split},
-          {"split_seed", split_seed}};
+          {"split_seed", split_seed},
+          {"limit", limit}};
 }
 DataSpec DataSpec::from_json(const json& j) {
   DataSpec d;
@@ -31,6 +32,7 @@ DataSpec DataSpec::from_json(const json& j) {
   d.task = j.value("task", "auto");
   d.test_split = j.value("test_split", 0.2);
   d.split_seed = j.value("split_seed", uint64_t{0});
+  d.limit = j.value("limit", int64_t{0});
   return d;
 }
 
@@ -114,6 +116,18 @@ LoadedData load_data(const DataSpec& spec) {
   } else {
     SN_THROW(ValueError, "--data: unknown data set '", spec.data,
              "' (expected fashion-mnist, mnist or a .csv file)");
+  }
+  if (spec.limit > 0) {
+    auto first = [&](const data::DatasetPtr& ds) -> data::DatasetPtr {
+      if (ds->size() <= spec.limit) return ds;
+      std::vector<int64_t> p = data::permutation(ds->size(), spec.split_seed);
+      p.resize(spec.limit);
+      return std::make_shared<data::Subset>(ds, p);
+    };
+    train_raw = first(train_raw);
+    test_raw = first(test_raw);
+    out.description += " (limited to " + std::to_string(train_raw->size()) + " train, " +
+                       std::to_string(test_raw->size()) + " test)";
   }
   // normalisation statistics from the training part only
   std::vector<int64_t> idx(train_raw->size());

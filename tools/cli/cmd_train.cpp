@@ -206,6 +206,8 @@ void add_train(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "classification", "regression"}));
   cmd->add_option("--test-split", a->data.test_split, "CSV/mnist: fraction held out for testing")
       ->capture_default_str();
+  cmd->add_option("--limit", a->data.limit,
+                  "use only this many training/test examples (quick runs)");
   auto* model =
       cmd->add_option("--model", a->model_file, "JSON model spec file (docs/model-spec.md)");
   cmd->add_option(

@@ -1,0 +1,163 @@
+// End-to-end tests of the `sinapsis` executable: train / resume / eval / predict / info on a
+// small generated CSV and a Fashion-MNIST subset, and the one-line errors with exit code 2.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+  int code;
+  std::string out;
+};
+
+Result run(const std::string& args) {
+  const std::string bin = std::string(SN_BINARY_DIR) + "/tools/cli/sinapsis";
+  const std::string cmd = bin + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  EXPECT_NE(p, nullptr);
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+std::string read(const fs::path& p) {
+  std::ifstream f(p);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("sinapsis_cli_" +
+            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
+            std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    // two well-separated Gaussian blobs in 3-D, labels "a" / "b"
+    std::mt19937 g(7);
+    std::normal_distribution<double> n(0.0, 0.5);
+    std::ofstream f(dir_ / "blobs.csv");
+    f << "x1,x2,x3,label\n";
+    for (int i = 0; i < 300; ++i) {
+      const bool b = i % 2;
+      f << (b ? 2.0 : -2.0) + n(g) << "," << (b ? -1.0 : 1.0) + n(g) << "," << n(g) << ","
+        << (b ? "b" : "a") << "\n";
+    }
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path dir_;
+};
+
+TEST_F(CliTest, TrainEvalPredictInfoResumeOnCsv) {
+  const std::string runp = (dir_ / "run").string();
+  Result r =
+      run("train --data " + (dir_ / "blobs.csv").string() +
+          " --target label --preset mlp --epochs 3 --batch-size 16 --threads 1 --out " + runp);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("epoch 3/3"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("test accuracy: "), std::string::npos) << r.out;
+  for (const char* f : {"best.safetensors", "last.safetensors", "model.json", "run.json",
+                        "history.csv", "history.jsonl", "result.json", "curves.svg"})
+    EXPECT_TRUE(fs::exists(fs::path(runp) / f)) << f;
+  // separable blobs: the test accuracy is (near) perfect
+  const std::string result = read(fs::path(runp) / "result.json");
+  const auto pos = result.find("\"accuracy\":");
+  ASSERT_NE(pos, std::string::npos) << result;
+  EXPECT_GE(std::stod(result.substr(pos + 11)), 0.95) << result;
+  // three epochs logged, plus the header
+  const std::string csv = read(fs::path(runp) / "history.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 4) << csv;
+
+  r = run("eval " + runp);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("accuracy"), std::string::npos) << r.out;
+
+  // predict on rows without the label column
+  {
+    std::ofstream f(dir_ / "new.csv");
+    f << "x1,x2,x3\n2.1,-0.9,0.1\n-2.2,1.1,0.0\n";
+  }
+  const std::string preds = (dir_ / "preds.csv").string();
+  r = run("predict " + runp + " --input " + (dir_ / "new.csv").string() + " --output " + preds);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::string p = read(preds);
+  EXPECT_NE(p.find("0,1,b,"), std::string::npos) << p;
+  EXPECT_NE(p.find("1,0,a,"), std::string::npos) << p;
+
+  r = run("info " + runp);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("model.1.weight"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("model_spec"), std::string::npos) << r.out;
+
+  r = run("resume " + runp + " --epochs 4 --threads 1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("epoch 4/4"), std::string::npos) << r.out;
+  const std::string csv2 = read(fs::path(runp) / "history.csv");
+  EXPECT_EQ(std::count(csv2.begin(), csv2.end(), '\n'), 5) << csv2;
+}
+
+TEST_F(CliTest, FashionMnistSubset) {
+  const std::string runp = (dir_ / "fm").string();
+  Result r =
+      run("train --data fashion-mnist --limit 600 --epochs 1 --batch-size 64 --threads 1 --out " +
+          runp);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("limited to 600 train"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("test accuracy: "), std::string::npos) << r.out;
+}
+
+TEST_F(CliTest, BadInputIsOneLineAndExitCode2) {
+  Result r = run("train --data nosuch-data --epochs 1");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("unknown data set 'nosuch-data'"), std::string::npos) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+
+  r = run("train --data " + (dir_ / "blobs.csv").string() + " --epochs 1");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("--target"), std::string::npos) << r.out;
+
+  r = run("train --data " + (dir_ / "blobs.csv").string() +
+          " --target label --epochs 1 --optimizer nadam --out " + (dir_ / "x").string());
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("unknown 'nadam'"), std::string::npos) << r.out;
+
+  {
+    std::ofstream f(dir_ / "bad.json");
+    f << R"({"input": [3], "layers": [{"type": "Linear", "in": 400, "out": 120}]})";
+  }
+  r = run("train --data " + (dir_ / "blobs.csv").string() + " --target label --model " +
+          (dir_ / "bad.json").string() + " --out " + (dir_ / "y").string());
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("layer 0 Linear(400 → 120) gets [N, 3]"), std::string::npos) << r.out;
+
+  {
+    std::ofstream f(dir_ / "garbage.safetensors");
+    f << "not a safetensors file at all";
+  }
+  r = run("info " + (dir_ / "garbage.safetensors").string());
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("garbage.safetensors"), std::string::npos) << r.out;
+
+  r = run("frobnicate");
+  EXPECT_EQ(r.code, 2) << r.out;
+  r = run("--help");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("train"), std::string::npos) << r.out;
+}
+
+}  // namespace
