@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "backend/cpu/map.h"
+#include "backend/cpu/vec_math.h"
 #include "core/dispatch.h"
 #include "core/tensor_internal.h"
 #include "sinapsis/autograd/node.h"
@@ -78,8 +79,8 @@ namespace {
 enum class Bin { Add, Sub, Mul, Div, Pow, Max, Min, Eq, Ne, Lt, Le, Gt, Ge, And, Or };
 
 const char* bin_name(Bin op) {
-  static const char* names[] = {"add", "sub", "mul",    "div",    "pow", "maximum", "minimum", "eq",
-                                "ne",  "lt",  "le",     "gt",     "ge",  "logical_and", "logical_or"};
+  static const char* names[] = {"add", "sub", "mul", "div", "pow", "maximum",     "minimum",   "eq",
+                                "ne",  "lt",  "le",  "gt",  "ge",  "logical_and", "logical_or"};
   return names[static_cast<int>(op)];
 }
 
@@ -122,16 +123,36 @@ Tensor bin_kernel(Bin op, const Tensor& a, const Tensor& b, DType dt, const Shap
       case Bin::Pow:
         cpu::map2<T, T, T>(out, ea, eb, [](T x, T y) { return static_cast<T>(std::pow(x, y)); });
         break;
-      case Bin::Max: cpu::map2<T, T, T>(out, ea, eb, [](T x, T y) { return x != x ? x : (x > y ? x : y); }); break;
-      case Bin::Min: cpu::map2<T, T, T>(out, ea, eb, [](T x, T y) { return x != x ? x : (x < y ? x : y); }); break;
-      case Bin::Eq: cpu::map2<bool, T, T>(out, ea, eb, [](T x, T y) { return x == y; }); break;
-      case Bin::Ne: cpu::map2<bool, T, T>(out, ea, eb, [](T x, T y) { return x != y; }); break;
-      case Bin::Lt: cpu::map2<bool, T, T>(out, ea, eb, [](T x, T y) { return x < y; }); break;
-      case Bin::Le: cpu::map2<bool, T, T>(out, ea, eb, [](T x, T y) { return x <= y; }); break;
-      case Bin::Gt: cpu::map2<bool, T, T>(out, ea, eb, [](T x, T y) { return x > y; }); break;
-      case Bin::Ge: cpu::map2<bool, T, T>(out, ea, eb, [](T x, T y) { return x >= y; }); break;
-      case Bin::And: cpu::map2<bool, T, T>(out, ea, eb, [](T x, T y) { return x && y; }); break;
-      case Bin::Or: cpu::map2<bool, T, T>(out, ea, eb, [](T x, T y) { return x || y; }); break;
+      case Bin::Max:
+        cpu::map2<T, T, T>(out, ea, eb, [](T x, T y) { return x != x ? x : (x > y ? x : y); });
+        break;
+      case Bin::Min:
+        cpu::map2<T, T, T>(out, ea, eb, [](T x, T y) { return x != x ? x : (x < y ? x : y); });
+        break;
+      case Bin::Eq:
+        cpu::map2<bool, T, T>(out, ea, eb, [](T x, T y) { return x == y; });
+        break;
+      case Bin::Ne:
+        cpu::map2<bool, T, T>(out, ea, eb, [](T x, T y) { return x != y; });
+        break;
+      case Bin::Lt:
+        cpu::map2<bool, T, T>(out, ea, eb, [](T x, T y) { return x < y; });
+        break;
+      case Bin::Le:
+        cpu::map2<bool, T, T>(out, ea, eb, [](T x, T y) { return x <= y; });
+        break;
+      case Bin::Gt:
+        cpu::map2<bool, T, T>(out, ea, eb, [](T x, T y) { return x > y; });
+        break;
+      case Bin::Ge:
+        cpu::map2<bool, T, T>(out, ea, eb, [](T x, T y) { return x >= y; });
+        break;
+      case Bin::And:
+        cpu::map2<bool, T, T>(out, ea, eb, [](T x, T y) { return x && y; });
+        break;
+      case Bin::Or:
+        cpu::map2<bool, T, T>(out, ea, eb, [](T x, T y) { return x || y; });
+        break;
     }
   });
   return out;
@@ -150,7 +171,7 @@ class BinaryBackward : public Node {
   Shape a_shape, b_shape;
   BinaryBackward(Bin o, double al) : op(o), alpha(al) {}
   std::string name() const override {
-    static const char* n[] = {"AddBackward", "SubBackward", "MulBackward", "DivBackward",
+    static const char* n[] = {"AddBackward", "SubBackward",     "MulBackward",    "DivBackward",
                               "PowBackward", "MaximumBackward", "MinimumBackward"};
     return n[static_cast<int>(op)];
   }
@@ -182,10 +203,12 @@ class BinaryBackward : public Node {
       }
       case Bin::Pow: {
         Tensor aa = a.get(nm), bb = b.get(nm);
-        if (na) ga = mul(g, mul(bb, pow(aa, sub(bb, 1.0))));
+        // as PyTorch: a zero exponent contributes 0 (not 0·a⁻¹ = nan at a = 0), and a zero base
+        // with a non-negative exponent has db = 0 (the limit of b·0^b·ln 0)
+        if (na) ga = where(ne(bb, 0.0), mul(g, mul(bb, pow(aa, sub(bb, 1.0)))), 0.0);
         if (nb) {
-          Tensor lg = where(eq(aa, 0.0), zeros_like(aa), log(aa));
-          gb = mul(g, mul(y.get(nm), lg));
+          Tensor gy = mul(g, mul(y.get(nm), log(aa)));
+          gb = where(logical_or(ne(aa, 0.0), lt(bb, 0.0)), gy, 0.0);
         }
         break;
       }
@@ -200,7 +223,8 @@ class BinaryBackward : public Node {
         if (nb) gb = where(logical_or(b_wins, tie), half, 0.0);
         break;
       }
-      default: SN_ASSERT(false, "not differentiable");
+      default:
+        SN_ASSERT(false, "not differentiable");
     }
     if (ga.defined()) ga = sum_to(ga, a_shape);
     if (gb.defined()) gb = sum_to(gb, b_shape);
@@ -218,14 +242,16 @@ Tensor binary(Bin op, const Tensor& a, const Tensor& b, double alpha = 1.0) {
   const Tensor ca = detail::cast_raw(a, dt), cb = detail::cast_raw(b, dt);
   Tensor out = bin_kernel(op, ca, cb, dt, shape, alpha);
   if (op < Bin::Eq && any_requires_grad({&a, &b})) {
-    SN_CHECK(is_floating(dt), DTypeError, nm, ": gradients need floating-point tensors (got ", dt, ")");
+    SN_CHECK(is_floating(dt), DTypeError, nm, ": gradients need floating-point tensors (got ", dt,
+             ")");
     auto node = std::make_shared<BinaryBackward>(op, alpha);
     node->a_shape = a.shape();
     node->b_shape = b.shape();
     const bool na = a.requires_grad(), nb = b.requires_grad();
     if ((op == Bin::Mul && nb) || op == Bin::Pow || op == Bin::Max || op == Bin::Min)
       node->a = SavedTensor(ca);
-    if ((op == Bin::Mul && na) || op == Bin::Div || op == Bin::Pow || op == Bin::Max || op == Bin::Min)
+    if ((op == Bin::Mul && na) || op == Bin::Div || op == Bin::Pow || op == Bin::Max ||
+        op == Bin::Min)
       node->b = SavedTensor(cb);
     connect(node, {&a, &b}, {&out});
     if ((op == Bin::Div && nb) || (op == Bin::Pow && nb)) node->y = SavedTensor(out);
@@ -252,7 +278,7 @@ class ScalarBackward : public Node {
   SavedTensor a, y;
   ScalarBackward(Sc o, double sv) : op(o), s(sv) {}
   std::string name() const override {
-    static const char* n[] = {"AddBackward", "MulBackward", "RsubBackward",
+    static const char* n[] = {"AddBackward",  "MulBackward", "RsubBackward",
                               "RdivBackward", "PowBackward", "PowBackward"};
     return n[static_cast<int>(op)];
   }
@@ -263,15 +289,20 @@ class ScalarBackward : public Node {
   std::vector<Tensor> apply(std::vector<Tensor>& grads) override {
     const Tensor& g = grads[0];
     switch (op) {
-      case Sc::Add: return {g};
-      case Sc::Mul: return {mul(g, s)};
-      case Sc::RSub: return {neg(g)};
-      case Sc::RDiv: return {neg(div(mul(g, y.get("rdiv")), a.get("rdiv")))};
+      case Sc::Add:
+        return {g};
+      case Sc::Mul:
+        return {mul(g, s)};
+      case Sc::RSub:
+        return {neg(g)};
+      case Sc::RDiv:
+        return {neg(div(mul(g, y.get("rdiv")), a.get("rdiv")))};
       case Sc::Pow:
         if (s == 0.0) return {zeros_like(g)};
         if (s == 2.0) return {mul(g, mul(a.get("pow"), 2.0))};
         return {mul(g, mul(pow(a.get("pow"), s - 1.0), s))};
-      case Sc::RPow: return {mul(g, mul(y.get("pow"), std::log(s)))};
+      case Sc::RPow:
+        return {mul(g, mul(y.get("pow"), std::log(s)))};
     }
     return {};
   }
@@ -289,17 +320,27 @@ Tensor scalar_op(Sc op, const Tensor& a, double s) {
     using T = scalar_t;
     const T v = static_cast<T>(s);
     switch (op) {
-      case Sc::Add: cpu::map1<T, T>(out, ca, [v](T x) { return static_cast<T>(x + v); }); break;
-      case Sc::Mul: cpu::map1<T, T>(out, ca, [v](T x) { return static_cast<T>(x * v); }); break;
-      case Sc::RSub: cpu::map1<T, T>(out, ca, [v](T x) { return static_cast<T>(v - x); }); break;
-      case Sc::RDiv: cpu::map1<T, T>(out, ca, [v](T x) { return static_cast<T>(v / x); }); break;
+      case Sc::Add:
+        cpu::map1<T, T>(out, ca, [v](T x) { return static_cast<T>(x + v); });
+        break;
+      case Sc::Mul:
+        cpu::map1<T, T>(out, ca, [v](T x) { return static_cast<T>(x * v); });
+        break;
+      case Sc::RSub:
+        cpu::map1<T, T>(out, ca, [v](T x) { return static_cast<T>(v - x); });
+        break;
+      case Sc::RDiv:
+        cpu::map1<T, T>(out, ca, [v](T x) { return static_cast<T>(v / x); });
+        break;
       case Sc::Pow:
         if (s == 2.0)
           cpu::map1<T, T>(out, ca, [](T x) { return static_cast<T>(x * x); });
         else
           cpu::map1<T, T>(out, ca, [s](T x) { return static_cast<T>(std::pow(x, s)); });
         break;
-      case Sc::RPow: cpu::map1<T, T>(out, ca, [s](T x) { return static_cast<T>(std::pow(s, x)); }); break;
+      case Sc::RPow:
+        cpu::map1<T, T>(out, ca, [s](T x) { return static_cast<T>(std::pow(s, x)); });
+        break;
     }
   });
   if (any_requires_grad({&a})) {
@@ -422,36 +463,40 @@ Tensor unary(const UnarySpec& spec, const Tensor& a, FwdT fwd, UnaryBwdFn bwd, d
 
 // Defines the forward kernel (body over `x`, params p0/p1) and the backward kernel
 // (body over g, x, y) of a float unary op.
-#define SN_UNARY_KERNELS(id, FWD, BWD)                                                        \
-  [[maybe_unused]] void id##_fwd(const Tensor& out, const Tensor& in, double q0, double q1) { \
-    SN_DISPATCH_FLOAT(in.dtype(), #id, [&] {                                                  \
-      using T = scalar_t;                                                                     \
-      [[maybe_unused]] const T p0 = static_cast<T>(q0), p1 = static_cast<T>(q1);              \
-      cpu::map1<T, T>(out, in, [=](T x) { return static_cast<T>(FWD); });                     \
-    });                                                                                       \
-  }                                                                                           \
-  [[maybe_unused]] void id##_bwd(const Tensor& gx, const Tensor& gt, const Tensor& xt,        \
-                                 const Tensor& yt, const double* q) {                         \
-    SN_DISPATCH_FLOAT(gt.dtype(), #id, [&] {                                                  \
-      using T = scalar_t;                                                                     \
-      [[maybe_unused]] const T p0 = static_cast<T>(q[0]), p1 = static_cast<T>(q[1]);          \
+#define SN_UNARY_KERNELS(id, FWD, BWD)                                                             \
+  [[maybe_unused]] void id##_fwd(const Tensor& out, const Tensor& in, double q0, double q1) {      \
+    SN_DISPATCH_FLOAT(in.dtype(), #id, [&] {                                                       \
+      using T = scalar_t;                                                                          \
+      [[maybe_unused]] const T p0 = static_cast<T>(q0), p1 = static_cast<T>(q1);                   \
+      cpu::map1<T, T>(out, in, [=](T x) { return static_cast<T>(FWD); });                          \
+    });                                                                                            \
+  }                                                                                                \
+  [[maybe_unused]] void id##_bwd(const Tensor& gx, const Tensor& gt, const Tensor& xt,             \
+                                 const Tensor& yt, const double* q) {                              \
+    SN_DISPATCH_FLOAT(gt.dtype(), #id, [&] {                                                       \
+      using T = scalar_t;                                                                          \
+      [[maybe_unused]] const T p0 = static_cast<T>(q[0]), p1 = static_cast<T>(q[1]);               \
       cpu::map3<T, T, T, T>(gx, gt, xt, yt, [=](T g, [[maybe_unused]] T x, [[maybe_unused]] T y) { \
-        return static_cast<T>(BWD);                                                           \
-      });                                                                                     \
-    });                                                                                       \
+        return static_cast<T>(BWD);                                                                \
+      });                                                                                          \
+    });                                                                                            \
   }
 
 constexpr double kSqrt1_2 = 0.70710678118654752440;
 constexpr double kInvSqrt2Pi = 0.39894228040143267794;
 constexpr double kSqrt2OverPi = 0.79788456080286535588;
 
+// float32 exp/tanh/erf/sigmoid come from backend/cpu/vec_math.h, which vectorises (libm does not)
+using cpu::verf;
+using cpu::vexp;
+using cpu::vtanh;
 template <typename T>
 inline T sigm(T x) {
-  return x >= 0 ? T(1) / (T(1) + std::exp(-x)) : std::exp(x) / (T(1) + std::exp(x));
+  return cpu::vsigmoid(x);
 }
 
 // y = e^x: dx = g·y
-SN_UNARY_KERNELS(exp, std::exp(x), g * y)
+SN_UNARY_KERNELS(exp, vexp(x), g* y)
 // y = ln x: dx = g / x
 SN_UNARY_KERNELS(log, std::log(x), g / x)
 // y = √x: dx = g / (2y)
@@ -459,36 +504,36 @@ SN_UNARY_KERNELS(sqrt, std::sqrt(x), g / (T(2) * y))
 // y = x^(-1/2): dx = -g·y³/2
 SN_UNARY_KERNELS(rsqrt, T(1) / std::sqrt(x), T(-0.5) * g * y * y * y)
 // y = sin x: dx = g·cos x
-SN_UNARY_KERNELS(sin, std::sin(x), g * std::cos(x))
+SN_UNARY_KERNELS(sin, std::sin(x), g* std::cos(x))
 // y = cos x: dx = -g·sin x
-SN_UNARY_KERNELS(cos, std::cos(x), -g * std::sin(x))
+SN_UNARY_KERNELS(cos, std::cos(x), -g* std::sin(x))
 // y = σ(x): dx = g·y·(1 - y)
-SN_UNARY_KERNELS(sigmoid, sigm(x), g * y * (T(1) - y))
+SN_UNARY_KERNELS(sigmoid, sigm(x), g* y*(T(1) - y))
 // y = tanh x: dx = g·(1 - y²)
-SN_UNARY_KERNELS(tanh, std::tanh(x), g * (T(1) - y * y))
+SN_UNARY_KERNELS(tanh, vtanh(x), g*(T(1) - y * y))
 // y = max(x, 0): dx = g·[y > 0]
 SN_UNARY_KERNELS(relu, x > T(0) ? x : T(0), y > T(0) ? g : T(0))
 // y = x if x > 0 else slope·x: dx = g·(x > 0 ? 1 : slope)
 SN_UNARY_KERNELS(leaky_relu, x > T(0) ? x : p0 * x, x > T(0) ? g : p0 * g)
 // y = x if x > 0 else α(e^x - 1): dx = g if x > 0 else g·(y + α)
-SN_UNARY_KERNELS(elu, x > T(0) ? x : p0 * (std::exp(x) - T(1)), x > T(0) ? g : g * (y + p0))
+SN_UNARY_KERNELS(elu, x > T(0) ? x : p0 * (vexp(x) - T(1)), x > T(0) ? g : g * (y + p0))
 // y = x·Φ(x): dx = g·(Φ(x) + x·φ(x))
-SN_UNARY_KERNELS(gelu, T(0.5) * x * (T(1) + std::erf(x * T(kSqrt1_2))),
-                 g * (T(0.5) * (T(1) + std::erf(x * T(kSqrt1_2))) +
-                      x * T(kInvSqrt2Pi) * std::exp(T(-0.5) * x * x)))
+SN_UNARY_KERNELS(gelu, T(0.5) * x * (T(1) + verf(x * T(kSqrt1_2))),
+                 g*(T(0.5) * (T(1) + verf(x * T(kSqrt1_2))) +
+                    x * T(kInvSqrt2Pi) * vexp(T(-0.5) * x * x)))
 // y = x/2·(1 + tanh u), u = k(x + 0.044715x³): dx = g·(½(1 + t) + ½x(1 - t²)·k(1 + 3·0.044715x²))
 SN_UNARY_KERNELS(gelu_tanh,
-                 T(0.5) * x * (T(1) + std::tanh(T(kSqrt2OverPi) * (x + T(0.044715) * x * x * x))),
-                 g * ([](T v) {
-                   const T t = std::tanh(T(kSqrt2OverPi) * (v + T(0.044715) * v * v * v));
+                 T(0.5) * x * (T(1) + vtanh(T(kSqrt2OverPi) * (x + T(0.044715) * x * x * x))),
+                 g*([](T v) {
+                   const T t = vtanh(T(kSqrt2OverPi) * (v + T(0.044715) * v * v * v));
                    return T(0.5) * (T(1) + t) + T(0.5) * v * (T(1) - t * t) * T(kSqrt2OverPi) *
                                                     (T(1) + T(3 * 0.044715) * v * v);
                  })(x))
 // y = x·σ(x): dx = g·σ(x)·(1 + x(1 - σ(x)))
-SN_UNARY_KERNELS(silu, x * sigm(x), g * sigm(x) * (T(1) + x * (T(1) - sigm(x))))
+SN_UNARY_KERNELS(silu, x* sigm(x), g* sigm(x) * (T(1) + x * (T(1) - sigm(x))))
 // y = ln(1 + e^(βx))/β (x when βx > threshold): dx = g·σ(βx) (g when βx > threshold)
-SN_UNARY_KERNELS(softplus, x * p0 > p1 ? x : std::log1p(std::exp(x * p0)) / p0,
-                 x * p0 > p1 ? g : g * sigm(x * p0))
+SN_UNARY_KERNELS(softplus, x* p0 > p1 ? x : std::log1p(std::exp(x * p0)) / p0,
+                 x* p0 > p1 ? g : g * sigm(x * p0))
 // Heaviside step: y = [x > 0]; its derivative is zero almost everywhere
 SN_UNARY_KERNELS(step, x > T(0) ? T(1) : T(0), T(0) * g)
 // y = clamp(x, lo, hi): dx = g where lo <= x <= hi
@@ -507,26 +552,47 @@ SN_UNARY_KERNELS(neg, -x, -g)
 // y = |x|: dx = g·sign(x)
 SN_UNARY_KERNELS(abs, std::abs(x), x > T(0) ? g : (x < T(0) ? -g : T(0)))
 // y = x²: dx = 2x·g
-SN_UNARY_KERNELS(square, x * x, T(2) * x * g)
+SN_UNARY_KERNELS(square, x* x, T(2) * x * g)
 
 #define SN_FWD(id) [](const Tensor& o, const Tensor& i) { id##_fwd(o, i, 0, 0); }
 
 }  // namespace
 
-Tensor exp(const Tensor& a) { return unary({"exp", "ExpBackward", true, false, true}, a, SN_FWD(exp), exp_bwd); }
-Tensor log(const Tensor& a) { return unary({"log", "LogBackward", true, true, false}, a, SN_FWD(log), log_bwd); }
-Tensor sqrt(const Tensor& a) { return unary({"sqrt", "SqrtBackward", true, false, true}, a, SN_FWD(sqrt), sqrt_bwd); }
-Tensor rsqrt(const Tensor& a) { return unary({"rsqrt", "RsqrtBackward", true, false, true}, a, SN_FWD(rsqrt), rsqrt_bwd); }
-Tensor sin(const Tensor& a) { return unary({"sin", "SinBackward", true, true, false}, a, SN_FWD(sin), sin_bwd); }
-Tensor cos(const Tensor& a) { return unary({"cos", "CosBackward", true, true, false}, a, SN_FWD(cos), cos_bwd); }
-Tensor sigmoid(const Tensor& a) { return unary({"sigmoid", "SigmoidBackward", true, false, true}, a, SN_FWD(sigmoid), sigmoid_bwd); }
-Tensor tanh(const Tensor& a) { return unary({"tanh", "TanhBackward", true, false, true}, a, SN_FWD(tanh), tanh_bwd); }
-Tensor silu(const Tensor& a) { return unary({"silu", "SiluBackward", true, true, false}, a, SN_FWD(silu), silu_bwd); }
-Tensor step(const Tensor& a) { return unary({"step", "StepBackward", true, false, false}, a, SN_FWD(step), step_bwd); }
+Tensor exp(const Tensor& a) {
+  return unary({"exp", "ExpBackward", true, false, true}, a, SN_FWD(exp), exp_bwd);
+}
+Tensor log(const Tensor& a) {
+  return unary({"log", "LogBackward", true, true, false}, a, SN_FWD(log), log_bwd);
+}
+Tensor sqrt(const Tensor& a) {
+  return unary({"sqrt", "SqrtBackward", true, false, true}, a, SN_FWD(sqrt), sqrt_bwd);
+}
+Tensor rsqrt(const Tensor& a) {
+  return unary({"rsqrt", "RsqrtBackward", true, false, true}, a, SN_FWD(rsqrt), rsqrt_bwd);
+}
+Tensor sin(const Tensor& a) {
+  return unary({"sin", "SinBackward", true, true, false}, a, SN_FWD(sin), sin_bwd);
+}
+Tensor cos(const Tensor& a) {
+  return unary({"cos", "CosBackward", true, true, false}, a, SN_FWD(cos), cos_bwd);
+}
+Tensor sigmoid(const Tensor& a) {
+  return unary({"sigmoid", "SigmoidBackward", true, false, true}, a, SN_FWD(sigmoid), sigmoid_bwd);
+}
+Tensor tanh(const Tensor& a) {
+  return unary({"tanh", "TanhBackward", true, false, true}, a, SN_FWD(tanh), tanh_bwd);
+}
+Tensor silu(const Tensor& a) {
+  return unary({"silu", "SiluBackward", true, true, false}, a, SN_FWD(silu), silu_bwd);
+}
+Tensor step(const Tensor& a) {
+  return unary({"step", "StepBackward", true, false, false}, a, SN_FWD(step), step_bwd);
+}
 Tensor relu(const Tensor& a) {
   if (!is_floating(a.dtype())) {
     Tensor out = make_tensor(a.shape(), a.dtype() == kBool ? kInt64 : a.dtype());
-    numeric_map(out, detail::cast_raw(a, out.dtype()), "relu", [](auto x) { return x > 0 ? x : decltype(x)(0); });
+    numeric_map(out, detail::cast_raw(a, out.dtype()), "relu",
+                [](auto x) { return x > 0 ? x : decltype(x)(0); });
     return out;
   }
   return unary({"relu", "ReluBackward", true, false, true}, a, SN_FWD(relu), relu_bwd);
@@ -537,18 +603,22 @@ Tensor gelu(const Tensor& a, bool tanh_approximation) {
   return unary({"gelu", "GeluBackward", true, true, false}, a, SN_FWD(gelu), gelu_bwd);
 }
 Tensor leaky_relu(const Tensor& a, double slope) {
-  return unary({"leaky_relu", "LeakyReluBackward", true, true, false}, a,
-               [&](const Tensor& o, const Tensor& i) { leaky_relu_fwd(o, i, slope, 0); }, leaky_relu_bwd, slope);
+  return unary(
+      {"leaky_relu", "LeakyReluBackward", true, true, false}, a,
+      [&](const Tensor& o, const Tensor& i) { leaky_relu_fwd(o, i, slope, 0); }, leaky_relu_bwd,
+      slope);
 }
 Tensor elu(const Tensor& a, double alpha) {
-  return unary({"elu", "EluBackward", true, true, true}, a,
-               [&](const Tensor& o, const Tensor& i) { elu_fwd(o, i, alpha, 0); }, elu_bwd, alpha);
+  return unary(
+      {"elu", "EluBackward", true, true, true}, a,
+      [&](const Tensor& o, const Tensor& i) { elu_fwd(o, i, alpha, 0); }, elu_bwd, alpha);
 }
 Tensor softplus(const Tensor& a, double beta, double threshold) {
   SN_CHECK(beta > 0, ValueError, "softplus: beta must be positive (got ", beta, ")");
-  return unary({"softplus", "SoftplusBackward", true, true, false}, a,
-               [&](const Tensor& o, const Tensor& i) { softplus_fwd(o, i, beta, threshold); },
-               softplus_bwd, beta, threshold);
+  return unary(
+      {"softplus", "SoftplusBackward", true, true, false}, a,
+      [&](const Tensor& o, const Tensor& i) { softplus_fwd(o, i, beta, threshold); }, softplus_bwd,
+      beta, threshold);
 }
 Tensor clamp(const Tensor& a, std::optional<double> lo, std::optional<double> hi) {
   const double l = lo.value_or(-INFINITY), h = hi.value_or(INFINITY);
@@ -561,8 +631,9 @@ Tensor clamp(const Tensor& a, std::optional<double> lo, std::optional<double> hi
     });
     return out;
   }
-  return unary({"clamp", "ClampBackward", true, true, false}, a,
-               [&](const Tensor& o, const Tensor& i) { clamp_fwd(o, i, l, h); }, clamp_bwd, l, h);
+  return unary(
+      {"clamp", "ClampBackward", true, true, false}, a,
+      [&](const Tensor& o, const Tensor& i) { clamp_fwd(o, i, l, h); }, clamp_bwd, l, h);
 }
 Tensor neg(const Tensor& a) {
   if (!is_floating(a.dtype())) {
@@ -575,7 +646,8 @@ Tensor neg(const Tensor& a) {
 Tensor abs(const Tensor& a) {
   if (!is_floating(a.dtype())) {
     Tensor out = make_tensor(a.shape(), a.dtype() == kBool ? kInt64 : a.dtype());
-    numeric_map(out, detail::cast_raw(a, out.dtype()), "abs", [](auto x) { return x < 0 ? -x : x; });
+    numeric_map(out, detail::cast_raw(a, out.dtype()), "abs",
+                [](auto x) { return x < 0 ? -x : x; });
     return out;
   }
   return unary({"abs", "AbsBackward", true, true, false}, a, SN_FWD(abs), abs_bwd);
@@ -617,10 +689,12 @@ class WhereBackward : public Node {
 };
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
-  SN_CHECK(cond.defined() && a.defined() && b.defined(), ValueError, "where: an input is undefined");
+  SN_CHECK(cond.defined() && a.defined() && b.defined(), ValueError,
+           "where: an input is undefined");
   SN_CHECK(cond.dtype() == kBool, DTypeError, "where: condition must be bool (got ", cond.dtype(),
            "); hint: build it with a comparison such as x > 0");
-  const Shape shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
+  const Shape shape =
+      broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
   const DType dt = promote(a.dtype(), b.dtype());
   Tensor ca = detail::cast_raw(a, dt), cb = detail::cast_raw(b, dt);
   Tensor out = make_tensor(shape, dt);
@@ -642,7 +716,11 @@ Tensor where(const Tensor& cond, const Tensor& a, double b) {
   return where(cond, a, full(Shape{}, b, {.dtype = scalar_result(a.dtype(), b)}));
 }
 Tensor masked_fill(const Tensor& a, const Tensor& mask, double value) {
-  SN_CHECK(mask.dtype() == kBool, DTypeError, "masked_fill: mask must be bool (got ", mask.dtype(), ")");
+  SN_CHECK(mask.dtype() == kBool, DTypeError, "masked_fill: mask must be bool (got ", mask.dtype(),
+           ")");
+  SN_CHECK(broadcast_shapes(a.shape(), mask.shape(), "masked_fill") == a.shape(), ShapeError,
+           "masked_fill: mask of shape ", mask.shape(), " does not broadcast to the input shape ",
+           a.shape());
   return where(mask, full(Shape{}, value, {.dtype = a.dtype()}), a);
 }
 
@@ -666,7 +744,8 @@ Tensor& Tensor::copy_(const Tensor& src) {
   bump_version();
   return *this;
 }
-static void inplace_binary(Tensor& self, const Tensor& other, const char* op, int kind, double alpha) {
+static void inplace_binary(Tensor& self, const Tensor& other, const char* op, int kind,
+                           double alpha) {
   detail::check_inplace(self, op);
   const Shape bs = broadcast_shapes(self.shape(), other.shape(), op);
   SN_CHECK(bs == self.shape(), ShapeError, op, ": result shape ", bs,

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "backend/cpu/loops.h"
+#include "backend/cpu/vec_math.h"
 #include "core/dispatch.h"
 #include "core/tensor_internal.h"
 #include "sinapsis/autograd/node.h"
@@ -41,8 +42,8 @@ Shape reduced_shape(const Tensor& a, const std::vector<bool>& m, bool keepdim) {
 
 // Geometry of a reduction: kept positions (shape + input strides) and the reduced sub-space.
 struct ReduceGeom {
-  Shape kept_shape, kept_strides;   // over the kept dims (input strides)
-  Shape red_shape, red_strides;     // over the reduced dims (input strides), coalesced
+  Shape kept_shape, kept_strides;  // over the kept dims (input strides)
+  Shape red_shape, red_strides;    // over the reduced dims (input strides), coalesced
   int64_t red_numel = 1;
 };
 
@@ -107,16 +108,22 @@ void sum_kernel(const Tensor& a, const ReduceGeom& g, const Tensor& out) {
   const T* pa = static_cast<const T*>(a.raw_data());
   To* po = static_cast<To*>(out.raw_data());
   const int64_t K = g.kept_shape.numel();
-  // full reduction of a contiguous tensor: parallel partial sums
+  // summing over an empty dim gives zeros (and the fast paths below would read element 0)
+  if (g.red_numel == 0) {
+    for (int64_t k = 0; k < K; ++k) po[k] = To(0);
+    return;
+  }
+  // full reduction of a contiguous tensor: partial sums over fixed-size blocks, added in block
+  // order, so the result is the same bits whatever the thread count
   if (K == 1 && a.is_contiguous()) {
-    const int64_t n = a.numel();
-    const int chunks = static_cast<int>(
-        std::clamp<int64_t>(n / cpu::kParallelGrain, 1, cpu::num_threads()));
-    std::vector<acc_type<T>> part(chunks, 0);
-#pragma omp parallel for num_threads(chunks) if (chunks > 1) schedule(static)
-    for (int c = 0; c < chunks; ++c) {
+    const int64_t n = a.numel(), block = cpu::kParallelGrain;
+    const int64_t nblocks = std::max<int64_t>(1, (n + block - 1) / block);
+    const int nt = static_cast<int>(std::min<int64_t>(cpu::num_threads(), nblocks));
+    std::vector<acc_type<T>> part(nblocks, 0);
+#pragma omp parallel for num_threads(nt) if (nt > 1 && !omp_in_parallel()) schedule(static)
+    for (int64_t c = 0; c < nblocks; ++c) {
       acc_type<T> s = 0;
-      for (int64_t i = n * c / chunks, e = n * (c + 1) / chunks; i < e; ++i) s += pa[i];
+      for (int64_t i = c * block, e = std::min(n, i + block); i < e; ++i) s += pa[i];
       part[c] = s;
     }
     acc_type<T> s = 0;
@@ -311,7 +318,8 @@ class AmaxBackward : public Node {
 Tensor amax_impl(const Tensor& a, const std::vector<int64_t>& dims, bool keepdim, bool is_max) {
   const char* nm = is_max ? "amax" : "amin";
   SN_CHECK(a.defined(), ValueError, nm, ": input tensor is undefined");
-  SN_CHECK(a.numel() > 0, ShapeError, nm, ": cannot reduce an empty tensor (shape ", a.shape(), ")");
+  SN_CHECK(a.numel() > 0, ShapeError, nm, ": cannot reduce an empty tensor (shape ", a.shape(),
+           ")");
   const std::vector<bool> m = dim_mask(a, dims, nm);
   std::vector<int64_t> all_dims;
   for (int i = 0; i < a.dim(); ++i)
@@ -330,7 +338,8 @@ Tensor amax_impl(const Tensor& a, const std::vector<int64_t>& dims, bool keepdim
                              T best = base[0];
                              for_reduced(g, [&](int64_t o) {
                                const T v = base[o];
-                               if (v != v || (is_max ? v > best : v < best)) best = (best != best) ? best : v;
+                               if (v != v || (is_max ? v > best : v < best))
+                                 best = (best != best) ? best : v;
                              });
                              po[off[1] + i * st[1]] = best;
                            }
@@ -348,6 +357,38 @@ Tensor amax_impl(const Tensor& a, const std::vector<int64_t>& dims, bool keepdim
 }
 
 // ---- softmax / log_softmax along one dim
+// One contiguous row, written as loops the compiler vectorises: a lane-wise max, the
+// exponentials, then a lane-wise sum (kept in acc_type, as in the strided path).
+template <typename T, bool Log>
+void softmax_row(const T* x, T* y, int64_t R) {
+  constexpr int kLanes = 8;
+  T lane_max[kLanes];
+  for (int j = 0; j < kLanes; ++j) lane_max[j] = -std::numeric_limits<T>::infinity();
+  int64_t r = 0;
+  for (; r + kLanes <= R; r += kLanes)
+    for (int j = 0; j < kLanes; ++j) lane_max[j] = x[r + j] > lane_max[j] ? x[r + j] : lane_max[j];
+  T mx = -std::numeric_limits<T>::infinity();
+  for (int j = 0; j < kLanes; ++j) mx = std::max(mx, lane_max[j]);
+  for (; r < R; ++r) mx = std::max(mx, x[r]);
+  if (std::isinf(mx) && mx < 0) mx = 0;
+  // a NaN in the row is skipped by the max but turns the sum, and so every output, into NaN
+  for (r = 0; r < R; ++r) y[r] = cpu::vexp(x[r] - mx);  // for log_softmax y is scratch
+  acc_type<T> lane_sum[kLanes] = {};
+  for (r = 0; r + kLanes <= R; r += kLanes)
+    for (int j = 0; j < kLanes; ++j) lane_sum[j] += y[r + j];
+  acc_type<T> s = 0;
+  for (int j = 0; j < kLanes; ++j) s += lane_sum[j];
+  for (; r < R; ++r) s += y[r];
+  if constexpr (Log) {
+    // (x - max) - log Σ, not x - (max + log Σ): the latter rounds at the scale of max
+    const T ls = static_cast<T>(std::log(s));
+    for (r = 0; r < R; ++r) y[r] = (x[r] - mx) - ls;
+  } else {
+    const T inv = static_cast<T>(1.0 / s);
+    for (r = 0; r < R; ++r) y[r] *= inv;
+  }
+}
+
 template <typename T, bool Log>
 void softmax_kernel(const Tensor& a, int dim, const Tensor& out) {
   std::vector<bool> m(a.dim(), false);
@@ -363,17 +404,22 @@ void softmax_kernel(const Tensor& a, int dim, const Tensor& out) {
         for (int64_t i = 0; i < n; ++i) {
           const T* x = pa + off[0] + i * st[0];
           T* y = po + off[1] + i * st[1];
+          if (sa == 1 && so == 1) {
+            softmax_row<T, Log>(x, y, R);
+            continue;
+          }
           T mx = -std::numeric_limits<T>::infinity();
           for (int64_t r = 0; r < R; ++r) mx = std::max(mx, x[r * sa]);
           if (std::isinf(mx) && mx < 0) mx = 0;
           acc_type<T> s = 0;
           if constexpr (Log) {
-            for (int64_t r = 0; r < R; ++r) s += std::exp(x[r * sa] - mx);
-            const T lse = mx + static_cast<T>(std::log(s));
-            for (int64_t r = 0; r < R; ++r) y[r * so] = x[r * sa] - lse;
+            for (int64_t r = 0; r < R; ++r) s += cpu::vexp(x[r * sa] - mx);
+            // (x - max) - log Σ, not x - (max + log Σ): the latter rounds at the scale of max
+            const T ls = static_cast<T>(std::log(s));
+            for (int64_t r = 0; r < R; ++r) y[r * so] = (x[r * sa] - mx) - ls;
           } else {
             for (int64_t r = 0; r < R; ++r) {
-              const T e = std::exp(x[r * sa] - mx);
+              const T e = cpu::vexp(x[r * sa] - mx);
               y[r * so] = e;
               s += e;
             }
@@ -449,7 +495,8 @@ Tensor var(const Tensor& a, const std::vector<int64_t>& dims, int64_t correction
   for (int i = 0; i < a.dim(); ++i)
     if (m[i]) all.push_back(i);
   Tensor centered = sub(a, mean(a, all, true));
-  return div(sum(square(centered), all, keepdim), static_cast<double>(std::max<int64_t>(n - correction, 0)));
+  return div(sum(square(centered), all, keepdim),
+             static_cast<double>(std::max<int64_t>(n - correction, 0)));
 }
 Tensor std(const Tensor& a, const std::vector<int64_t>& dims, int64_t correction, bool keepdim) {
   return sqrt(var(a, dims, correction, keepdim));
@@ -489,7 +536,9 @@ Tensor logsumexp(const Tensor& a, const std::vector<int64_t>& dims, bool keepdim
   {
     NoGradGuard ng;
     m = amax(a, dims, true);
-    m = where(logical_or(gt(abs(m), 1e308), ne(m, m)), zeros_like(m), m);
+    // a non-finite max cannot be subtracted (inf - inf = nan): shift by 0 instead, so all -inf
+    // gives -inf and any +inf gives +inf, as PyTorch
+    m = where(logical_or(eq(abs(m), INFINITY), ne(m, m)), zeros_like(m), m);
   }
   Tensor out = add(log(sum(exp(sub(a, m)), dims, true)), m);
   if (!keepdim) {
