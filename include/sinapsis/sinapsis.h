@@ -14,6 +14,7 @@
 #if __has_include("sinapsis/nn/nn.h")
 #include "sinapsis/nn/nn.h"
 #include "sinapsis/nn/spec.h"
+#include "sinapsis/nn/conv.h"
 #endif
 #if __has_include("sinapsis/loss/loss.h")
 #include "sinapsis/loss/loss.h"

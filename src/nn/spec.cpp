@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "sinapsis/autograd/node.h"
+#include "sinapsis/nn/conv.h"
 #include "sinapsis/nn/nn.h"
 #include "sinapsis/ops/ops.h"
 
@@ -50,6 +51,30 @@ bool boolean(const json& j, const char* key, bool dflt) {
   if (!j.contains(key)) return dflt;
   SN_CHECK(j[key].is_boolean(), ValueError, "model spec: \"", key, "\" must be true or false");
   return j[key].get<bool>();
+}
+
+IntArgs int_args(const json& j, const char* key, IntArgs dflt) {
+  if (!j.contains(key)) return dflt;
+  if (j[key].is_number_integer()) return IntArgs(j[key].get<int64_t>());
+  SN_CHECK(j[key].is_array(), ValueError, "model spec: \"", key,
+           "\" must be an integer or a list of integers (got ", j[key].dump(), ")");
+  std::vector<int64_t> v;
+  for (auto& e : j[key]) {
+    SN_CHECK(e.is_number_integer(), ValueError, "model spec: \"", key,
+             "\" must hold integers (got ", j[key].dump(), ")");
+    v.push_back(e.get<int64_t>());
+  }
+  return IntArgs(v);
+}
+Padding padding_arg(const json& j) {
+  if (j.contains("padding") && j["padding"].is_string())
+    return Padding(j["padding"].get<std::string>().c_str());
+  IntArgs a = int_args(j, "padding", 0);
+  return Padding(a.values());
+}
+int64_t channels(const Shape& in, const char* type) {
+  SN_CHECK(in.size() >= 2, ShapeError, type, " gets [N] but needs [N, C, ...]");
+  return in[1];
 }
 
 // Builds one layer given the current input shape (batch dim included, size 1). May fill in
@@ -139,6 +164,87 @@ const std::map<std::string, Builder>& layer_table() {
          const int64_t f = integer(l, "features", in.back());
          l["features"] = f;
          return std::make_shared<LayerNorm>(f, LayerNormOptions{.eps = num(l, "eps", 1e-5)});
+       }},
+      {"Conv1d",
+       [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
+         const int64_t out = integer(l, "out", -1);
+         SN_CHECK(out > 0 && l.contains("kernel"), ValueError,
+                  "model spec: Conv1d needs \"out\" and \"kernel\"");
+         return std::make_shared<Conv1d>(channels(in, "Conv1d"), out, int_args(l, "kernel", 1),
+                                         ConvLayerOptions{.stride = int_args(l, "stride", 1),
+                                                          .padding = padding_arg(l),
+                                                          .dilation = int_args(l, "dilation", 1),
+                                                          .groups = integer(l, "groups", 1),
+                                                          .bias = boolean(l, "bias", true)});
+       }},
+      {"Conv2d",
+       [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
+         const int64_t out = integer(l, "out", -1);
+         SN_CHECK(out > 0 && l.contains("kernel"), ValueError,
+                  "model spec: Conv2d needs \"out\" and \"kernel\"");
+         return std::make_shared<Conv2d>(channels(in, "Conv2d"), out, int_args(l, "kernel", 1),
+                                         ConvLayerOptions{.stride = int_args(l, "stride", 1),
+                                                          .padding = padding_arg(l),
+                                                          .dilation = int_args(l, "dilation", 1),
+                                                          .groups = integer(l, "groups", 1),
+                                                          .bias = boolean(l, "bias", true)});
+       }},
+      {"MaxPool1d",
+       [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
+         return std::make_shared<MaxPool1d>(
+             int_args(l, "kernel", 2), MaxPoolOptions{.stride = int_args(l, "stride", IntArgs()),
+                                                      .padding = int_args(l, "padding", 0)});
+       }},
+      {"MaxPool2d",
+       [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
+         return std::make_shared<MaxPool2d>(
+             int_args(l, "kernel", 2), MaxPoolOptions{.stride = int_args(l, "stride", IntArgs()),
+                                                      .padding = int_args(l, "padding", 0)});
+       }},
+      {"AvgPool2d",
+       [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
+         return std::make_shared<AvgPool2d>(
+             int_args(l, "kernel", 2), AvgPoolOptions{.stride = int_args(l, "stride", IntArgs()),
+                                                      .padding = int_args(l, "padding", 0)});
+       }},
+      {"AdaptiveAvgPool2d",
+       [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
+         return std::make_shared<AdaptiveAvgPool2d>(int_args(l, "output", 1));
+       }},
+      {"BatchNorm1d",
+       [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
+         return std::make_shared<BatchNorm1d>(
+             channels(in, "BatchNorm1d"),
+             BatchNormLayerOptions{.eps = num(l, "eps", 1e-5),
+                                   .momentum = num(l, "momentum", 0.1)});
+       }},
+      {"BatchNorm2d",
+       [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
+         return std::make_shared<BatchNorm2d>(
+             channels(in, "BatchNorm2d"),
+             BatchNormLayerOptions{.eps = num(l, "eps", 1e-5),
+                                   .momentum = num(l, "momentum", 0.1)});
+       }},
+      {"GroupNorm",
+       [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
+         return std::make_shared<GroupNorm>(integer(l, "groups", 1), channels(in, "GroupNorm"),
+                                            num(l, "eps", 1e-5));
+       }},
+      {"ResNetBlock",
+       [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
+         const int64_t c = channels(in, "ResNetBlock");
+         return std::make_shared<ResNetBlock>(c, integer(l, "out", c), integer(l, "stride", 1));
+       }},
+      {"Inception",
+       [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
+         InceptionOptions o;
+         o.c1 = integer(l, "c1", o.c1);
+         o.c3_reduce = integer(l, "c3_reduce", o.c3_reduce);
+         o.c3 = integer(l, "c3", o.c3);
+         o.c5_reduce = integer(l, "c5_reduce", o.c5_reduce);
+         o.c5 = integer(l, "c5", o.c5);
+         o.pool_proj = integer(l, "pool_proj", o.pool_proj);
+         return std::make_shared<Inception>(channels(in, "Inception"), o);
        }},
       {"Sequential",
        [](json& l, const Shape& in, Ctx& ctx) -> std::shared_ptr<Module> {
@@ -300,6 +406,32 @@ std::string preset_spec(const std::string& name, const Shape& input_shape, int64
                                   {{"type", "Linear"}, {"out", 256}},
                                   {{"type", "ReLU"}},
                                   {{"type", "Linear"}, {"out", num_outputs}}});
+  } else if (name == "lenet") {
+    // LeNet-5-like, the shapes of shared/reference/cnn_train.py
+    spec["layers"] = json::array({{{"type", "Conv2d"}, {"out", 6}, {"kernel", 5}, {"padding", 2}},
+                                  {{"type", "ReLU"}},
+                                  {{"type", "MaxPool2d"}, {"kernel", 2}},
+                                  {{"type", "Conv2d"}, {"out", 16}, {"kernel", 5}},
+                                  {{"type", "ReLU"}},
+                                  {{"type", "MaxPool2d"}, {"kernel", 2}},
+                                  {{"type", "Flatten"}},
+                                  {{"type", "Linear"}, {"out", 120}},
+                                  {{"type", "ReLU"}},
+                                  {{"type", "Linear"}, {"out", 84}},
+                                  {{"type", "ReLU"}},
+                                  {{"type", "Linear"}, {"out", num_outputs}}});
+  } else if (name == "resnet") {
+    // a small ResNet for 28×28: stem, three basic blocks (16, 32/2, 64/2), global pooling
+    spec["layers"] = json::array(
+        {{{"type", "Conv2d"}, {"out", 16}, {"kernel", 3}, {"padding", 1}, {"bias", false}},
+         {{"type", "BatchNorm2d"}},
+         {{"type", "ReLU"}},
+         {{"type", "ResNetBlock"}, {"out", 16}},
+         {{"type", "ResNetBlock"}, {"out", 32}, {"stride", 2}},
+         {{"type", "ResNetBlock"}, {"out", 64}, {"stride", 2}},
+         {{"type", "AdaptiveAvgPool2d"}, {"output", 1}},
+         {{"type", "Flatten"}},
+         {{"type", "Linear"}, {"out", num_outputs}}});
   } else if (name == "linear") {
     spec["layers"] =
         json::array({{{"type", "Flatten"}}, {{"type", "Linear"}, {"out", num_outputs}}});
@@ -311,7 +443,7 @@ std::string preset_spec(const std::string& name, const Shape& input_shape, int64
   return spec.dump(2);
 }
 
-std::vector<std::string> preset_names() { return {"linear", "mlp"}; }
+std::vector<std::string> preset_names() { return {"linear", "mlp", "lenet", "resnet"}; }
 
 std::vector<std::string> spec_layer_types() {
   std::vector<std::string> out;

@@ -1,0 +1,240 @@
+// Conv, pooling and normalisation layers and the ResNet / inception blocks (nn/conv.h): the
+// parameters, buffers, boundary checks and PyTorch-style reprs around the ops in ops/conv.h.
+#include <cmath>
+#include <sstream>
+
+#include "sinapsis/autograd/node.h"
+#include "sinapsis/nn/activation.h"
+#include "sinapsis/nn/conv.h"
+#include "sinapsis/nn/init.h"
+#include "sinapsis/nn/layers.h"
+#include "sinapsis/ops/ops.h"
+
+namespace sn::nn {
+
+namespace {
+std::string tuple(const std::vector<int64_t>& v) {
+  std::ostringstream os;
+  os << "(";
+  for (size_t i = 0; i < v.size(); ++i) os << (i ? ", " : "") << v[i];
+  if (v.size() == 1) os << ",";
+  os << ")";
+  return os.str();
+}
+std::string args(const IntArgs& a, int n) {
+  std::vector<int64_t> v = a.values();
+  if (v.size() == 1 && n > 1) v.assign(n, v[0]);
+  return tuple(v);
+}
+std::string spatial(int dims) { return dims == 1 ? "L" : "H, W"; }
+}  // namespace
+
+// ============================================================== ConvNd
+ConvNd::ConvNd(int dims, int64_t in, int64_t out, IntArgs kernel, ConvLayerOptions opts)
+    : dims_(dims), in_(in), out_(out), opts_(std::move(opts)) {
+  const char* nm = dims == 1 ? "Conv1d" : "Conv2d";
+  SN_CHECK(in > 0 && out > 0, ValueError, nm, ": channel counts must be positive (got ", in, " → ",
+           out, ")");
+  SN_CHECK(opts_.groups > 0 && in % opts_.groups == 0 && out % opts_.groups == 0, ValueError, nm,
+           ": groups ", opts_.groups, " must divide both in_channels ", in, " and out_channels ",
+           out);
+  kernel_ = kernel.per_dim(dims, nm, "kernel_size");
+  Shape ws{out, in / opts_.groups};
+  for (int64_t k : kernel_) {
+    SN_CHECK(k > 0, ValueError, nm, ": kernel size must be positive (got ", tuple(kernel_), ")");
+    ws.push_back(k);
+  }
+  weight_ = register_parameter("weight", empty(ws));
+  if (opts_.bias) bias_ = register_parameter("bias", empty(Shape{out}));
+  reset_parameters();
+}
+void ConvNd::reset_parameters() {
+  init::kaiming_uniform_(weight_, {.a = std::sqrt(5.0)});
+  if (bias_.defined()) {
+    const double fan_in = static_cast<double>(init::calculate_fan_in_and_fan_out(weight_).first);
+    const double bound = 1.0 / std::sqrt(fan_in);
+    init::uniform_(bias_, -bound, bound);
+  }
+}
+Tensor ConvNd::forward(const Tensor& x) {
+  if (x.dim() != dims_ + 2 || x.size(1) != in_) {
+    SN_THROW(ShapeError, label(), ": expected input [N, ", in_, ", ", spatial(dims_), "], got ",
+             x.shape(), x.dim() == dims_ + 1 ? "; hint: add a batch dim with unsqueeze(0)" : "");
+  }
+  ConvOptions co{.stride = opts_.stride,
+                 .padding = opts_.padding,
+                 .dilation = opts_.dilation,
+                 .groups = opts_.groups};
+  try {
+    return dims_ == 1 ? conv1d(x, weight_, bias_, co) : conv2d(x, weight_, bias_, co);
+  } catch (const ShapeError& e) {
+    SN_THROW(ShapeError, label(), ": ", e.what());
+  }
+}
+std::string ConvNd::extra_repr() const {
+  std::ostringstream os;
+  os << in_ << ", " << out_ << ", kernel_size=" << tuple(kernel_)
+     << ", stride=" << args(opts_.stride, dims_);
+  if (opts_.padding.same())
+    os << ", padding=same";
+  else if (opts_.padding.values().values() != std::vector<int64_t>{0})
+    os << ", padding=" << args(opts_.padding.values(), dims_);
+  if (opts_.dilation.values() != std::vector<int64_t>{1})
+    os << ", dilation=" << args(opts_.dilation, dims_);
+  if (opts_.groups != 1) os << ", groups=" << opts_.groups;
+  if (!opts_.bias) os << ", bias=False";
+  return os.str();
+}
+std::string ConvNd::brief() const {
+  std::ostringstream os;
+  os << type_name() << "(" << in_ << " → " << out_ << ", ";
+  for (size_t i = 0; i < kernel_.size(); ++i) os << (i ? "×" : "") << kernel_[i];
+  os << ")";
+  return os.str();
+}
+
+// ============================================================== pooling
+static void check_spatial(const Module& m, const Tensor& x, int dims) {
+  SN_CHECK(x.dim() == dims + 2, ShapeError, m.label(), ": expected input [N, C, ", spatial(dims),
+           "], got ", x.shape());
+}
+Tensor MaxPool1d::forward(const Tensor& x) {
+  check_spatial(*this, x, 1);
+  return max_pool1d(x, k_, opts_);
+}
+std::string MaxPool1d::extra_repr() const { return "kernel_size=" + args(k_, 1); }
+Tensor MaxPool2d::forward(const Tensor& x) {
+  check_spatial(*this, x, 2);
+  return max_pool2d(x, k_, opts_);
+}
+std::string MaxPool2d::extra_repr() const {
+  return "kernel_size=" + args(k_, 2) +
+         ", stride=" + args(opts_.stride.empty() ? k_ : opts_.stride, 2);
+}
+Tensor AvgPool2d::forward(const Tensor& x) {
+  check_spatial(*this, x, 2);
+  return avg_pool2d(x, k_, opts_);
+}
+std::string AvgPool2d::extra_repr() const {
+  return "kernel_size=" + args(k_, 2) +
+         ", stride=" + args(opts_.stride.empty() ? k_ : opts_.stride, 2);
+}
+Tensor AdaptiveAvgPool2d::forward(const Tensor& x) {
+  check_spatial(*this, x, 2);
+  return adaptive_avg_pool2d(x, out_);
+}
+std::string AdaptiveAvgPool2d::extra_repr() const { return "output_size=" + args(out_, 2); }
+
+// ============================================================== batch norm
+BatchNorm::BatchNorm(int64_t c, BatchNormLayerOptions opts, int min_dim, int max_dim)
+    : c_(c), opts_(opts), min_dim_(min_dim), max_dim_(max_dim) {
+  SN_CHECK(c > 0, ValueError, "BatchNorm: num_features must be positive (got ", c, ")");
+  SN_CHECK(opts.eps > 0 && opts.momentum >= 0 && opts.momentum <= 1, ValueError,
+           "BatchNorm: need eps > 0 and momentum in [0, 1] (got ", opts.eps, ", ", opts.momentum,
+           ")");
+  if (opts.affine) {
+    weight_ = register_parameter("weight", ones(Shape{c}));
+    bias_ = register_parameter("bias", zeros(Shape{c}));
+  }
+  if (opts.track_running_stats) {
+    running_mean_ = register_buffer("running_mean", zeros(Shape{c}));
+    running_var_ = register_buffer("running_var", ones(Shape{c}));
+    num_batches_ = register_buffer("num_batches_tracked", zeros(Shape{}, {.dtype = kInt64}));
+  }
+}
+Tensor BatchNorm::forward(const Tensor& x) {
+  SN_CHECK(x.dim() >= min_dim_ && x.dim() <= max_dim_ && x.size(1) == c_, ShapeError, label(),
+           ": expected input [N, ", c_,
+           max_dim_ == 4 ? ", H, W]" : "] or [N, " + std::to_string(c_) + ", L]", ", got ",
+           x.shape());
+  const bool use_batch = is_training() || !opts_.track_running_stats;
+  if (is_training() && opts_.track_running_stats) {
+    NoGradGuard ng;
+    num_batches_.add_(1.0);
+  }
+  // running_* are undefined without track_running_stats: batch statistics in both modes
+  return batch_norm(x, running_mean_, running_var_, weight_, bias_,
+                    {.training = use_batch, .momentum = opts_.momentum, .eps = opts_.eps});
+}
+std::string BatchNorm::extra_repr() const {
+  std::ostringstream os;
+  os << c_ << ", eps=" << opts_.eps << ", momentum=" << opts_.momentum
+     << ", affine=" << (opts_.affine ? "True" : "False")
+     << ", track_running_stats=" << (opts_.track_running_stats ? "True" : "False");
+  return os.str();
+}
+std::string BatchNorm::brief() const { return type_name() + "(" + std::to_string(c_) + ")"; }
+
+GroupNorm::GroupNorm(int64_t groups, int64_t c, double eps, bool affine)
+    : groups_(groups), c_(c), eps_(eps) {
+  SN_CHECK(groups > 0 && c > 0 && c % groups == 0, ValueError, "GroupNorm: num_groups ", groups,
+           " must divide num_channels ", c);
+  if (affine) {
+    weight_ = register_parameter("weight", ones(Shape{c}));
+    bias_ = register_parameter("bias", zeros(Shape{c}));
+  }
+}
+Tensor GroupNorm::forward(const Tensor& x) {
+  SN_CHECK(x.dim() >= 2 && x.size(1) == c_, ShapeError, label(), ": expected input [N, ", c_,
+           ", *], got ", x.shape());
+  return group_norm(x, groups_, weight_, bias_, eps_);
+}
+std::string GroupNorm::extra_repr() const {
+  std::ostringstream os;
+  os << groups_ << ", " << c_ << ", eps=" << eps_
+     << ", affine=" << (weight_.defined() ? "True" : "False");
+  return os.str();
+}
+
+// ============================================================== blocks
+ResNetBlock::ResNetBlock(int64_t in, int64_t out, int64_t stride)
+    : in_(in), out_(out), stride_(stride) {
+  SN_CHECK(stride >= 1, ValueError, "ResNetBlock: stride must be >= 1 (got ", stride, ")");
+  body_ = register_module(
+      "body",
+      Sequential({{"conv1", Conv2d(in, out, 3, {.stride = stride, .padding = 1, .bias = false})},
+                  {"bn1", BatchNorm2d(out)},
+                  {"relu", ReLU()},
+                  {"conv2", Conv2d(out, out, 3, {.padding = 1, .bias = false})},
+                  {"bn2", BatchNorm2d(out)}}));
+  if (stride != 1 || in != out)
+    shortcut_ = register_module(
+        "shortcut", Sequential({{"conv", Conv2d(in, out, 1, {.stride = stride, .bias = false})},
+                                {"bn", BatchNorm2d(out)}}));
+}
+Tensor ResNetBlock::forward(const Tensor& x) {
+  Tensor y = (*body_)(x);
+  return relu(add(y, shortcut_ ? (*shortcut_)(x) : x));
+}
+std::string ResNetBlock::extra_repr() const {
+  return std::to_string(in_) + ", " + std::to_string(out_) + ", stride=" + std::to_string(stride_);
+}
+
+Inception::Inception(int64_t in, InceptionOptions o) : in_(in), o_(o) {
+  auto conv_relu = [](int64_t a, int64_t b, int64_t k) {
+    return Sequential({ModulePtr(Conv2d(a, b, k, {.padding = k / 2})), ModulePtr(ReLU())});
+  };
+  branches_ = register_module(
+      "branches",
+      Parallel({ModulePtr(conv_relu(in, o.c1, 1)),
+                ModulePtr(Sequential({ModulePtr(conv_relu(in, o.c3_reduce, 1)),
+                                      ModulePtr(conv_relu(o.c3_reduce, o.c3, 3))})),
+                ModulePtr(Sequential({ModulePtr(conv_relu(in, o.c5_reduce, 1)),
+                                      ModulePtr(conv_relu(o.c5_reduce, o.c5, 5))})),
+                ModulePtr(Sequential({ModulePtr(MaxPool2d(3, {.stride = 1, .padding = 1})),
+                                      ModulePtr(conv_relu(in, o.pool_proj, 1))}))},
+               1));
+}
+Tensor Inception::forward(const Tensor& x) {
+  SN_CHECK(x.dim() == 4 && x.size(1) == in_, ShapeError, label(), ": expected input [N, ", in_,
+           ", H, W], got ", x.shape());
+  return (*branches_)(x);
+}
+std::string Inception::extra_repr() const {
+  std::ostringstream os;
+  os << in_ << " → " << out_channels() << " (1×1: " << o_.c1 << ", 3×3: " << o_.c3
+     << ", 5×5: " << o_.c5 << ", pool: " << o_.pool_proj << ")";
+  return os.str();
+}
+
+}  // namespace sn::nn
