@@ -15,18 +15,25 @@ namespace {
 
 struct TrainArgs {
   DataSpec data;
-  std::string model_file, preset = "mlp", optimizer = "adam", out;
+  std::string model_file, preset = "mlp", optimizer = "adam", schedule = "cosine", out;
   int64_t epochs = 5, batch_size = 128, patience = 0;
   double lr = -1, momentum = 0.9, weight_decay = 0, val_split = 0.1;
   uint64_t seed = 0;
   int threads = 0;
   json to_json() const {
-    return {{"data", data.to_json()}, {"model_file", model_file},
-            {"preset", preset},       {"optimizer", optimizer},
-            {"epochs", epochs},       {"batch_size", batch_size},
-            {"patience", patience},   {"lr", lr},
-            {"momentum", momentum},   {"weight_decay", weight_decay},
-            {"val_split", val_split}, {"seed", seed}};
+    return {{"data", data.to_json()},
+            {"model_file", model_file},
+            {"preset", preset},
+            {"optimizer", optimizer},
+            {"schedule", schedule},
+            {"epochs", epochs},
+            {"batch_size", batch_size},
+            {"patience", patience},
+            {"lr", lr},
+            {"momentum", momentum},
+            {"weight_decay", weight_decay},
+            {"val_split", val_split},
+            {"seed", seed}};
   }
   static TrainArgs from_json(const json& j) {
     TrainArgs a;
@@ -34,6 +41,7 @@ struct TrainArgs {
     a.model_file = j.value("model_file", "");
     a.preset = j.value("preset", "mlp");
     a.optimizer = j.value("optimizer", "adam");
+    a.schedule = j.value("schedule", "none");
     a.epochs = j.value("epochs", int64_t{5});
     a.batch_size = j.value("batch_size", int64_t{128});
     a.patience = j.value("patience", int64_t{0});
@@ -103,12 +111,20 @@ void run_training(const TrainArgs& a, const std::string& out_dir, bool resume) {
   nn::BuiltModel built = nn::build_model(spec_text, d.input_shape);
   nn::Module& model = *built.module;
   auto opt = make_optimizer(a, model.parameters());
+  std::unique_ptr<optim::LRScheduler> sched;
+  if (a.schedule == "cosine")
+    sched = std::make_unique<optim::CosineAnnealingLR>(
+        *opt, optim::CosineAnnealingLROptions{.T_max = a.epochs});
+  else
+    SN_CHECK(a.schedule == "none", ValueError, "--schedule: unknown '", a.schedule,
+             "' (expected cosine or none)");
 
   train::History previous;
   int64_t initial_epoch = 0;
   if (resume) {
     SN_CHECK(fs::exists(run.last), IOError, "resume: '", run.last, "' not found");
-    train::CheckpointInfo info = train::load_checkpoint(run.last, model, *opt);
+    train::CheckpointInfo info =
+        train::load_checkpoint(run.last, model, *opt, {.scheduler = sched.get()});
     initial_epoch = info.epoch;
     previous = info.history;
     SN_CHECK(initial_epoch < a.epochs, ValueError, "resume: the run already has ", initial_epoch,
@@ -157,6 +173,7 @@ void run_training(const TrainArgs& a, const std::string& out_dir, bool resume) {
                                  .validation_seed = a.seed,
                                  .metrics = metrics_for(d),
                                  .callbacks = callbacks,
+                                 .scheduler = sched.get(),
                                  .initial_epoch = initial_epoch,
                                  .initial_history = previous});
 
@@ -226,6 +243,9 @@ void add_train(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   cmd->add_option("--optimizer", a->optimizer, "sgd, adam, adamw, rmsprop, adagrad, adadelta")
+      ->capture_default_str();
+  cmd->add_option("--schedule", a->schedule,
+                  "learning-rate schedule: cosine (to 0 over the epochs) or none")
       ->capture_default_str();
   cmd->add_option("--lr", a->lr, "learning rate (default: the optimizer's usual one)");
   cmd->add_option("--momentum", a->momentum, "SGD momentum")->capture_default_str();
