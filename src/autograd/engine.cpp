@@ -230,8 +230,12 @@ void execute(GraphTask& task, const std::vector<Edge>& roots, std::vector<Tensor
         slot = slot.defined() ? add(slot, grads[nr]) : grads[nr].clone();
       }
     const bool is_acc = dynamic_cast<AccumulateGrad*>(n) != nullptr;
+    bool any_grad = false;
+    for (const Tensor& g : grads) any_grad |= g.defined();
     std::vector<Tensor> out;
-    if (!(task.functional && is_acc)) {
+    // a node reached only through inputs that got no gradient has nothing to propagate (and its
+    // backward may assume a defined gradient)
+    if (any_grad && !(task.functional && is_acc)) {
       if (n->released)
         SN_THROW(AutogradError, n->name(),
                  ": trying to backward through the graph a second time (its saved tensors were "

@@ -312,6 +312,22 @@ TEST(Autograd, EngineChecksGradientShapes) {
   }
 }
 
+// A Backward that sends no gradient to its (valid) input: the nodes behind it are skipped.
+class NoGradientBackward : public Node {
+ public:
+  std::string name() const override { return "NoGradientBackward"; }
+  std::vector<Tensor> apply(std::vector<Tensor>&) override { return {Tensor()}; }
+};
+
+TEST(Autograd, NodesThatReceiveNoGradientAreSkipped) {
+  Tensor x = leaf({1, 2});
+  Tensor h = x * 2.0;
+  Tensor out = zeros({2}, {.dtype = kFloat64});
+  autograd::connect(std::make_shared<NoGradientBackward>(), {&h}, {&out});
+  (out.sum() + (x * 3.0).sum()).backward();
+  EXPECT_EQ(x.grad().to_vector(), (std::vector<double>{3, 3}));  // only the direct path
+}
+
 TEST(Autograd, MultiOutputNodeWithUnusedOutputs) {
   Tensor x = leaf({1, 2, 3, 4, 5});
   std::vector<Tensor> parts = split(x, 2);
