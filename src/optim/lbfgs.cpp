@@ -161,13 +161,7 @@ void LBFGS::set_group_options(size_t, const std::map<std::string, double>& value
            "(strong Wolfe) (got ", ls, ")");
   o.line_search = static_cast<LineSearch>(ls);
   validate(o);
-  // A shorter history drops the oldest pairs, as the next update would.
-  while (static_cast<int64_t>(old_dirs_.size()) > o.history_size) {
-    old_dirs_.erase(old_dirs_.begin());
-    old_stps_.erase(old_stps_.begin());
-    ro_.erase(ro_.begin());
-  }
-  options_ = o;
+  options_ = o;  // a shorter history_size trims the history at the next step
 }
 
 void LBFGS::update() {
@@ -347,6 +341,11 @@ Tensor LBFGS::step(const Closure& closure) {
   bool opt_cond = abs_max(grad) <= o.tolerance_grad;
   if (opt_cond) return orig_loss;
 
+  while (static_cast<int64_t>(old_dirs_.size()) > o.history_size) {  // history_size shrank
+    old_dirs_.erase(old_dirs_.begin());
+    old_stps_.erase(old_stps_.begin());
+    ro_.erase(ro_.begin());
+  }
   int64_t n_iter = 0;
   std::vector<double> al(static_cast<size_t>(o.history_size));
   while (n_iter < o.max_iter) {

@@ -63,9 +63,13 @@ def optimizer_case(name, kind, groups, dtype="float64"):
     w, b = make_params(dt)
     by_name = {"W": w, "b": b}
     maximize = any(g[1].get("maximize", False) for g in groups)
-    torch_groups = [dict(params=[by_name[n] for n in names], **torch_options(kind, o))
-                    for names, o in groups]
-    opt = OPTIMIZERS[kind](torch_groups)
+    if len(groups) == 1:
+        # constructor keywords: torch's Adagrad reads initial_accumulator_value only from them
+        names, o = groups[0]
+        opt = OPTIMIZERS[kind]([by_name[n] for n in names], **torch_options(kind, o))
+    else:
+        opt = OPTIMIZERS[kind]([dict(params=[by_name[n] for n in names],
+                                     **torch_options(kind, o)) for names, o in groups])
     losses, ws, bs = [], [], []
     for _ in range(STEPS):
         opt.zero_grad()
@@ -277,10 +281,13 @@ def lbfgs_case(name, problem, options, steps=STEPS):
 
 def lbfgs_cases():
     c = []
+    # A quadratic converges to rounding noise within a few dozen iterations, and past that
+    # point trajectories are chaotic (differences of 1e-16 grow to 1e-5), so these cases stop
+    # before it: a history shorter than the run, and few iterations per step.
     c.append(lbfgs_case("regression_fixed", "regression",
-                        dict(lr=0.5, max_iter=4, history_size=5)))
+                        dict(lr=0.5, max_iter=2, history_size=4)))
     c.append(lbfgs_case("regression_wolfe", "regression",
-                        dict(max_iter=5, history_size=3, line_search="strong_wolfe")))
+                        dict(max_iter=1, history_size=3, line_search="strong_wolfe")))
     c.append(lbfgs_case("rosenbrock_wolfe", "rosenbrock",
                         dict(max_iter=5, history_size=10, line_search="strong_wolfe")))
     c.append(lbfgs_case("rosenbrock_fixed", "rosenbrock",

@@ -67,7 +67,7 @@ class StepLR : public LRScheduler {
 
 // lr ×= gamma at each milestone epoch (a milestone listed k times multiplies by gammaᵏ).
 struct MultiStepLROptions {
-  std::vector<int64_t> milestones;  // required, epochs >= 1
+  std::vector<int64_t> milestones = {};  // required, epochs >= 1
   double gamma = 0.1;
 };
 class MultiStepLR : public LRScheduler {
@@ -181,9 +181,9 @@ struct ReduceLROnPlateauOptions {
   double threshold = 1e-4;
   ThresholdMode threshold_mode = ThresholdMode::Rel;
   int64_t cooldown = 0;
-  double min_lr = 0.0;          // for every group, unless min_lrs is given
-  std::vector<double> min_lrs;  // one per group
-  double eps = 1e-8;            // changes smaller than this are skipped
+  double min_lr = 0.0;               // for every group, unless min_lrs is given
+  std::vector<double> min_lrs = {};  // one per group
+  double eps = 1e-8;                 // changes smaller than this are skipped
 };
 class ReduceLROnPlateau {
  public:
