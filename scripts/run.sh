@@ -6,6 +6,6 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/build.sh"
 export OMP_WAIT_POLICY=PASSIVE
 if [[ -x "$root/build/tools/cli/sinapsis" ]]; then
-  exec "$root/build/tools/cli/sinapsis" train --data fashion-mnist --preset mlp "$@"
+  exec "$root/build/tools/cli/sinapsis" train --data fashion-mnist "$@"  # default preset: mlp
 fi
 exec "$root/build/example_lecture_graph"
