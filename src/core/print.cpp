@@ -81,10 +81,25 @@ struct Formatter {
   }
 };
 
-// Row-major values of the tensor, addressed by a flat offset with contiguous strides.
+// The tensor's elements read in place through its strides (a summarised print of a huge tensor
+// touches only the edges it shows).
 struct Values {
-  std::vector<double> v;
   Shape shape, strides;
+  const void* data;
+  DType dtype;
+  double operator[](int64_t off) const {
+    switch (dtype) {
+      case kFloat32:
+        return static_cast<const float*>(data)[off];
+      case kFloat64:
+        return static_cast<const double*>(data)[off];
+      case kInt64:
+        return static_cast<double>(static_cast<const int64_t*>(data)[off]);
+      case kBool:
+        return static_cast<const bool*>(data)[off] ? 1.0 : 0.0;
+    }
+    return 0.0;
+  }
 };
 
 bool summarized_dim(int64_t n, bool summarize) { return summarize && n > 2 * kEdgeItems; }
@@ -92,7 +107,7 @@ bool summarized_dim(int64_t n, bool summarize) { return summarize && n > 2 * kEd
 // The elements the formatter looks at: all of them, or only the edges when summarising.
 void collect(const Values& t, int d, int64_t base, bool summarize, std::vector<double>& out) {
   if (t.shape.size() == 0) {
-    out.push_back(t.v[base]);
+    out.push_back(t[base]);
     return;
   }
   const int64_t n = t.shape[d];
@@ -100,7 +115,7 @@ void collect(const Values& t, int d, int64_t base, bool summarize, std::vector<d
     if (summarized_dim(n, summarize) && i == kEdgeItems) i = n - kEdgeItems;
     const int64_t off = base + i * t.strides[d];
     if (d + 1 == t.shape.size())
-      out.push_back(t.v[off]);
+      out.push_back(t[off]);
     else
       collect(t, d + 1, off, summarize, out);
   }
@@ -109,7 +124,7 @@ void collect(const Values& t, int d, int64_t base, bool summarize, std::vector<d
 std::string tensor_str(const Values& t, int d, int64_t base, int indent, bool summarize,
                        const Formatter& f) {
   const int nd = t.shape.size();
-  if (nd == 0) return f(t.v[base]);
+  if (nd == 0) return f(t[base]);
   const int64_t n = t.shape[d];
   std::vector<std::string> items;
   if (d + 1 == nd) {
@@ -118,7 +133,7 @@ std::string tensor_str(const Values& t, int d, int64_t base, int indent, bool su
         items.push_back(" ...");
         i = n - kEdgeItems;
       }
-      items.push_back(f(t.v[base + i * t.strides[d]]));
+      items.push_back(f(t[base + i * t.strides[d]]));
     }
     // wrap so that a line stays within kLineWidth (", " after each element)
     const int64_t per_line =
@@ -167,13 +182,10 @@ std::string Tensor::str() const {
   } else {
     // the defaults (float32, int64, bool) go unsaid, as in PyTorch
     if (dtype() == kFloat64) suffixes.push_back("dtype=float64");
-    Values t{to_vector(), shape(), contiguous_strides(shape())};
+    const Values t{shape(), strides(), raw_data(), dtype()};
     const bool summarize = numel() > kThreshold;
     std::vector<double> seen;
-    if (summarize)
-      collect(t, 0, 0, true, seen);
-    else
-      seen = t.v;
+    collect(t, 0, 0, summarize, seen);
     const Formatter f(dtype(), seen);
     body = tensor_str(t, 0, 0, indent, summarize, f);
   }

@@ -106,6 +106,25 @@ TEST(Print, LargeTensorsAreSummarised) {
   EXPECT_EQ(s.substr(s.size() - tail.size()), tail);
 }
 
+TEST(Print, SummarisedViewsReadThroughStrides) {
+  EXPECT_EQ(str(arange(2000.0, {.dtype = kInt64}).reshape({40, 50}).t()),
+            "tensor([[   0,   50,  100,  ..., 1850, 1900, 1950],\n"
+            "        [   1,   51,  101,  ..., 1851, 1901, 1951],\n"
+            "        [   2,   52,  102,  ..., 1852, 1902, 1952],\n"
+            "        ...,\n"
+            "        [  47,   97,  147,  ..., 1897, 1947, 1997],\n"
+            "        [  48,   98,  148,  ..., 1898, 1948, 1998],\n"
+            "        [  49,   99,  149,  ..., 1899, 1949, 1999]])");
+  EXPECT_EQ(str(tensor({1.5, 2}).expand({600, 2})),
+            "tensor([[1.5000, 2.0000],\n"
+            "        [1.5000, 2.0000],\n"
+            "        [1.5000, 2.0000],\n"
+            "        ...,\n"
+            "        [1.5000, 2.0000],\n"
+            "        [1.5000, 2.0000],\n"
+            "        [1.5000, 2.0000]])");
+}
+
 TEST(Print, GradFnIsNamed) {
   Tensor x = tensor({1, 2}, {.requires_grad = true});
   EXPECT_EQ(str(mul(x, 2.0)), "tensor([2., 4.], grad_fn=<MulBackward>)");
