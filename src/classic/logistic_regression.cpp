@@ -20,6 +20,15 @@ LogisticRegression::LogisticRegression(int64_t num_features, int64_t num_classes
                         : zeros({num_features + 1, num_classes}, {.dtype = kFloat64});
 }
 
+void LogisticRegression::set_weights(const Tensor& weights) {
+  SN_CHECK(weights.defined() && weights.shape() == w_.shape(), ShapeError,
+           "LogisticRegression::set_weights: expected shape ", w_.shape(), " (got ",
+           weights.defined() ? weights.shape() : Shape{}, ")");
+  Tensor w = weights.detach().to(kFloat64).contiguous().clone();
+  detail::check_finite(w, "LogisticRegression::set_weights", "the weights");
+  w_ = w;
+}
+
 Tensor LogisticRegression::logits(const Tensor& xb) const { return matmul(xb, w_); }
 
 Tensor LogisticRegression::predict_proba(const Tensor& x) const {

@@ -235,7 +235,11 @@ void line_panel(std::ostringstream& os, double x0, double y0, double x1, double 
     const double x = f.px(m.x);
     os << "<line class=\"marker\" x1=\"" << fmt(x) << "\" y1=\"" << fmt(f.y0) << "\" x2=\""
        << fmt(x) << "\" y2=\"" << fmt(f.y1) << "\" stroke=\"#555555\" stroke-dasharray=\"3,3\"/>\n";
-    if (!m.label.empty()) text(os, x + 4, f.y0 + 14, m.label, 10, "start", " fill=\"#333333\"");
+    // the label goes on the side with room, so it never spills into a neighbouring panel
+    const bool right_half = x > (f.x0 + f.x1) / 2;
+    if (!m.label.empty())
+      text(os, right_half ? x - 4 : x + 4, f.y1 - 8, m.label, 10, right_half ? "end" : "start",
+           " fill=\"#333333\"");
   }
   draw_legend(os, f, legend);
 }

@@ -77,5 +77,10 @@ TEST(LogisticRegression, LabelErrors) {
   EXPECT_THROW(m.fit(x, sn::tensor({0, 0.5})), sn::ValueError);
   EXPECT_THROW(m.fit(x, sn::tensor({0, -1})), sn::ValueError);
   EXPECT_THROW(LogisticRegression(2, 1), sn::ValueError);
+  EXPECT_THROW(m.set_weights(sn::zeros({3, 2})), sn::ShapeError);
+  EXPECT_THROW(m.set_weights(sn::tensor({0.0, NAN, 1.0})), sn::ValueError);
+  m.set_weights(sn::tensor({-1.0, 2.0, 0.0}));  // z = -1 + 2·x1
+  EXPECT_TRUE(sn::equal(m.predict(x), sn::tensor(std::vector<int64_t>{0, 1}, {2})));
+  EXPECT_NEAR(m.predict_proba(x).at({1}), 1.0 / (1.0 + std::exp(-1.0)), 1e-12);
   EXPECT_THROW(m.predict(sn::tensor({{1.0, 2.0, 3.0}})), sn::ShapeError);
 }

@@ -37,6 +37,8 @@ class LogisticRegression {
   Tensor predict(const Tensor& x) const;  // class indices, int64 [N]
 
   const Tensor& weights() const { return w_; }  // w0 (bias) first
+  // Replaces the weights (e.g. with a copy kept at the best validation epoch); same shape.
+  void set_weights(const Tensor& weights);
   int64_t num_classes() const { return classes_; }
 
  private:
