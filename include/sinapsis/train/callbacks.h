@@ -89,14 +89,14 @@ class EarlyStopping : public Callback {
 // 1-based epoch number. For "best and last", give fit two of them. A stopped-mid-epoch run
 // (e.g. TerminateOnNaN) writes nothing for that epoch, so the last good file survives.
 struct ModelCheckpointOptions {
-  std::string path;  // required
+  std::string path{};  // required
   std::string monitor = "val_loss";
   Mode mode = Mode::Auto;
   bool save_best_only = false;
   bool save_optimizer = true;
-  int64_t every = 1;       // epochs between saves (save_best_only ignores it)
-  std::string model_spec;  // stored in the file (see CheckpointData)
-  std::map<std::string, std::string> extra;
+  int64_t every = 1;         // epochs between saves (save_best_only ignores it)
+  std::string model_spec{};  // stored in the file (see CheckpointData)
+  std::map<std::string, std::string> extra{};
 };
 class ModelCheckpoint : public Callback {
  public:
@@ -187,8 +187,8 @@ class TerminateOnNaN : public Callback {
 // A callback made of lambdas; unset hooks do nothing:
 //   LambdaCallback({.on_epoch_end = [](TrainState& s) { ... }})
 struct LambdaHooks {
-  std::function<void(TrainState&)> on_train_begin, on_epoch_begin, on_batch_begin, on_batch_end,
-      on_epoch_end, on_train_end;
+  std::function<void(TrainState&)> on_train_begin{}, on_epoch_begin{}, on_batch_begin{},
+      on_batch_end{}, on_epoch_end{}, on_train_end{};
 };
 class LambdaCallback : public Callback {
  public:

@@ -29,9 +29,9 @@ struct CheckpointData {
   int64_t epoch = 0;  // epochs completed: resume with FitOptions::initial_epoch = epoch
   const History* history = nullptr;
   bool save_rng = true;
-  std::string model_spec;
+  std::string model_spec{};
   const optim::LRScheduler* scheduler = nullptr;
-  std::map<std::string, std::string> extra;
+  std::map<std::string, std::string> extra{};
 };
 
 void save_checkpoint(const std::string& path, const nn::Module& model,

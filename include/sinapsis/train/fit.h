@@ -39,8 +39,8 @@ struct FitOptions {
   uint64_t validation_seed = 0;
   // Computed on training batches (as the epoch runs) and on validation data. Each is cloned,
   // so the objects given here are not changed.
-  std::vector<MetricPtr> metrics;
-  std::vector<CallbackPtr> callbacks;
+  std::vector<MetricPtr> metrics{};
+  std::vector<CallbackPtr> callbacks{};
   // Optional; stepped after each epoch (before the user's callbacks see on_epoch_end) or after
   // each batch. For ReduceLROnPlateau use LRSchedulerCallback.
   optim::LRScheduler* scheduler = nullptr;
@@ -50,10 +50,10 @@ struct FitOptions {
   // Resume: the first epoch to run, and the history of the epochs before it (from
   // load_checkpoint), which the returned History and the callbacks continue.
   int64_t initial_epoch = 0;
-  History initial_history;
+  History initial_history{};
   // The quantity History::best_epoch is chosen by; empty: "val_loss" with validation, else
   // "loss".
-  std::string monitor;
+  std::string monitor{};
   // 0 silent, 1 progress bar (live on a terminal, one line per epoch otherwise), 2 one line
   // per epoch. Ignored when callbacks already hold a ProgressBar.
   int verbose = 1;
@@ -70,8 +70,8 @@ History fit(nn::Module& model, const LossFn& loss_fn, optim::Optimizer& opt,
             data::DataLoader& train, const FitOptions& options = {});
 
 struct EvalResult {
-  double loss = 0;                        // mean over examples (NaN without a loss_fn)
-  std::map<std::string, double> metrics;  // by metric name
+  double loss = 0;                          // mean over examples (NaN without a loss_fn)
+  std::map<std::string, double> metrics{};  // by metric name
   int64_t examples = 0;
 };
 

@@ -17,16 +17,16 @@ enum class Mode { Auto, Min, Max };
 Mode resolve_mode(Mode mode, const std::string& key);
 
 struct EpochRecord {
-  int64_t epoch = 0;                      // 0-based index (printed as epoch + 1)
-  double loss = 0;                        // mean training loss over the epoch's examples
-  std::map<std::string, double> metrics;  // training metrics by name ("accuracy", ...)
+  int64_t epoch = 0;                        // 0-based index (printed as epoch + 1)
+  double loss = 0;                          // mean training loss over the epoch's examples
+  std::map<std::string, double> metrics{};  // training metrics by name ("accuracy", ...)
   bool has_validation = false;
   double val_loss = 0;
-  std::map<std::string, double> val_metrics;  // by name, without the "val_" prefix
-  double lr = 0;                              // learning rate of group 0 at the epoch's first batch
-  double seconds = 0;                         // wall time of the epoch, validation included
-  int64_t batches = 0;                        // training batches run
-  int64_t examples = 0;                       // training examples seen
+  std::map<std::string, double> val_metrics{};  // by name, without the "val_" prefix
+  double lr = 0;          // learning rate of group 0 at the epoch's first batch
+  double seconds = 0;     // wall time of the epoch, validation included
+  int64_t batches = 0;    // training batches run
+  int64_t examples = 0;   // training examples seen
   bool completed = true;  // false when training stopped in the middle of this epoch
 
   // Keras-style flat view: "loss", "<metric>", "val_loss", "val_<metric>", "lr", "time".
@@ -36,12 +36,12 @@ struct EpochRecord {
 };
 
 struct History {
-  std::vector<EpochRecord> epochs;
+  std::vector<EpochRecord> epochs{};
   // Index into `epochs` of the best epoch by `monitor` (-1 when none), set by fit().
   int64_t best_epoch = -1;
-  std::string monitor;  // the key best_epoch was chosen by, e.g. "val_loss"
+  std::string monitor{};  // the key best_epoch was chosen by, e.g. "val_loss"
   bool stopped_early = false;
-  std::string stop_reason;  // who stopped training and why (empty when all epochs ran)
+  std::string stop_reason{};  // who stopped training and why (empty when all epochs ran)
 
   bool empty() const { return epochs.empty(); }
   size_t size() const { return epochs.size(); }
