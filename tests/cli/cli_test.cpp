@@ -121,6 +121,38 @@ TEST_F(CliTest, FashionMnistSubset) {
   EXPECT_NE(r.out.find("test accuracy: "), std::string::npos) << r.out;
 }
 
+TEST_F(CliTest, GlassBoxCommands) {
+  // the lecture graph, drawn and traced: dE/dh sums the two paths
+  const std::string g = (dir_ / "lecture").string();
+  Result r = run("graph --out " + g + " --trace");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::string dot = read(g + ".dot");
+  EXPECT_NE(dot.find("digraph"), std::string::npos);
+  EXPECT_NE(dot.find("x3"), std::string::npos);
+  EXPECT_NE(r.out.find("dE/dh += dE/dy1"), std::string::npos) << r.out;
+
+  {
+    std::ofstream f(dir_ / "m.json");
+    f << R"({"input": [4], "layers": [{"type": "Linear", "out": 5}, {"type": "Tanh"},
+             {"type": "Linear", "out": 2}]})";
+  }
+  r = run("gradcheck --model " + (dir_ / "m.json").string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("0.weight"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("all gradients agree"), std::string::npos) << r.out;
+
+  {
+    std::ofstream f(dir_ / "and.csv");
+    f << "a,b,t\n0,0,0\n0,1,0\n1,0,0\n1,1,1\n";
+  }
+  r = run("classic perceptron --data " + (dir_ / "and.csv").string() + " --target t");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("converged in epoch"), std::string::npos) << r.out;
+  r = run("classic linreg --data " + (dir_ / "blobs.csv").string() + " --target x1 --epochs 5");
+  ASSERT_EQ(r.code, 2) << r.out;  // the label column is text: not a regression input
+  EXPECT_NE(r.out.find("label"), std::string::npos) << r.out;
+}
+
 TEST_F(CliTest, BadInputIsOneLineAndExitCode2) {
   Result r = run("train --data nosuch-data --epochs 1");
   EXPECT_EQ(r.code, 2) << r.out;

@@ -1,0 +1,289 @@
+// The teaching commands: `sinapsis graph` (the computation graph drawn with values and
+// gradients, plus the backprop trace), `sinapsis gradcheck` (analytic vs numerical gradients of a
+// model, per parameter) and `sinapsis classic` (perceptron, Hebb, ADALINE, linear and logistic
+// regression on a CSV file, printing weights and the error per epoch).
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+
+#include "cli.h"
+
+namespace sn::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+nn::BuiltModel model_from(const std::string& model_file, const std::string& preset,
+                          const std::vector<int64_t>& input, int64_t outputs) {
+  if (!model_file.empty()) return nn::build_model_file(model_file, Shape(input));
+  SN_CHECK(!input.empty(), ValueError, "--input-shape: needed with --preset (e.g. 1,28,28)");
+  return nn::build_model(nn::preset_spec(preset, Shape(input), outputs));
+}
+
+void add_graph(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "graph",
+      "Draw a computation graph with values and gradients (.dot always, .svg with Graphviz)");
+  struct Args {
+    std::string model, preset, out = "graph";
+    std::vector<int64_t> input;
+    int64_t outputs = 3;
+    bool trace = false, markdown = false, backward = false;
+  };
+  auto a = std::make_shared<Args>();
+  cmd->add_option("--model", a->model, "JSON model spec (default: the lecture graph)");
+  cmd->add_option("--preset", a->preset, "preset model instead of a spec");
+  cmd->add_option("--input-shape", a->input, "per-example input shape, e.g. 4 or 1,28,28")
+      ->delimiter(',');
+  cmd->add_option("--outputs", a->outputs, "outputs of a preset model")->capture_default_str();
+  cmd->add_option("--out", a->out, "output path without extension")->capture_default_str();
+  cmd->add_flag("--trace", a->trace, "print the step-by-step backward pass");
+  cmd->add_flag("--markdown", a->markdown, "print the trace as Markdown");
+  cmd->add_flag("--backward", a->backward, "also draw the gradient edges");
+  cmd->callback([a] {
+    manual_seed(0);
+    viz::GraphRecorder rec;
+    viz::BackpropTrace trace({.recorder = &rec});
+    Tensor E;
+    std::vector<Tensor> named;
+    if (a->model.empty() && a->preset.empty()) {
+      // the lecture graph: h = 3·x3 is shared by y1 and y2
+      Tensor x1 = tensor(1.0, {.requires_grad = true}).set_name("x1");
+      Tensor x2 = tensor(2.0, {.requires_grad = true}).set_name("x2");
+      Tensor x3 = tensor(2.0, {.requires_grad = true}).set_name("x3");
+      Tensor h = (3 * x3).set_name("h");
+      Tensor y1 = (4 * x1 + x2 * x2 + h).set_name("y1");
+      Tensor y2 = (x2 * x3 + h).set_name("y2");
+      E = (y1 + y2).set_name("E");
+      named = {x1, x2, x3, h, y1, y2, E};
+    } else {
+      nn::BuiltModel m = model_from(a->model, a->preset, a->input, a->outputs);
+      for (auto& [name, p] : m.module->named_parameters()) {
+        Tensor t = p;
+        t.set_name(name);
+        named.push_back(t);
+      }
+      Shape in = m.input_shape;
+      in.insert(0, 1);
+      Tensor x = randn(in).set_name("x");
+      Tensor y = (*m.module)(x).set_name("y");
+      E = mul(sum(mul(y, y)), 0.5).set_name("E");  // E = ½·Σ y²
+      named.push_back(x);
+    }
+    E.backward();
+    rec.stop();
+    trace.stop();
+    const std::string dot =
+        viz::to_dot(E, {.recorder = &rec, .tensors = named, .show_backward = a->backward});
+    fs::path dir = fs::path(a->out).parent_path();
+    if (!dir.empty()) fs::create_directories(dir);
+    write_text_atomic(a->out + ".dot", dot);
+    std::cout << "wrote " << a->out << ".dot (" << rec.num_ops() << " operations)\n";
+    if (viz::render_svg(dot, a->out + ".svg"))
+      std::cout << "wrote " << a->out << ".svg\n";
+    else
+      std::cout << "Graphviz `dot` not found: install graphviz to render " << a->out << ".svg\n";
+    if (a->trace || a->markdown)
+      std::cout << "\n" << (a->markdown ? trace.markdown() : trace.text());
+  });
+}
+
+void add_gradcheck(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "gradcheck", "Compare a model's backprop gradients with finite differences, per parameter");
+  struct Args {
+    std::string model, preset;
+    std::vector<int64_t> input;
+    int64_t outputs = 3, samples = 20, batch = 2;
+    double eps = 1e-6;
+  };
+  auto a = std::make_shared<Args>();
+  cmd->add_option("--model", a->model, "JSON model spec");
+  cmd->add_option("--preset", a->preset, "preset model instead of a spec");
+  cmd->add_option("--input-shape", a->input, "per-example input shape, e.g. 1,28,28")
+      ->delimiter(',');
+  cmd->add_option("--outputs", a->outputs, "outputs of a preset model")->capture_default_str();
+  cmd->add_option("--samples", a->samples, "elements checked per parameter")->capture_default_str();
+  cmd->add_option("--batch", a->batch, "examples in the random input batch")->capture_default_str();
+  cmd->add_option("--eps", a->eps, "finite-difference step")->capture_default_str();
+  cmd->callback([a] {
+    SN_CHECK(!a->model.empty() || !a->preset.empty(), ValueError,
+             "gradcheck: give --model FILE or --preset NAME");
+    manual_seed(0);
+    nn::BuiltModel m = model_from(a->model, a->preset, a->input, a->outputs);
+    nn::Module& model = *m.module;
+    model.to(kFloat64);
+    model.eval();  // dropout off, batch norm on running statistics: a deterministic function
+    Shape in = m.input_shape;
+    in.insert(0, a->batch);
+    const Tensor x = randn(in, {.dtype = kFloat64});
+    auto loss = [&] {
+      Tensor y = model(x);
+      Tensor w = linspace(1.0, 0.5, y.numel(), {.dtype = kFloat64}).reshape(y.shape());
+      return sum(mul(y, w));  // a fixed projection: every output counts differently
+    };
+    model.zero_grad();
+    loss().backward();
+    std::cout << "gradcheck of " << (a->model.empty() ? "preset " + a->preset : a->model)
+              << " in float64, "
+              << "E = Σ w·model(x) for x ~ N(0, 1) " << in << ", central differences (eps "
+              << a->eps << ")\n\n";
+    std::printf("%-28s %-16s %8s %14s %14s %10s  %s\n", "parameter", "shape", "checked",
+                "max |a - n|", "max rel err", "", "worst (analytic vs numeric)");
+    bool all_ok = true;
+    NoGradGuard ng;
+    for (auto& [name, p] : model.named_parameters()) {
+      Tensor g = p.grad().defined() ? p.grad().contiguous() : zeros_like(p);
+      double* pd = p.data_ptr<double>();
+      const double* gd = g.data_ptr<double>();
+      const int64_t n = p.numel(), k = std::min(n, a->samples);
+      double max_abs = 0, max_rel = 0, wa = 0, wn = 0;
+      bool ok = true;
+      for (int64_t s = 0; s < k; ++s) {
+        const int64_t i = k == n ? s : (s * 7919) % n;  // spread over the tensor
+        const double orig = pd[i];
+        pd[i] = orig + a->eps;
+        const double fp = loss().item();
+        pd[i] = orig - a->eps;
+        const double fm = loss().item();
+        pd[i] = orig;
+        const double num = (fp - fm) / (2 * a->eps), an = gd[i];
+        const double err = std::abs(an - num),
+                     rel = err / std::max({std::abs(an), std::abs(num), 1e-12});
+        if (err > 1e-5 + 1e-3 * std::abs(num)) ok = false;
+        if (err >= max_abs) {
+          max_abs = err;
+          wa = an;
+          wn = num;
+        }
+        max_rel = std::max(max_rel, rel);
+      }
+      all_ok = all_ok && ok;
+      std::ostringstream sh;
+      sh << p.shape();
+      std::printf("%-28s %-16s %8lld %14.3e %14.3e %10s  %.8g vs %.8g\n", name.c_str(),
+                  sh.str().c_str(), static_cast<long long>(k), max_abs, max_rel,
+                  ok ? "ok" : "MISMATCH", wa, wn);
+    }
+    std::cout << "\n" << (all_ok ? "all gradients agree" : "some gradients disagree") << "\n";
+    SN_CHECK(all_ok, ValueError,
+             "gradcheck: analytic and numerical gradients disagree (see the table)");
+  });
+}
+
+void add_classic(CLI::App& app) {
+  auto* cmd = app.add_subcommand("classic", "The classic learners on a CSV file");
+  cmd->require_subcommand(1);
+  struct Args {
+    std::string data, target, mode = "online";
+    int64_t epochs = 100;
+    double lr = -1;
+  };
+  auto add =
+      [&](const char* name, const char* help,
+          std::function<void(const Args&, const Tensor&, const Tensor&, const data::CsvDataset&)>
+              run) {
+        auto* sub = cmd->add_subcommand(name, help);
+        auto a = std::make_shared<Args>();
+        sub->add_option("--data", a->data, "CSV file with a header")->required();
+        sub->add_option("--target", a->target, "target column")->required();
+        sub->add_option("--epochs", a->epochs, "epochs")->capture_default_str();
+        sub->add_option("--lr", a->lr, "learning rate η (default: the learner's own)");
+        sub->add_option("--mode", a->mode, "online, minibatch or batch")
+            ->check(CLI::IsMember({"online", "minibatch", "batch"}))
+            ->capture_default_str();
+        const bool regression = std::string(name) == "linreg" || std::string(name) == "adaline";
+        sub->callback([a, run, regression] {
+          manual_seed(0);
+          auto csv = data::CsvDataset::load(
+              a->data,
+              {.target = a->target,
+               .task = regression ? data::CsvTask::Regression : data::CsvTask::Classification});
+          Tensor x = csv->x().to(kFloat64);
+          Tensor y = csv->y().to(kFloat64).reshape(Shape{-1});
+          std::cout << a->data << ": " << x.size(0) << " samples, " << x.size(1)
+                    << " features, target '" << a->target << "'\n";
+          run(*a, x, y, *csv);
+        });
+      };
+  auto mode_of = [](const Args& a) {
+    return a.mode == "batch"       ? classic::UpdateMode::Batch
+           : a.mode == "minibatch" ? classic::UpdateMode::MiniBatch
+                                   : classic::UpdateMode::Online;
+  };
+  auto print_w = [](const Tensor& w) { std::cout << "weights (w0 first): " << w << "\n"; };
+  add("perceptron", "Rosenblatt's perceptron (binary 0/1 targets)",
+      [=](const Args& a, const Tensor& x, const Tensor& y, const data::CsvDataset&) {
+        classic::Perceptron p(x.size(1));
+        auto r =
+            p.fit(x, y,
+                  {.lr = a.lr > 0 ? a.lr : 1.0,
+                   .max_epochs = a.epochs,
+                   .mode = mode_of(a) == classic::UpdateMode::Batch ? classic::UpdateMode::Batch
+                                                                    : classic::UpdateMode::Online});
+        for (size_t e = 0; e < r.errors.size(); ++e)
+          std::cout << "epoch " << e + 1 << ": " << r.errors[e] << " misclassified\n";
+        std::cout << (r.converged ? "converged in epoch " + std::to_string(r.epochs)
+                                  : "did not converge in " + std::to_string(r.epochs) +
+                                        " epochs (not linearly separable?)")
+                  << "\n";
+        print_w(p.weights());
+      });
+  add("hebb", "Hebb's rule Δw = η·x·y (bipolar -1/1 targets)",
+      [=](const Args& a, const Tensor& x, const Tensor& y, const data::CsvDataset&) {
+        classic::Hebb h(x.size(1),
+                        {.lr = a.lr > 0 ? a.lr : 1.0,
+                         .epochs = std::max<int64_t>(1, std::min<int64_t>(a.epochs, 1))});
+        auto r = h.fit(x, y);
+        for (size_t i = 0; i < r.weights.size(); ++i)
+          std::cout << "after sample " << i + 1 << ": " << r.weights[i] << "\n";
+        std::cout << r.errors << " training samples misclassified after learning\n";
+        print_w(h.weights());
+      });
+  add("adaline", "ADALINE / Widrow-Hoff LMS (linear output, squared error)",
+      [=](const Args& a, const Tensor& x, const Tensor& y, const data::CsvDataset&) {
+        classic::Adaline m(x.size(1));
+        auto r =
+            m.fit(x, y, {.lr = a.lr > 0 ? a.lr : 0.01, .max_epochs = a.epochs, .mode = mode_of(a)});
+        for (size_t e = 0; e < r.mse.size(); ++e)
+          std::cout << "epoch " << e + 1 << ": mse " << fmt(r.mse[e], 6) << "\n";
+        if (r.diverged) std::cout << "diverged: lower --lr\n";
+        print_w(m.weights());
+      });
+  add("linreg", "Linear regression: normal equations, then gradient descent",
+      [=](const Args& a, const Tensor& x, const Tensor& y, const data::CsvDataset&) {
+        classic::LinearRegression ne;
+        auto rn = ne.fit_normal_equations(x, y, {.fallback = classic::LstsqFallback::SVD});
+        std::cout << "normal equations (" << rn.solver << ", cond " << rn.condition << "): mse "
+                  << fmt(classic::mean_squared_error(ne.predict(x), y), 6) << "\n";
+        print_w(ne.weights());
+        classic::LinearRegression gd;
+        auto rg = gd.fit_gradient_descent(
+            x, y, {.lr = a.lr > 0 ? a.lr : 0.01, .epochs = a.epochs, .mode = mode_of(a)});
+        for (size_t e = 0; e < rg.loss.size(); ++e)
+          if (e < 5 || e + 1 == rg.loss.size() || (e + 1) % 10 == 0)
+            std::cout << "epoch " << e + 1 << ": mse " << fmt(rg.loss[e], 6) << "\n";
+        std::cout << "gradient descent (" << a.mode << ")"
+                  << (rg.diverged ? " diverged: lower --lr" : "") << "\n";
+        print_w(gd.weights());
+      });
+  add("logreg", "Logistic regression (softmax for more than two classes)",
+      [=](const Args& a, const Tensor& x, const Tensor& y, const data::CsvDataset& csv) {
+        classic::LogisticRegression m(x.size(1), std::max<int64_t>(2, csv.num_classes()));
+        auto r = m.fit(x, y.to(kInt64),
+                       {.lr = a.lr > 0 ? a.lr : 0.1, .epochs = a.epochs, .mode = mode_of(a)});
+        for (size_t e = 0; e < r.loss.size(); ++e)
+          if (e < 5 || e + 1 == r.loss.size() || (e + 1) % 10 == 0)
+            std::cout << "epoch " << e + 1 << ": loss " << fmt(r.loss[e], 6) << ", accuracy "
+                      << fmt(r.accuracy[e]) << "\n";
+        print_w(m.weights());
+      });
+}
+
+Register reg_graph(60, add_graph);
+Register reg_gradcheck(70, add_gradcheck);
+Register reg_classic(80, add_classic);
+
+}  // namespace
+}  // namespace sn::cli
