@@ -103,7 +103,7 @@ TEST(Optimizer, FusedKernelsDoNotDependOnTheThreadCount) {
   auto run = [](int threads, const char* kind) {
     sn::set_num_threads(threads);
     sn::manual_seed(5);
-    auto w = sn::randn({100000}).requires_grad_();  // several blocks: the parallel path
+    auto w = sn::randn({40000}).requires_grad_();  // above 2 × kUpdateGrain: the parallel path
     auto b = sn::zeros({1}).requires_grad_();
     const json options = {{"lr", 0.01}, {"momentum", 0.9}};
     auto opt = make_optimizer(

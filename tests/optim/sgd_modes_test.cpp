@@ -45,7 +45,7 @@ void expect_recovered(const LinearData& d, const std::pair<std::vector<double>, 
 
 TEST(SGDModes, OnlineOneSamplePerStep) {
   LinearData d;
-  expect_recovered(d, fit(d, 1, 0.02, 60));
+  expect_recovered(d, fit(d, 1, 0.05, 25));
 }
 
 TEST(SGDModes, MiniBatch) {

@@ -159,10 +159,12 @@ class OneCycleLR : public LRScheduler {
   std::vector<double> compute_lr() override;
 
  private:
+  // One segment of the schedule; the lr ends index {initial, max, min}, the momentum ends
+  // index {base, max}.
   struct Phase {
     double end_step;
-    int start_lr, end_lr, start_momentum, end_momentum;  // 0 initial, 1 max, 2 min (lr);
-  };                                                     // 0 base, 1 max (momentum)
+    int start_lr, end_lr, start_momentum, end_momentum;
+  };
   double anneal(double start, double end, double pct) const;
   OneCycleLROptions options_;
   int64_t total_steps_ = 0;
