@@ -95,6 +95,9 @@ class GzipSource : public Source {
   const std::string& name_;
 };
 
+// 256 TiB: far beyond any real file, far below where sizes and strides overflow.
+constexpr uint64_t kMaxIdxBytes = uint64_t{1} << 48;
+
 struct IdxType {
   uint8_t code;
   const char* name;
@@ -177,18 +180,22 @@ Idx read_idx_impl(std::string_view bytes, const std::string& name, const IdxOpti
   SN_CHECK(dgot == 4 * static_cast<size_t>(ndim), IOError, "read_idx: '", name,
            "': the header is truncated (", ndim, " dims need ", 4 * ndim, " bytes, found ", dgot,
            ")");
+  // `span` multiplies the non-zero dims: a shape like [0, 2^31, 2^31] holds no data, but its
+  // strides would still overflow, so it is as unreal as one holding 2^62 values.
   Shape shape;
-  uint64_t numel = 1;
+  uint64_t numel = 1, span = 1;
   bool overflow = false;
   for (int d = 0; d < ndim; ++d) {
     const uint32_t v = be32(dimbytes + 4 * d);
     shape.push_back(v);
-    overflow = overflow || __builtin_mul_overflow(numel, uint64_t{v}, &numel);
+    numel *= v;  // <= span, so it cannot overflow when span does not
+    overflow = overflow || __builtin_mul_overflow(span, uint64_t{std::max(v, 1u)}, &span);
   }
-  uint64_t payload = 0;
-  overflow = overflow || __builtin_mul_overflow(numel, type->size, &payload);
-  SN_CHECK(!overflow && payload <= (uint64_t{1} << 48), IOError, "read_idx: '", name, "': dims ",
-           shape, " of ", type->name, " are too large to be real data");
+  uint64_t span_bytes = 0;
+  overflow = overflow || __builtin_mul_overflow(span, type->size, &span_bytes);
+  SN_CHECK(!overflow && span_bytes <= kMaxIdxBytes, IOError, "read_idx: '", name, "': dims ", shape,
+           " of ", type->name, " are too large to be real data");
+  const uint64_t payload = numel * type->size;
 
   const DType out_dtype = opts.dtype.value_or(type->natural);
   SN_CHECK(opts.scale == 1.0 || is_floating(out_dtype), DTypeError, "read_idx: scale ", opts.scale,

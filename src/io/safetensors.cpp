@@ -130,6 +130,10 @@ void decode(const StoredType& st, const char* src, int64_t n, const Tensor& out,
   }
 }
 
+// 2^48 elements: beyond any real checkpoint, and small enough that no size, byte count or
+// stride computed from a shape can overflow.
+constexpr uint64_t kMaxElements = uint64_t{1} << 48;
+
 struct Entry {
   std::string name;
   const StoredType* type;
@@ -273,20 +277,21 @@ Checkpoint load_bytes(std::string_view bytes, const std::string& file) {
     SN_CHECK(js.is_array(), IOError, "load: '", f, "': tensor '", name, "': shape is not a list");
     SN_CHECK(js.size() <= static_cast<size_t>(kMaxDims), IOError, "load: '", f, "': tensor '", name,
              "' has ", js.size(), " dimensions (at most ", kMaxDims, " supported)");
-    uint64_t numel = 1;
+    // `span` multiplies the non-zero dims: [0, 2^40, 2^40] holds no data, but its strides
+    // would overflow all the same.
+    uint64_t numel = 1, span = 1;
     for (const json& d : js) {
       SN_CHECK(d.is_number_unsigned(), IOError, "load: '", f, "': tensor '", name,
                "': shape entries must be non-negative integers (got ", d.dump(), ")");
       const uint64_t dim = d.get<uint64_t>();
-      SN_CHECK(dim <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) &&
-                   !__builtin_mul_overflow(numel, dim, &numel),
-               IOError, "load: '", f, "': tensor '", name, "': shape ", js.dump(),
-               " has more elements than can be addressed");
+      SN_CHECK(
+          !__builtin_mul_overflow(span, std::max<uint64_t>(dim, 1), &span) && span <= kMaxElements,
+          IOError, "load: '", f, "': tensor '", name, "': shape ", js.dump(),
+          " has more elements than can be addressed");
+      numel *= dim;  // <= span
       e.shape.push_back(static_cast<int64_t>(dim));
     }
-    uint64_t nbytes = 0;
-    SN_CHECK(!__builtin_mul_overflow(numel, e.type->size, &nbytes), IOError, "load: '", f,
-             "': tensor '", name, "': shape ", e.shape, " is too large");
+    const uint64_t nbytes = numel * e.type->size;  // <= 2^48 * 8
 
     const json& jo = v["data_offsets"];
     SN_CHECK(

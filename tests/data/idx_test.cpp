@@ -132,6 +132,10 @@ TEST(Idx, RejectsBadHeaders) {
 TEST(Idx, RejectsSizesThatDoNotMatchTheData) {
   // Oversized dims: 2^96 bytes claimed, nothing allocated for them.
   expect_bad(idx_file(0x0E, {0xffffffff, 0xffffffff, 0xffffffff}, "abc"), "too large");
+  // No data at all (a zero dim) but strides that would overflow: found by fuzz_idx.
+  expect_bad(idx_file(0x08, {16777216, 8200, 100990976, 0, 151521803}, ""), "too large");
+  EXPECT_EQ(data::read_idx_bytes(idx_file(0x08, {0, 1000, 1000}, "")).shape(),
+            (Shape{0, 1000, 1000}));
   expect_bad(idx_file(0x08, {60000, 28, 28}, "abc"), "truncated");
   expect_bad(idx_file(0x08, {2, 2}, "abc"), "truncated");
   expect_bad(idx_file(0x08, {2, 2}, "abcde"), "1 bytes after");

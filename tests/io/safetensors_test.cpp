@@ -167,6 +167,10 @@ TEST(Safetensors, RejectsBadEntries) {
                           R"("data_offsets":[0,4]}})",
                           four),
                   "addressed");
+  // Empty, yet its strides would overflow.
+  expect_rejected(st_file(R"({"a":{"dtype":"F32","shape":[0,1099511627776,1099511627776],)"
+                          R"("data_offsets":[0,0]}})"),
+                  "addressed");
   expect_rejected(st_file(R"({"__metadata__":{"k":1}})"), "is not a string");
   expect_rejected(st_file(R"({"__metadata__":[1]})"), "__metadata__ must be an object");
 }
