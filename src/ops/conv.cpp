@@ -10,6 +10,7 @@
 #include "core/dispatch.h"
 #include "core/tensor_internal.h"
 #include "ops/conv_common.h"
+#include "ops/conv_direct.h"
 #include "sinapsis/autograd/node.h"
 #include "sinapsis/ops/conv.h"
 #include "sinapsis/ops/ops.h"
@@ -73,10 +74,109 @@ using convops::team_size;
 struct ConvGeom {
   int64_t N, C, H, W, O, KH, KW, OH, OW;
   int64_t sh, sw, ph, pw, dh, dw;  // stride, padding before (top/left), dilation
+  int64_t ph_hi, pw_hi;            // padding after (bottom/right); differs only for "same"
   int64_t G, Cg, Og, K, P, HW;
   bool direct;  // 1x1, stride 1, no padding: the input already is the im2col matrix
+  // Stride 1 runs on "extended rows": the input is copied once into zero-padded planes
+  // [C, Hp, Wp], and the GEMM computes OH rows of Wp outputs (the last Wp - OW of each row are
+  // junk and dropped). Then every im2col row is ONE contiguous copy of PE = OH·Wp elements instead
+  // of OH short ones, and the adjoint (col2im) is one contiguous add per row.
+  bool ext;
+  int64_t Hp, Wp, PE, plane, slack;  // plane = Hp·Wp; slack: zeros read past the last plane
+  int64_t ldo, ldd;  // row lengths of the extended output / dy buffers (room for tile overrun)
+  // Extended path with few channels: the direct kernels of conv_direct.h replace im2col + GEMM
+  // for the forward pass and the weight gradient.
+  bool use_direct;
 };
 
+// Sum of n values in 16 independent partial sums (vectorisable), finished in double.
+template <typename T>
+double sum_n(const T* p, int64_t n) {
+  T acc[16] = {};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int k = 0; k < 16; ++k) acc[k] += p[i + k];
+  double s = 0;
+  for (int k = 0; k < 16; ++k) s += acc[k];
+  for (; i < n; ++i) s += p[i];
+  return s;
+}
+
+// ---- extended-row path (stride 1) ----
+// xp [C, Hp, Wp] + slack zeros: x [C, H, W] with the zero padding materialised.
+template <typename T>
+void pad_planes(const T* x, T* xp, const ConvGeom& g) {
+  if (g.Hp == g.H && g.Wp == g.W) {
+    std::memcpy(xp, x, g.C * g.HW * sizeof(T));
+  } else {
+    for (int64_t c = 0; c < g.C; ++c) {
+      T* d = xp + c * g.plane;
+      const T* s = x + c * g.HW;
+      std::fill(d, d + g.ph * g.Wp, T(0));
+      for (int64_t ih = 0; ih < g.H; ++ih) {
+        T* row = d + (ih + g.ph) * g.Wp;
+        std::fill(row, row + g.pw, T(0));
+        std::copy(s + ih * g.W, s + (ih + 1) * g.W, row + g.pw);
+        std::fill(row + g.pw + g.W, row + g.Wp, T(0));
+      }
+      std::fill(d + (g.ph + g.H) * g.Wp, d + g.plane, T(0));
+    }
+  }
+  std::fill(xp + g.C * g.plane, xp + g.C * g.plane + g.slack, T(0));
+}
+
+// col [K, PE]: row (c, kh, kw) = xp_c[kh·dh·Wp + kw·dw + j] for j < PE (xp: this group's planes).
+template <typename T>
+void im2col_ext(const T* xp, T* col, const ConvGeom& g) {
+  for (int64_t c = 0; c < g.Cg; ++c)
+    for (int64_t kh = 0; kh < g.KH; ++kh)
+      for (int64_t kw = 0; kw < g.KW; ++kw)
+        std::memcpy(col + ((c * g.KH + kh) * g.KW + kw) * g.PE,
+                    xp + c * g.plane + kh * g.dh * g.Wp + kw * g.dw, g.PE * sizeof(T));
+}
+
+// The adjoint of im2col_ext, as a gather: dxp_c[i] = Σ_(kh,kw) col[(c, kh, kw), i - off(kh, kw)],
+// off = kh·dh·Wp + kw·dw. Writes (does not accumulate into) this group's planes. Gathering avoids
+// the read-after-write stalls of adding shifted, overlapping rows into one buffer. col rows are
+// laid out by col_ext_layout: zeros before and after each row make every read a whole vector.
+// Junk columns of col are zero (dy is zero there), so the positions they reach get nothing.
+template <typename T>
+void col2im_ext(const T* col, int64_t front, int64_t ldc, T* dxp, const ConvGeom& g) {
+  using V = typename convdirect::Vec<T>::type;
+  constexpr int L = convdirect::Vec<T>::L;
+  for (int64_t c = 0; c < g.Cg; ++c) {
+    const T* rows = col + c * g.KH * g.KW * ldc + front;
+    T* d = dxp + c * g.plane;
+    // four output vectors at a time: four independent add chains
+    for (int64_t i0 = 0; i0 < g.plane; i0 += 4 * L) {
+      V a0 = V{}, a1 = V{}, a2 = V{}, a3 = V{};
+      for (int64_t kh = 0; kh < g.KH; ++kh) {
+        const T* r = rows + kh * g.KW * ldc + i0 - kh * g.dh * g.Wp;
+        for (int64_t kw = 0; kw < g.KW; ++kw) {
+          const T* q = r + kw * (ldc - g.dw);
+          a0 += convdirect::vload(q);
+          a1 += convdirect::vload(q + L);
+          a2 += convdirect::vload(q + 2 * L);
+          a3 += convdirect::vload(q + 3 * L);
+        }
+      }
+      // may run up to 4·L - 1 past the plane: into the next plane (written after this one) or
+      // the slack after the last
+      convdirect::vstore(d + i0, a0);
+      convdirect::vstore(d + i0 + L, a1);
+      convdirect::vstore(d + i0 + 2 * L, a2);
+      convdirect::vstore(d + i0 + 3 * L, a3);
+    }
+  }
+}
+
+// Row layout of the dcol buffer col2im_ext reads: `front` zeros, PE values, zeros up to ldc.
+inline void col_ext_layout(const ConvGeom& g, int64_t& front, int64_t& ldc) {
+  front = (g.KH - 1) * g.dh * g.Wp + (g.KW - 1) * g.dw;
+  ldc = front + (g.plane + 63) / 64 * 64;
+}
+
+// ---- general path (any stride) ----
 // First and one-past-last output index o with 0 <= start + o·stride < in.
 inline void valid_range(int64_t start, int64_t stride, int64_t in, int64_t out, int64_t& lo,
                         int64_t& hi) {
@@ -99,17 +199,13 @@ void im2col(const T* x, T* col, const ConvGeom& g) {
         for (int64_t oh = 0; oh < g.OH; ++oh, dst += g.OW) {
           const int64_t ih = oh * g.sh - g.ph + kh * g.dh;
           if (ih < 0 || ih >= g.H) {
-            std::fill(dst, dst + g.OW, T(0));
+            for (int64_t ow = 0; ow < g.OW; ++ow) dst[ow] = T(0);
             continue;
           }
-          const T* src = x + (c * g.H + ih) * g.W;
-          std::fill(dst, dst + lo, T(0));
-          if (g.sw == 1) {
-            if (hi > lo) std::memcpy(dst + lo, src + (iw0 + lo), (hi - lo) * sizeof(T));
-          } else {
-            for (int64_t ow = lo; ow < hi; ++ow) dst[ow] = src[iw0 + ow * g.sw];
-          }
-          std::fill(dst + hi, dst + g.OW, T(0));
+          const T* src = x + (c * g.H + ih) * g.W + iw0;
+          for (int64_t ow = 0; ow < lo; ++ow) dst[ow] = T(0);
+          for (int64_t ow = lo; ow < hi; ++ow) dst[ow] = src[ow * g.sw];
+          for (int64_t ow = hi; ow < g.OW; ++ow) dst[ow] = T(0);
         }
       }
 }
@@ -127,51 +223,139 @@ void col2im(const T* col, T* dx, const ConvGeom& g) {
         for (int64_t oh = 0; oh < g.OH; ++oh, src += g.OW) {
           const int64_t ih = oh * g.sh - g.ph + kh * g.dh;
           if (ih < 0 || ih >= g.H) continue;
-          T* drow = dx + (c * g.H + ih) * g.W;
-          if (g.sw == 1) {
-            for (int64_t ow = lo; ow < hi; ++ow) drow[iw0 + ow] += src[ow];
-          } else {
-            for (int64_t ow = lo; ow < hi; ++ow) drow[iw0 + ow * g.sw] += src[ow];
-          }
+          T* drow = dx + (c * g.H + ih) * g.W + iw0;
+          for (int64_t ow = lo; ow < hi; ++ow) drow[ow * g.sw] += src[ow];
         }
       }
 }
 
 double conv_flops(const ConvGeom& g) { return 2.0 * g.N * g.O * g.P * g.K; }
 
+// y [O, OH, OW] = act(out[o·ldo + oh·rs + ow] + b[o]): bias and ReLU in one pass. `out` has
+// channel stride ldo and row stride rs (Wp on the extended path, OW otherwise; out may be y).
+template <typename T>
+void conv_epilogue(const T* out, int64_t ldo, int64_t rs, T* y, const T* b, bool relu,
+                   const ConvGeom& g) {
+  for (int64_t o = 0; o < g.O; ++o) {
+    const T bo = b ? b[o] : T(0);
+    for (int64_t oh = 0; oh < g.OH; ++oh) {
+      const T* s = out + o * ldo + oh * rs;
+      T* d = y + (o * g.OH + oh) * g.OW;
+      if (relu)
+        for (int64_t ow = 0; ow < g.OW; ++ow) d[ow] = std::max(s[ow] + bo, T(0));
+      else
+        for (int64_t ow = 0; ow < g.OW; ++ow) d[ow] = s[ow] + bo;
+    }
+  }
+}
+
+// d[0, n) = s[0, n), masked to 0 where y <= 0 when y is given (the fused ReLU); d[n, w) = 0.
+template <typename T>
+void dy_row(const T* __restrict s, const T* __restrict y, T* __restrict d, int64_t n, int64_t w) {
+  if (y)
+    for (int64_t i = 0; i < n; ++i) {
+      const T v = s[i];  // loaded unconditionally so the select vectorises
+      d[i] = y[i] > T(0) ? v : T(0);
+    }
+  else
+    for (int64_t i = 0; i < n; ++i) d[i] = s[i];
+  for (int64_t i = n; i < w; ++i) d[i] = T(0);
+}
+
+// Output channels per direct-kernel block: at most 8 (forward) / 6 (weight gradient), blocks as
+// even as possible so no block is left with one or two channels.
+inline int64_t block_size(int64_t n, int64_t most) {
+  const int64_t blocks = (n + most - 1) / most;
+  return (n + blocks - 1) / blocks;
+}
+
+// Tap offsets into one group's padded planes: koff[(c, kh, kw)] = c·plane + kh·dh·Wp + kw·dw,
+// plus 8 zero entries (a weight-gradient tile reads up to 8 taps past the last one).
+std::vector<int64_t> tap_offsets(const ConvGeom& g) {
+  std::vector<int64_t> koff(g.K + 8, 0);
+  for (int64_t c = 0; c < g.Cg; ++c)
+    for (int64_t kh = 0; kh < g.KH; ++kh)
+      for (int64_t kw = 0; kw < g.KW; ++kw)
+        koff[(c * g.KH + kh) * g.KW + kw] = c * g.plane + kh * g.dh * g.Wp + kw * g.dw;
+  return koff;
+}
+
+// The weights regrouped for fwd_block: per group and output block of mr channels, [K][mr].
+template <typename T>
+std::vector<T> pack_weights(const T* w, const ConvGeom& g, int64_t mr) {
+  std::vector<T> p(g.O * g.K);
+  for (int64_t grp = 0; grp < g.G; ++grp)
+    for (int64_t o0 = 0; o0 < g.Og; o0 += mr) {
+      const int64_t m = std::min(mr, g.Og - o0);
+      T* dst = p.data() + (grp * g.Og + o0) * g.K;
+      for (int64_t k = 0; k < g.K; ++k)
+        for (int64_t i = 0; i < m; ++i) dst[k * m + i] = w[(grp * g.Og + o0 + i) * g.K + k];
+    }
+  return p;
+}
+
 // y [N, O, P] = W · im2col(x) (+ bias, then ReLU), per sample and group.
 template <typename T>
 void conv_forward(const ConvGeom& g, const T* x, const T* w, const T* b, T* y, bool relu) {
   const int nt = team_size(g.N, conv_flops(g));
+  const int64_t mr = block_size(g.Og, 8);
+  const std::vector<int64_t> koff = g.use_direct ? tap_offsets(g) : std::vector<int64_t>();
+  const std::vector<T> wp = g.use_direct ? pack_weights(w, g, mr) : std::vector<T>();
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
   for (int64_t n = 0; n < g.N; ++n) {
-    T* col = g.direct ? nullptr : scratch<T>(0, g.K * g.P);
+    const T* xn = x + n * g.C * g.HW;
     T* yn = y + n * g.O * g.P;
+    if (g.ext) {
+      T* xp = scratch<T>(0, g.C * g.plane + g.slack);
+      T* oe = scratch<T>(2, g.O * g.ldo);
+      pad_planes(xn, xp, g);
+      if (g.use_direct) {
+        for (int64_t grp = 0; grp < g.G; ++grp)
+          for (int64_t o0 = 0; o0 < g.Og; o0 += mr) {
+            const int64_t m = std::min(mr, g.Og - o0);
+            convdirect::fwd_block<T>(static_cast<int>(m), wp.data() + (grp * g.Og + o0) * g.K,
+                                     xp + grp * g.Cg * g.plane, koff.data(), g.K,
+                                     oe + (grp * g.Og + o0) * g.ldo, g.ldo, g.PE);
+          }
+      } else {
+        T* col = scratch<T>(1, g.K * g.PE);
+        for (int64_t grp = 0; grp < g.G; ++grp) {
+          im2col_ext(xp + grp * g.Cg * g.plane, col, g);
+          convops::gemm(false, false, g.Og, g.PE, g.K, T(1), w + grp * g.Og * g.K, g.K, col, g.PE,
+                        T(0), oe + grp * g.Og * g.ldo, g.ldo);
+        }
+      }
+      conv_epilogue(oe, g.ldo, g.Wp, yn, b, relu, g);
+      continue;
+    }
+    T* col = g.direct ? nullptr : scratch<T>(1, g.K * g.P);
     for (int64_t grp = 0; grp < g.G; ++grp) {
-      const T* xg = x + (n * g.C + grp * g.Cg) * g.HW;
+      const T* xg = xn + grp * g.Cg * g.HW;
       if (!g.direct) im2col(xg, col, g);
       convops::gemm(false, false, g.Og, g.P, g.K, T(1), w + grp * g.Og * g.K, g.K,
                     g.direct ? xg : col, g.P, T(0), yn + grp * g.Og * g.P, g.P);
     }
-    if (b || relu)
-      for (int64_t o = 0; o < g.O; ++o) {
-        T* row = yn + o * g.P;
-        const T bo = b ? b[o] : T(0);
-        if (relu)
-          for (int64_t p = 0; p < g.P; ++p) row[p] = std::max(row[p] + bo, T(0));
-        else
-          for (int64_t p = 0; p < g.P; ++p) row[p] += bo;
-      }
+    if (b || relu) conv_epilogue(yn, g.P, g.OW, yn, b, relu, g);
   }
 }
 
 // Gradients of conv_forward given dy [N, O, P]; y (the fused-ReLU output) masks dy when given.
-// dx, dw, db may each be null (not needed). dx needs no initialisation.
+// dx, dw, db may each be null (not needed); x may be null when dw is. dx needs no initialisation.
 template <typename T>
 void conv_backward(const ConvGeom& g, const T* x, const T* w, const T* y, const T* dy, T* dx, T* dw,
                    T* db) {
   const int nt = team_size(g.N, conv_flops(g) * ((dx != nullptr) + (dw != nullptr)));
   const int64_t wsize = g.O * g.K;
+  // dy as the GEMMs and kernels read it: rows of OH·rs (rs = Wp with zero junk columns on the
+  // extended path), each channel's row padded to ldd
+  const int64_t rs = g.ext ? g.Wp : g.OW;
+  const int64_t ldd = g.ext ? g.ldd : g.P;
+  const bool copy_dy = g.ext || y;  // otherwise the GEMMs read dy in place
+  // samples per weight-gradient pass of the direct kernel (sums stay in registers across them)
+  const int64_t chunk = g.use_direct && dw ? std::clamp<int64_t>(1024 / ldd, 1, 8) : 1;
+  const int64_t mr = block_size(g.Og, g.Og <= 6 ? 6 : 4);
+  const std::vector<int64_t> koff = g.use_direct ? tap_offsets(g) : std::vector<int64_t>();
+  const int64_t xs = g.C * g.plane + g.slack;  // one sample's padded planes
   // per-thread partial sums of dW and db, added up after the loop (no atomics, deterministic for
   // a given thread count)
   std::vector<T> part_w(dw ? nt * wsize : 0, T(0));
@@ -181,45 +365,96 @@ void conv_backward(const ConvGeom& g, const T* x, const T* w, const T* y, const 
     const int t = nt > 1 ? omp_get_thread_num() : 0;
     T* pw = dw ? part_w.data() + t * wsize : nullptr;
     double* pb = db ? part_b.data() + t * g.O : nullptr;
-    T* col = (dw && !g.direct) ? scratch<T>(0, g.K * g.P) : nullptr;
-    T* dcol = (dx && !g.direct) ? scratch<T>(1, g.K * g.P) : nullptr;
-    T* masked = y ? scratch<T>(2, g.O * g.P) : nullptr;
-#pragma omp for schedule(static)
-    for (int64_t n = 0; n < g.N; ++n) {
-      const T* dyn = dy + n * g.O * g.P;
-      if (y) {
-        const T* yn = y + n * g.O * g.P;
-        for (int64_t i = 0; i < g.O * g.P; ++i) masked[i] = yn[i] > T(0) ? dyn[i] : T(0);
-        dyn = masked;
-      }
-      if (pb)
-        for (int64_t o = 0; o < g.O; ++o) {
-          double s = 0;
-          for (int64_t p = 0; p < g.P; ++p) s += dyn[o * g.P + p];
-          pb[o] += s;
+    T* dyb = copy_dy ? scratch<T>(2, chunk * g.O * ldd) : nullptr;
+    T* col = (dw && !g.direct && !g.use_direct) || (dx && !g.direct && !g.ext)
+                 ? scratch<T>(1, g.K * (g.ext ? g.PE : g.P))
+                 : nullptr;
+    T* xp = g.ext && dw ? scratch<T>(0, chunk * xs) : nullptr;
+    T* dxp = g.ext && dx ? scratch<T>(3, xs) : nullptr;
+    int64_t cfront = 0, cld = 0;
+    col_ext_layout(g, cfront, cld);
+    // the GEMM writes only the middle of each row: the zero margins survive every sample
+    T* dcol = g.ext && dx ? scratch<T>(4, g.K * cld) : nullptr;
+    if (dcol) std::fill(dcol, dcol + g.K * cld, T(0));
+    // this thread's samples, in chunks
+    const int64_t n_begin = g.N * t / nt, n_end = g.N * (t + 1) / nt;
+    for (int64_t n0 = n_begin; n0 < n_end; n0 += chunk) {
+      const int64_t nb = std::min(chunk, n_end - n0);
+      for (int64_t b = 0; b < nb; ++b) {
+        const int64_t n = n0 + b;
+        const T* dyn = dy + n * g.O * g.P;
+        if (copy_dy) {
+          const T* yn = y ? y + n * g.O * g.P : nullptr;
+          T* base = dyb + b * g.O * ldd;
+          for (int64_t o = 0; o < g.O; ++o) {
+            for (int64_t oh = 0; oh < g.OH; ++oh) {
+              const int64_t r = (o * g.OH + oh) * g.OW;
+              dy_row(dyn + r, yn ? yn + r : nullptr, base + o * ldd + oh * rs, g.OW, rs);
+            }
+            std::fill(base + o * ldd + g.OH * rs, base + (o + 1) * ldd, T(0));
+          }
+          dyn = base;
         }
-      for (int64_t grp = 0; grp < g.G; ++grp) {
-        const T* dyg = dyn + grp * g.Og * g.P;
-        const T* xg = x ? x + (n * g.C + grp * g.Cg) * g.HW : nullptr;
-        const T* wg = w + grp * g.Og * g.K;
-        if (pw) {
-          if (!g.direct) im2col(xg, col, g);
-          // dW_g [Og, K] += dy_g [Og, P] · colᵀ [P, K]
-          convops::gemm(false, true, g.Og, g.K, g.P, T(1), dyg, g.P, g.direct ? xg : col, g.P, T(1),
-                        pw + grp * g.Og * g.K, g.K);
-        }
-        if (dx) {
-          T* dxg = dx + (n * g.C + grp * g.Cg) * g.HW;
-          // dcol [K, P] = W_gᵀ [K, Og] · dy_g [Og, P]; dx = col2im(dcol)
-          if (g.direct) {
-            convops::gemm(true, false, g.K, g.P, g.Og, T(1), wg, g.K, dyg, g.P, T(0), dxg, g.P);
-          } else {
-            convops::gemm(true, false, g.K, g.P, g.Og, T(1), wg, g.K, dyg, g.P, T(0), dcol, g.P);
-            std::fill(dxg, dxg + g.Cg * g.HW, T(0));
-            col2im(dcol, dxg, g);
+        if (pb)
+          for (int64_t o = 0; o < g.O; ++o) pb[o] += sum_n(dyn + o * ldd, ldd);
+        const T* xn = x ? x + n * g.C * g.HW : nullptr;
+        T* xpb = xp ? xp + b * xs : nullptr;
+        if (xpb) pad_planes(xn, xpb, g);
+        for (int64_t grp = 0; grp < g.G; ++grp) {
+          const T* dyg = dyn + grp * g.Og * ldd;
+          const T* wg = w + grp * g.Og * g.K;
+          if (pw && !g.use_direct) {
+            const T* c = xn ? xn + grp * g.Cg * g.HW : nullptr;
+            int64_t np = g.P;
+            if (g.ext) {
+              im2col_ext(xpb + grp * g.Cg * g.plane, col, g);
+              c = col;
+              np = g.PE;
+            } else if (!g.direct) {
+              im2col(c, col, g);
+              c = col;
+            }
+            // dW_g [Og, K] += dy_g [Og, np] · colᵀ [np, K]
+            convops::gemm(false, true, g.Og, g.K, np, T(1), dyg, ldd, c, np, T(1),
+                          pw + grp * g.Og * g.K, g.K);
+          }
+          if (dx) {
+            T* dxg = dx + (n * g.C + grp * g.Cg) * g.HW;
+            // dcol [K, np] = W_gᵀ [K, Og] · dy_g [Og, np]; dx = col2im(dcol)
+            if (g.direct) {
+              convops::gemm(true, false, g.K, g.P, g.Og, T(1), wg, g.K, dyg, ldd, T(0), dxg, g.P);
+              continue;
+            }
+            if (g.ext) {
+              convops::gemm(true, false, g.K, g.PE, g.Og, T(1), wg, g.K, dyg, ldd, T(0),
+                            dcol + cfront, cld);
+              col2im_ext(dcol, cfront, cld, dxp + grp * g.Cg * g.plane, g);
+            } else {
+              convops::gemm(true, false, g.K, g.P, g.Og, T(1), wg, g.K, dyg, ldd, T(0), col, g.P);
+              std::fill(dxg, dxg + g.Cg * g.HW, T(0));
+              col2im(col, dxg, g);
+            }
           }
         }
+        if (dxp) {
+          // crop the padding away
+          T* dxn = dx + n * g.C * g.HW;
+          for (int64_t c = 0; c < g.C; ++c)
+            for (int64_t ih = 0; ih < g.H; ++ih) {
+              const T* s = dxp + c * g.plane + (ih + g.ph) * g.Wp + g.pw;
+              std::copy(s, s + g.W, dxn + (c * g.H + ih) * g.W);
+            }
+        }
       }
+      if (pw && g.use_direct)
+        for (int64_t grp = 0; grp < g.G; ++grp)
+          for (int64_t o0 = 0; o0 < g.Og; o0 += mr) {
+            const int64_t m = std::min(mr, g.Og - o0);
+            convdirect::wgrad_block<T>(static_cast<int>(m), dyb + (grp * g.Og + o0) * ldd, ldd,
+                                       g.O * ldd, xp + grp * g.Cg * g.plane, xs, koff.data(), g.K,
+                                       static_cast<int>(nb), ldd, pw + (grp * g.Og + o0) * g.K,
+                                       g.K);
+          }
     }
   }
   if (dw) {
@@ -367,8 +602,22 @@ Tensor conv_impl(const char* op, int sd, const Tensor& x, const Tensor& w, const
   g.K = g.Cg * g.KH * g.KW;
   g.P = g.OH * g.OW;
   g.HW = g.H * g.W;
+  g.ph_hi = phi;
+  g.pw_hi = pwi;
   g.direct = g.KH == 1 && g.KW == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 &&
              phi == 0 && pwi == 0;
+  g.Hp = g.H + g.ph + phi;
+  g.Wp = g.W + g.pw + pwi;
+  g.plane = g.Hp * g.Wp;
+  g.PE = g.OH * g.Wp;
+  // tiles may run past the last position by up to one tile width (kMaxTile), reading zeros
+  g.slack = g.dw * (g.KW - 1) + convdirect::kMaxTile<float>;
+  g.ldo = g.PE + convdirect::kMaxTile<float>;
+  g.ldd = (g.PE + 15) / 16 * 16;
+  // extended rows pay Wp / OW times the GEMM work: worth it while the junk is at most half
+  g.ext = !g.direct && g.sh == 1 && g.sw == 1 && 2 * (g.Wp - g.OW) <= g.OW;
+  // direct kernels: no cache blocking over K, so only for small channel counts
+  g.use_direct = g.ext && g.Og <= 32 && g.K <= 1024;
 
   Shape out_shape{g.N, g.O};
   if (sd == 2) out_shape.push_back(g.OH);

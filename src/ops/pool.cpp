@@ -25,6 +25,11 @@ namespace {
 struct PoolGeom {
   int64_t NC, H, W, OH, OW, KH, KW, sh, sw, ph, pw, dh, dw;
   int64_t in_plane() const { return H * W; }
+  // 2×2 windows, stride 2, no padding/dilation, inside the input: the fast paths
+  bool k2() const {
+    return KH == 2 && KW == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0 && dh == 1 && dw == 1 &&
+           2 * OH <= H && 2 * OW <= W;
+  }
   int64_t out_plane() const { return OH * OW; }
 };
 
@@ -103,13 +108,34 @@ Tensor with_batch(const Tensor& x, int sd, const char* op, F&& impl) {
 }
 
 // ============================================================== max pooling
-// y = max over the window; idx = flat position (ih·W + iw) of the first maximal element in the
-// window's row-major order (a NaN wins and propagates, as in PyTorch), -1 when the window holds
-// only padding.
+// One output row of 2×2 / stride 2 max pooling with argmax, branch-free so it vectorises: the
+// same first-maximum / NaN-wins rule as the general loop, in the order r0[2j], r0[2j+1], r1[2j],
+// r1[2j+1]. base: flat index of r0[0]; W: input row length.
+template <typename T>
+void k2_row(const T* __restrict r0, const T* __restrict r1, T* __restrict y, int32_t* __restrict ix,
+            int64_t n, int32_t base, int32_t W) {
+  for (int64_t j = 0; j < n; ++j) {
+    const T a = r0[2 * j], b = r0[2 * j + 1], c = r1[2 * j], d = r1[2 * j + 1];
+    const int32_t i = base + static_cast<int32_t>(2 * j);
+    T m = a;
+    int32_t mi = i;
+    bool t = b > m || b != b;
+    m = t ? b : m;
+    mi = t ? i + 1 : mi;
+    t = c > m || c != c;
+    m = t ? c : m;
+    mi = t ? i + W : mi;
+    t = d > m || d != d;
+    m = t ? d : m;
+    mi = t ? i + W + 1 : mi;
+    y[j] = m;
+    ix[j] = mi;
+  }
+}
+
 template <typename T>
 void max_pool_forward(const PoolGeom& g, const T* x, T* y, int32_t* idx) {
-  const bool k2 = g.KH == 2 && g.KW == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 &&
-                  g.dh == 1 && g.dw == 1 && 2 * g.OH <= g.H && 2 * g.OW <= g.W;
+  const bool k2 = g.k2();
   for_planes(g, g.out_plane() * g.KH * g.KW, [&](int64_t b, int64_t e) {
     for (int64_t p = b; p < e; ++p) {
       const T* xp = x + p * g.in_plane();
@@ -131,23 +157,8 @@ void max_pool_forward(const PoolGeom& g, const T* x, T* y, int32_t* idx) {
               yr[ow] = m;
             }
           } else {
-            int32_t* ir = ip + oh * g.OW;
-            const int32_t base = static_cast<int32_t>(2 * oh * g.W);
-            for (int64_t ow = 0; ow < g.OW; ++ow) {
-              const int32_t i0 = base + static_cast<int32_t>(2 * ow);
-              const T v[4] = {r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1]};
-              const int32_t vi[4] = {i0, i0 + 1, i0 + static_cast<int32_t>(g.W),
-                                     i0 + static_cast<int32_t>(g.W) + 1};
-              T m = v[0];
-              int32_t mi = i0;
-              for (int k = 1; k < 4; ++k)
-                if (v[k] > m || std::isnan(v[k])) {
-                  m = v[k];
-                  mi = vi[k];
-                }
-              yr[ow] = m;
-              ir[ow] = mi;
-            }
+            k2_row(r0, r1, yr, ip + oh * g.OW, g.OW, static_cast<int32_t>(2 * oh * g.W),
+                   static_cast<int32_t>(g.W));
           }
         }
         continue;

@@ -1,0 +1,168 @@
+// Direct (im2col-free) convolution micro-kernels for stride-1 convolutions with few channels,
+// private to conv.cpp. They work on "extended rows" (see ConvGeom in conv.cpp): the input is a
+// zero-padded plane stack xp, and im2col row k of the convolution is the contiguous run
+// xp[koff[k] + j], so a tap is a vector load at a fixed offset instead of a copy.
+// Vectors are GCC/Clang vector extensions (64 bytes: 16 floats / 8 doubles), register-blocked.
+#pragma once
+#include <cstdint>
+#include <cstring>
+
+namespace sn::convdirect {
+
+template <typename T>
+struct Vec {
+  static constexpr int L = 64 / sizeof(T);
+  typedef T type __attribute__((vector_size(64)));
+};
+template <typename T>
+inline typename Vec<T>::type vload(const T* p) {
+  typename Vec<T>::type v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+template <typename T>
+inline void vstore(T* p, typename Vec<T>::type v) {
+  std::memcpy(p, &v, sizeof v);
+}
+
+// Widest column tile (in elements) any forward tile writes: callers pad rows and slack by it.
+template <typename T>
+constexpr int64_t kMaxTile = 6 * Vec<T>::L;
+
+// Forward tile: out[m][j] = Σ_k w[k·MR + m] · xp[koff[k] + j] for m < MR, j < NV·L.
+// MR·NV accumulators stay in registers; each tap costs NV loads and MR·NV FMAs.
+template <typename T, int MR, int NV>
+void fwd_tile(const T* w, const T* xp, const int64_t* koff, int64_t K, T* out, int64_t ldo) {
+  using V = typename Vec<T>::type;
+  constexpr int L = Vec<T>::L;
+  V acc[MR][NV];
+  for (int m = 0; m < MR; ++m)
+    for (int v = 0; v < NV; ++v) acc[m][v] = V{};
+  for (int64_t k = 0; k < K; ++k) {
+    const T* s = xp + koff[k];
+    V xv[NV];
+    for (int v = 0; v < NV; ++v) xv[v] = vload(s + v * L);
+    for (int m = 0; m < MR; ++m) {
+      const T wk = w[k * MR + m];
+      for (int v = 0; v < NV; ++v) acc[m][v] += wk * xv[v];
+    }
+  }
+  for (int m = 0; m < MR; ++m)
+    for (int v = 0; v < NV; ++v) vstore(out + m * ldo + v * L, acc[m][v]);
+}
+
+// Columns one forward tile with MR output channels covers (NV·L; MR·NV <= 24 accumulators).
+template <typename T>
+constexpr int64_t fwd_tile_cols(int mr) {
+  return (mr <= 4 ? 6 : mr <= 6 ? 4 : 3) * Vec<T>::L;
+}
+
+// out[m][0, ncols) for mr <= 8 output channels (w packed [K][mr]); may write up to
+// fwd_tile_cols - 1 columns past ncols and read as far past xp's runs.
+template <typename T>
+void fwd_block(int mr, const T* w, const T* xp, const int64_t* koff, int64_t K, T* out, int64_t ldo,
+               int64_t ncols) {
+  const int64_t step = fwd_tile_cols<T>(mr);
+  for (int64_t j = 0; j < ncols; j += step) {
+    switch (mr) {
+      case 1:
+        fwd_tile<T, 1, 6>(w, xp + j, koff, K, out + j, ldo);
+        break;
+      case 2:
+        fwd_tile<T, 2, 6>(w, xp + j, koff, K, out + j, ldo);
+        break;
+      case 3:
+        fwd_tile<T, 3, 6>(w, xp + j, koff, K, out + j, ldo);
+        break;
+      case 4:
+        fwd_tile<T, 4, 6>(w, xp + j, koff, K, out + j, ldo);
+        break;
+      case 5:
+        fwd_tile<T, 5, 4>(w, xp + j, koff, K, out + j, ldo);
+        break;
+      case 6:
+        fwd_tile<T, 6, 4>(w, xp + j, koff, K, out + j, ldo);
+        break;
+      case 7:
+        fwd_tile<T, 7, 3>(w, xp + j, koff, K, out + j, ldo);
+        break;
+      default:
+        fwd_tile<T, 8, 3>(w, xp + j, koff, K, out + j, ldo);
+        break;
+    }
+  }
+}
+
+// Weight-gradient tile: dw[m·ldw + k] += Σ_j dy[m·ldd + j] · xp[koff[k] + j] for m < MR, k < KB,
+// j < ncols (a multiple of L; dy is zero on junk columns). Accumulates across `nb` samples
+// (dy and xp advance by dy_bs / x_bs) before the horizontal sums.
+template <typename T, int MR, int KB>
+void wgrad_tile(const T* dy, int64_t ldd, int64_t dy_bs, const T* xp, int64_t x_bs,
+                const int64_t* koff, int nb, int64_t ncols, T* dw, int64_t ldw, int kvalid) {
+  using V = typename Vec<T>::type;
+  constexpr int L = Vec<T>::L;
+  V acc[MR][KB];
+  for (int m = 0; m < MR; ++m)
+    for (int k = 0; k < KB; ++k) acc[m][k] = V{};
+  for (int b = 0; b < nb; ++b) {
+    const T* d = dy + b * dy_bs;
+    const T* x = xp + b * x_bs;
+    for (int64_t j = 0; j < ncols; j += L) {
+      V dv[MR], xv[KB];
+      for (int m = 0; m < MR; ++m) dv[m] = vload(d + m * ldd + j);
+      for (int k = 0; k < KB; ++k) xv[k] = vload(x + koff[k] + j);
+      for (int m = 0; m < MR; ++m)
+        for (int k = 0; k < KB; ++k) acc[m][k] += dv[m] * xv[k];
+    }
+  }
+  for (int m = 0; m < MR; ++m)
+    for (int k = 0; k < KB && k < kvalid; ++k) {
+      T s = 0;
+      for (int l = 0; l < L; ++l) s += acc[m][k][l];
+      dw[m * ldw + k] += s;
+    }
+}
+
+// Taps per weight-gradient tile for mr output channels (MR·KB + MR + KB <= 30 registers).
+constexpr int wgrad_tile_taps(int mr) { return mr <= 2 ? 8 : mr <= 4 ? 5 : mr <= 6 ? 3 : 2; }
+
+// dw[m][k] += ... for mr <= 8 channels and all K taps; koff must hold K + 8 entries (a tile
+// reads whole blocks; extra entries point at valid memory and their sums are dropped).
+template <typename T>
+void wgrad_block(int mr, const T* dy, int64_t ldd, int64_t dy_bs, const T* xp, int64_t x_bs,
+                 const int64_t* koff, int64_t K, int nb, int64_t ncols, T* dw, int64_t ldw) {
+  const int kb = wgrad_tile_taps(mr);
+  for (int64_t k = 0; k < K; k += kb) {
+    const int kv = static_cast<int>(K - k);
+    const int64_t* ko = koff + k;
+    T* d = dw + k;
+    switch (mr) {
+      case 1:
+        wgrad_tile<T, 1, 8>(dy, ldd, dy_bs, xp, x_bs, ko, nb, ncols, d, ldw, kv);
+        break;
+      case 2:
+        wgrad_tile<T, 2, 8>(dy, ldd, dy_bs, xp, x_bs, ko, nb, ncols, d, ldw, kv);
+        break;
+      case 3:
+        wgrad_tile<T, 3, 5>(dy, ldd, dy_bs, xp, x_bs, ko, nb, ncols, d, ldw, kv);
+        break;
+      case 4:
+        wgrad_tile<T, 4, 5>(dy, ldd, dy_bs, xp, x_bs, ko, nb, ncols, d, ldw, kv);
+        break;
+      case 5:
+        wgrad_tile<T, 5, 3>(dy, ldd, dy_bs, xp, x_bs, ko, nb, ncols, d, ldw, kv);
+        break;
+      case 6:
+        wgrad_tile<T, 6, 3>(dy, ldd, dy_bs, xp, x_bs, ko, nb, ncols, d, ldw, kv);
+        break;
+      case 7:
+        wgrad_tile<T, 7, 2>(dy, ldd, dy_bs, xp, x_bs, ko, nb, ncols, d, ldw, kv);
+        break;
+      default:
+        wgrad_tile<T, 8, 2>(dy, ldd, dy_bs, xp, x_bs, ko, nb, ncols, d, ldw, kv);
+        break;
+    }
+  }
+}
+
+}  // namespace sn::convdirect
