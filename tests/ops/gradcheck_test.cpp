@@ -35,6 +35,12 @@ struct Case {
   Variant variant;
 };
 
+// gtest prints parameters into test names; without this it dumps the struct's bytes (padding
+// included, so the names would change from run to run)
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << op_rows()[c.row].id << " [" << variant_name(c.variant) << "]";
+}
+
 std::vector<Case> all_cases() {
   std::vector<Case> cases;
   const std::vector<Row>& rows = op_rows();
