@@ -397,12 +397,15 @@ void TerminateOnNaN::on_batch_end(TrainState& s) {
   if (std::isfinite(s.batch_loss)) return;
   triggered_ = true;
   std::ostringstream why;
-  why << "TerminateOnNaN: the loss is " << detail::format_number(s.batch_loss) << " at epoch "
-      << s.epoch + 1 << ", batch " << s.batch + 1;
-  if (!s.anomaly.empty())
-    why << "; " << s.anomaly;
-  else
-    why << "; hint: turn on sn::autograd::set_anomaly_mode(true) to find the op that produced it";
+  if (!s.anomaly.empty()) {
+    // The op may have failed in backward, after a finite loss: say what is known.
+    why << "TerminateOnNaN: a NaN/Inf appeared at epoch " << s.epoch + 1 << ", batch "
+        << s.batch + 1 << "; " << s.anomaly;
+  } else {
+    why << "TerminateOnNaN: the loss is " << detail::format_number(s.batch_loss) << " at epoch "
+        << s.epoch + 1 << ", batch " << s.batch + 1
+        << "; hint: turn on sn::autograd::set_anomaly_mode(true) to find the op that produced it";
+  }
   s.request_stop(why.str());
 }
 

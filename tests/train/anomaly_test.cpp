@@ -71,9 +71,11 @@ TEST(Anomaly, CoexistsWithTheRecordObserver) {
 }
 
 // y = log(fc(x) · sign): finite while sign = +1 on positive data, NaN once poisoned.
+// With use_sqrt, y = sqrt(fc(x)): finite forward at 0, infinite gradient there.
 struct LogNet : nn::Module {
   std::shared_ptr<nn::Linear> fc;
   bool poison = false;
+  bool use_sqrt = false;
   LogNet() {
     fc = register_module("fc", nn::Linear(2, 2));
     NoGradGuard ng;
@@ -81,15 +83,19 @@ struct LogNet : nn::Module {
     w.copy_(eye(2));
     b.zero_();
   }
-  Tensor forward(const Tensor& x) override { return log(mul((*fc)(x), poison ? -1.0 : 1.0)); }
+  Tensor forward(const Tensor& x) override {
+    Tensor h = mul((*fc)(x), poison ? -1.0 : 1.0);
+    return use_sqrt ? sqrt(h) : log(h);
+  }
 };
 
 Tensor mean_loss(const Tensor& out, const Tensor&) { return out.mean(); }
 
-std::shared_ptr<data::TensorDataset> positive_data(int64_t n, int64_t negative_row) {
+std::shared_ptr<data::TensorDataset> positive_data(int64_t n, int64_t bad_row,
+                                                   double bad_value = -1.0) {
   std::vector<double> xs;
   for (int64_t i = 0; i < n; ++i) {
-    const double v = i == negative_row ? -1.0 : 1.0 + 0.1 * static_cast<double>(i);
+    const double v = i == bad_row ? bad_value : 1.0 + 0.1 * static_cast<double>(i);
     xs.push_back(v);
     xs.push_back(v);
   }
@@ -122,10 +128,25 @@ TEST(TerminateOnNaN, InAnomalyModeNamesTheOp) {
   auto stop = std::make_shared<TerminateOnNaN>();
   History h = fit(net, mean_loss, opt, loader, {.epochs = 3, .callbacks = {stop}, .verbose = 0});
   EXPECT_EQ(h.stop_reason,
-            "TerminateOnNaN: the loss is nan at epoch 1, batch 3; anomaly: LogBackward produced "
-            "nan in its output (shape [2, 2])");
+            "TerminateOnNaN: a NaN/Inf appeared at epoch 1, batch 3; anomaly: LogBackward "
+            "produced nan in its output (shape [2, 2])");
   // Without TerminateOnNaN the anomaly is an error, not a silent stop.
   EXPECT_THROW(fit(net, mean_loss, opt, loader, {.epochs = 1, .verbose = 0}), AnomalyError);
+}
+
+TEST(TerminateOnNaN, AnomalyInBackwardIsReportedToo) {
+  manual_seed(63);
+  LogNet net;
+  net.use_sqrt = true;
+  optim::SGD opt(net.parameters(), {.lr = 0.0});
+  data::DataLoader loader(positive_data(6, 2, 0.0), {.batch_size = 2});  // a zero in batch 2
+  autograd::AnomalyModeGuard on;
+  History h = fit(net, mean_loss, opt, loader,
+                  {.epochs = 2, .callbacks = {std::make_shared<TerminateOnNaN>()}, .verbose = 0});
+  EXPECT_EQ(h.stop_reason,
+            "TerminateOnNaN: a NaN/Inf appeared at epoch 1, batch 2; anomaly: SqrtBackward "
+            "produced inf in the gradient for input 0 (shape [2, 2])");
+  EXPECT_EQ(h.back().batches, 2);
 }
 
 TEST(TerminateOnNaN, AbandonedEpochKeepsTheLastGoodCheckpoint) {
@@ -156,7 +177,7 @@ TEST(TerminateOnNaN, AbandonedEpochKeepsTheLastGoodCheckpoint) {
   int rows = 0;
   for (std::string line; std::getline(log, line);) ++rows;
   EXPECT_EQ(rows, 2);  // header + epoch 1: the abandoned epoch is not logged
-  LogNet back;  // the file holds the weights of epoch 1, not those of the abandoned epoch
+  LogNet back;         // the file holds the weights of epoch 1, not those of the abandoned epoch
   load_checkpoint(dir.file("last.safetensors"), back);
   EXPECT_EQ(testing::flat_params(back), after_first);
 }
