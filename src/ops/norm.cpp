@@ -57,33 +57,71 @@ template <typename T>
 void bn_forward(const BnGeom& g, const T* x, const T* w, const T* b, T* y, bool training,
                 double eps, std::vector<double>& mean, std::vector<double>& invstd,
                 std::vector<double>& var_unbiased) {
-  const int nt = bn_threads(g);
+  const double M = static_cast<double>(g.M());
+  if (training && g.S == 1) {
+    // [N, C]: channels are contiguous within a row, so accumulate whole rows at once
+    std::vector<double> s(g.C, 0.0), ss(g.C, 0.0);
+    for (int64_t n = 0; n < g.N; ++n)
+      for (int64_t c = 0; c < g.C; ++c) s[c] += x[n * g.C + c];
+    for (int64_t c = 0; c < g.C; ++c) mean[c] = s[c] / M;
+    for (int64_t n = 0; n < g.N; ++n)
+      for (int64_t c = 0; c < g.C; ++c) {
+        const double d = x[n * g.C + c] - mean[c];
+        ss[c] += d * d;
+      }
+    for (int64_t c = 0; c < g.C; ++c) {
+      invstd[c] = 1.0 / std::sqrt(ss[c] / M + eps);
+      var_unbiased[c] = ss[c] / (M - 1);
+    }
+  } else if (training) {
+    const int nt = bn_threads(g);
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-  for (int64_t c = 0; c < g.C; ++c) {
-    if (training) {
+    for (int64_t c = 0; c < g.C; ++c) {
       double s = 0;
       bn_for_channel(g, c, [&](int64_t off) {
-        for (int64_t i = 0; i < g.S; ++i) s += x[off + i];
+        s += convops::sum_of(g.S, [&](int64_t i) { return static_cast<double>(x[off + i]); });
       });
-      const double mu = s / static_cast<double>(g.M());
+      const double mu = s / M;
       double ss = 0;
       bn_for_channel(g, c, [&](int64_t off) {
-        for (int64_t i = 0; i < g.S; ++i) {
+        ss += convops::sum_of(g.S, [&](int64_t i) {
           const double d = x[off + i] - mu;
-          ss += d * d;
-        }
+          return d * d;
+        });
       });
       mean[c] = mu;
-      invstd[c] = 1.0 / std::sqrt(ss / static_cast<double>(g.M()) + eps);
-      var_unbiased[c] = g.M() > 1 ? ss / static_cast<double>(g.M() - 1) : 0.0;
+      invstd[c] = 1.0 / std::sqrt(ss / M + eps);
+      var_unbiased[c] = g.M() > 1 ? ss / (M - 1) : 0.0;
     }
-    const double scale = invstd[c] * (w ? static_cast<double>(w[c]) : 1.0);
-    const T sc = static_cast<T>(scale);
-    const T sh = static_cast<T>((b ? static_cast<double>(b[c]) : 0.0) - mean[c] * scale);
-    bn_for_channel(g, c, [&](int64_t off) {
-      for (int64_t i = 0; i < g.S; ++i) y[off + i] = x[off + i] * sc + sh;
-    });
   }
+  // y = x·scale + shift per channel
+  std::vector<T> scale(g.C), shift(g.C);
+  for (int64_t c = 0; c < g.C; ++c) {
+    const double sc = invstd[c] * (w ? static_cast<double>(w[c]) : 1.0);
+    scale[c] = static_cast<T>(sc);
+    shift[c] = static_cast<T>((b ? static_cast<double>(b[c]) : 0.0) - mean[c] * sc);
+  }
+  const T* sc = scale.data();
+  const T* sh = shift.data();
+  const int64_t rows = g.N * g.C;
+  if (g.S == 1) {
+    cpu::parallel_for(g.N, std::max<int64_t>(1, cpu::kParallelGrain / std::max<int64_t>(g.C, 1)),
+                      [&](int64_t n0, int64_t n1) {
+                        for (int64_t n = n0; n < n1; ++n)
+                          for (int64_t c = 0; c < g.C; ++c)
+                            y[n * g.C + c] = x[n * g.C + c] * sc[c] + sh[c];
+                      });
+    return;
+  }
+  cpu::parallel_for(rows, std::max<int64_t>(1, cpu::kParallelGrain / g.S),
+                    [&](int64_t r0, int64_t r1) {
+                      for (int64_t r = r0; r < r1; ++r) {
+                        const T a = sc[r % g.C], bb = sh[r % g.C];
+                        const T* xr = x + r * g.S;
+                        T* yr = y + r * g.S;
+                        for (int64_t i = 0; i < g.S; ++i) yr[i] = xr[i] * a + bb;
+                      }
+                    });
 }
 
 // The fused batch-norm backward (formulas on BatchNormBackward); dx, dw, db may be null.
@@ -98,10 +136,9 @@ void bn_backward(const BnGeom& g, bool training, const T* px, const T* pw, const
     const double mu = mean[c], is = invstd[c];
     double sdy = 0, sdyx = 0;
     bn_for_channel(g, c, [&](int64_t off) {
-      for (int64_t i = 0; i < g.S; ++i) {
-        sdy += pg[off + i];
-        sdyx += pg[off + i] * (px[off + i] - mu);
-      }
+      sdy += convops::sum_of(g.S, [&](int64_t i) { return static_cast<double>(pg[off + i]); });
+      sdyx += convops::sum_of(
+          g.S, [&](int64_t i) { return static_cast<double>(pg[off + i]) * (px[off + i] - mu); });
     });
     sdyx *= is;  // Σ dy·xhat
     if (pdw) pdw[c] = static_cast<T>(sdyx);
@@ -110,10 +147,12 @@ void bn_backward(const BnGeom& g, bool training, const T* px, const T* pw, const
     const double k = is * (pw ? static_cast<double>(pw[c]) : 1.0);
     if (training) {
       // dx = k·dy - k·mean(dy) - k·xhat·mean(dy·xhat), with xhat = (x - mu)·is
+      // in T: dx = kk·dy - (x·bc + (a - mu·bc)), one fused multiply-add chain per element
       const double a = k * sdy * inv_m, bcoef = k * sdyx * inv_m * is;
+      const T kk = static_cast<T>(k), bc = static_cast<T>(bcoef),
+              a0 = static_cast<T>(a - mu * bcoef);
       bn_for_channel(g, c, [&](int64_t off) {
-        for (int64_t i = 0; i < g.S; ++i)
-          pdx[off + i] = static_cast<T>(k * pg[off + i] - a - (px[off + i] - mu) * bcoef);
+        for (int64_t i = 0; i < g.S; ++i) pdx[off + i] = kk * pg[off + i] - (px[off + i] * bc + a0);
       });
     } else {
       const T kk = static_cast<T>(k);
@@ -182,18 +221,27 @@ void row_norm_forward(const RowGeom& g, const T* x, const T* w, const T* b, T* y
   for (int64_t r = 0; r < g.R; ++r) {
     const T* xr = x + r * g.L;
     T* yr = y + r * g.L;
-    double s = 0;
-    for (int64_t j = 0; j < g.L; ++j) s += xr[j];
-    const double mu = s / static_cast<double>(g.L);
-    double ss = 0;
-    for (int64_t j = 0; j < g.L; ++j) {
+    const double mu = convops::sum_of(g.L, [&](int64_t j) { return static_cast<double>(xr[j]); }) /
+                      static_cast<double>(g.L);
+    const double ss = convops::sum_of(g.L, [&](int64_t j) {
       const double d = xr[j] - mu;
-      ss += d * d;
-    }
+      return d * d;
+    });
     const double rs = 1.0 / std::sqrt(ss / static_cast<double>(g.L) + eps);
     mean[r] = mu;
     rstd[r] = rs;
+    const T m = static_cast<T>(mu), s = static_cast<T>(rs);
     const int64_t pbase = (r % g.groups) * blocks;
+    if (g.rep == 1) {
+      // one parameter per element (layer norm; group norm without spatial dims)
+      const T* wr = w ? w + pbase : nullptr;
+      const T* br = b ? b + pbase : nullptr;
+      for (int64_t j = 0; j < g.L; ++j) {
+        const T xh = (xr[j] - m) * s;
+        yr[j] = (wr ? xh * wr[j] : xh) + (br ? br[j] : T(0));
+      }
+      continue;
+    }
     for (int64_t cb = 0; cb < blocks; ++cb) {
       const double scale = rs * (w ? static_cast<double>(w[pbase + cb]) : 1.0);
       const T sc = static_cast<T>(scale);
@@ -224,18 +272,40 @@ void row_norm_backward(const RowGeom& g, const T* px, const T* pw, const T* pg,
       const T* xr = px + r * g.L;
       const T* gr = pg + r * g.L;
       const double mu = mean[r], rs = rstd[r];
+      const double inv_l = 1.0 / static_cast<double>(g.L);
+      T* dr = pdx ? pdx + r * g.L : nullptr;
       const int64_t pbase = (r % g.groups) * blocks;
+      if (g.rep == 1) {
+        // one parameter per element: every loop runs along the row
+        const T* wr = pw ? pw + pbase : nullptr;
+        auto wv = [&](int64_t j) { return wr ? static_cast<double>(wr[j]) : 1.0; };
+        const double sd = convops::sum_of(g.L, [&](int64_t j) { return gr[j] * wv(j); });
+        const double sdx =
+            convops::sum_of(g.L, [&](int64_t j) { return gr[j] * wv(j) * (xr[j] - mu) * rs; });
+        if (pdw)
+          for (int64_t j = 0; j < g.L; ++j) {
+            pdw[pbase + j] += static_cast<double>(gr[j]) * (xr[j] - mu) * rs;
+            pdb[pbase + j] += gr[j];
+          }
+        if (!dr) continue;
+        const T a = static_cast<T>(sd * inv_l), bc = static_cast<T>(sdx * inv_l);
+        const T m = static_cast<T>(mu), s = static_cast<T>(rs);
+        for (int64_t j = 0; j < g.L; ++j) {
+          const T xh = (xr[j] - m) * s;
+          dr[j] = s * ((wr ? gr[j] * wr[j] : gr[j]) - a - xh * bc);
+        }
+        continue;
+      }
       double sd = 0, sdx = 0;  // Σ dxhat, Σ dxhat·xhat
       for (int64_t cb = 0; cb < blocks; ++cb) {
         const double wv = pw ? static_cast<double>(pw[pbase + cb]) : 1.0;
-        double bd = 0, bdx = 0;  // Σ dy and Σ dy·xhat over this block
         const int64_t j0 = cb * g.rep;
-        for (int64_t i = 0; i < g.rep; ++i) {
-          const double gv = gr[j0 + i];
-          bd += gv;
-          bdx += gv * (xr[j0 + i] - mu);
-        }
-        bdx *= rs;
+        // Σ dy and Σ dy·xhat over this block
+        const double bd =
+            convops::sum_of(g.rep, [&](int64_t i) { return static_cast<double>(gr[j0 + i]); });
+        const double bdx = rs * convops::sum_of(g.rep, [&](int64_t i) {
+                             return static_cast<double>(gr[j0 + i]) * (xr[j0 + i] - mu);
+                           });
         sd += wv * bd;
         sdx += wv * bdx;
         if (pdw) {
@@ -243,17 +313,15 @@ void row_norm_backward(const RowGeom& g, const T* px, const T* pw, const T* pg,
           pdb[pbase + cb] += bd;
         }
       }
-      if (!pdx) continue;
-      const double inv_l = 1.0 / static_cast<double>(g.L);
+      if (!dr) continue;
       const double a = sd * inv_l, bc = sdx * inv_l;
-      T* dr = pdx + r * g.L;
       for (int64_t cb = 0; cb < blocks; ++cb) {
         const double wv = pw ? static_cast<double>(pw[pbase + cb]) : 1.0;
+        // dx = rs·wv·dy - rs·a - rs·bc·rs·(x - mu) = k·dy - (x·q + c0)
+        const T k = static_cast<T>(rs * wv), q = static_cast<T>(rs * bc * rs),
+                c0 = static_cast<T>(rs * a - rs * bc * rs * mu);
         const int64_t j0 = cb * g.rep;
-        for (int64_t i = 0; i < g.rep; ++i) {
-          const double xh = (xr[j0 + i] - mu) * rs;
-          dr[j0 + i] = static_cast<T>(rs * (gr[j0 + i] * wv - a - xh * bc));
-        }
+        for (int64_t i = 0; i < g.rep; ++i) dr[j0 + i] = k * gr[j0 + i] - (xr[j0 + i] * q + c0);
       }
     }
   }
