@@ -9,7 +9,7 @@ pkgs=(build-essential cmake ninja-build pkg-config
       libopenblas-openmp-dev liblapacke-dev libomp-dev
       libgtest-dev libgmock-dev libbenchmark-dev
       nlohmann-json3-dev libcli11-dev zlib1g-dev
-      graphviz dataset-fashion-mnist
+      graphviz dataset-fashion-mnist python3-vega-datasets
       clang libclang-rt-14-dev)
 if [[ "${1:-}" == "--bench" ]]; then
   pkgs+=(python3-torch python3-numpy libopenblas-dev)
