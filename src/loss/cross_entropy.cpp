@@ -5,13 +5,17 @@
 //
 // Dimension legend: the input is viewed as [N, C, S]: N samples, C classes, S = Π d... extra
 // positions (1 for the usual [N, C]); P = N·S positions, each with its own softmax over C.
+#include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <sstream>
+#include <type_traits>
 
 #include "core/dispatch.h"
 #include "core/tensor_internal.h"
 #include "loss/common.h"
+#include "loss/fast_math.h"
 #include "sinapsis/autograd/node.h"
 #include "sinapsis/ops/ops.h"
 
@@ -69,37 +73,241 @@ void check_targets(const Tensor& t, const Geom& g, int64_t ignore_index, const c
   }
 }
 
-// The logsumexp of every position: lse[p] = m + log Σ_c e^(x_c - m), m = max_c x_c.
-// Kept in float64 even for float32 logits: lse - x_c must not lose the digits of a small
-// log-probability next to a large logit (e.g. all logits -3e4).
-template <typename T>
-void logsumexp_kernel(const T* x, const Geom& g, double* lse) {
-  const int64_t C = g.C, S = g.S;
-  cpu::parallel_for(g.P(), std::max<int64_t>(1, cpu::kParallelGrain / C),
-                    [&](int64_t b, int64_t e) {
-                      for (int64_t p = b; p < e; ++p) {
-                        const T* row = x + (p / S) * C * S + p % S;  // class c at row[c·S]
-                        T m = -std::numeric_limits<T>::infinity();
-                        for (int64_t c = 0; c < C; ++c) m = std::max(m, row[c * S]);
-                        if (std::isinf(m))
-                          m = 0;  // all -inf (or +inf) row: keep the exps finite or NaN honestly
-                        double s = 0;
-                        for (int64_t c = 0; c < C; ++c) s += std::exp(row[c * S] - m);
-                        lse[p] = static_cast<double>(m) + std::log(s);
-                      }
-                    });
+// Σ_{i<n} f(i) as a SIMD reduction: `omp simd` allows the reassociation that a
+// plain loop would need -ffast-math for. Partial sums are in T, the result in double.
+template <typename T, typename F>
+inline double lane_sum(int64_t n, F&& f) {
+  T s = 0;
+#pragma omp simd reduction(+ : s)
+  for (int64_t i = 0; i < n; ++i) s += f(i);
+  return s;
 }
 
-// Cross-entropy with class-index targets, per position (y = target, w = class weights, W = Σw):
-//   loss = (1-ε)·w_y·(lse - x_y) + (ε/C)·Σ_c w_c·(lse - x_c)
-// Mean divides the sum by Σ w_y over non-ignored positions (PyTorch's rule, also for ε > 0).
-// Backward, p_c = e^(x_c - lse):
-//   dx_c = s·[(1-ε)·w_y·(p_c - δ_cy) + (ε/C)·(W·p_c - w_c)],  s = g/D (mean) or g
-// Ignored positions contribute nothing and get zero gradient.
-//
-// Probability targets t (ε applied: t' = (1-ε)·t + ε/C):
-//   loss = Σ_c w_c·t'_c·(lse - x_c), mean divides by P
-//   dx_c = s·(p_c·Σ_k w_k·t'_k - w_c·t'_c)        dt_c = s·(1-ε)·w_c·(lse - x_c)
+// The softmax's exps: their arguments x_c - max are never positive.
+template <typename T>
+inline T softmax_exp(T x) {
+  return detail::fexp_nonpos(x);
+}
+
+// max_i x_i of a row, or NaN when the row holds a NaN (the loss must then be NaN, as PyTorch's).
+template <typename T>
+inline T row_max(const T* x, int64_t n) {
+  T m = -std::numeric_limits<T>::infinity();
+  int nan = 0;
+#pragma omp simd reduction(max : m) reduction(| : nan)
+  for (int64_t i = 0; i < n; ++i) {
+    m = m < x[i] ? x[i] : m;
+    nan |= x[i] != x[i];
+  }
+  // (an all -inf row gives m = -inf and so NaN as well, like PyTorch's log_softmax)
+  return nan ? std::numeric_limits<T>::quiet_NaN() : m;
+}
+
+// Σ e^(x_i - m) and out_i = e^((x_i - m) - ls): small flattened functions of their own, so the
+// exp is inlined and the loops turn into SIMD (inside the big kernels GCC stops inlining).
+template <typename T>
+[[gnu::flatten]] double sum_exp(const T* x, T m, int64_t n) {
+  T s = 0;
+#pragma omp simd reduction(+ : s)
+  for (int64_t i = 0; i < n; ++i) s += softmax_exp(x[i] - m);
+  return s;
+}
+template <typename T>
+[[gnu::flatten]] void softmax_row(const T* x, T m, T ls, int64_t n, T* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = softmax_exp((x[i] - m) - ls);
+}
+
+// Everything the forward and backward kernels read, for one call. The softmax of position p is
+// kept as m[p] = max_c x_c and ls[p] = log Σ_c e^(x_c - m): log p_c = (x_c - m) - ls, which
+// stays exact where lse - x_c would cancel (all logits -3e4 in float32).
+template <typename T>
+struct CeArgs {
+  const T* x = nullptr;        // [N, C, S]
+  const int64_t* y = nullptr;  // [P] class indices, or
+  const T* t = nullptr;        // [N, C, S] probabilities
+  const T* w = nullptr;        // [C] class weights (ones when none were given)
+  T* m = nullptr;              // [P]
+  T* ls = nullptr;             // [P]
+  int64_t C = 1, S = 1, ignore = -100;
+  T e = 0, ec = 0, W = 0;  // ε, ε/C, Σ w
+};
+
+// Forward of sample n: fills m, ls of its S positions and returns Σ of their losses; writes each
+// position's loss to `out` when given (Reduction::None).
+//   class index y:  loss = (1-ε)·w_y·(lse - x_y) + (ε/C)·Σ_c w_c·(lse - x_c)
+//   probabilities:  loss = Σ_c w_c·t'_c·(lse - x_c),  t' = (1-ε)·t + ε/C
+template <typename T>
+double ce_forward_sample(const CeArgs<T>& a, int64_t n, T* out) {
+  const int64_t C = a.C, S = a.S;
+  const T* xb = a.x + n * C * S;
+  double total = 0;
+  if (S == 1) {  // one contiguous row: vectorise over classes
+    const T m = row_max(xb, C);
+    const T ls = static_cast<T>(std::log(sum_exp(xb, m, C)));
+    a.m[n] = m;
+    a.ls[n] = ls;
+    double v = 0;
+    if (a.y) {
+      const int64_t y = a.y[n];
+      if (y != a.ignore) {
+        v = (1 - static_cast<double>(a.e)) * a.w[y] * (static_cast<double>(m - xb[y]) + ls);
+        if (a.e > 0)
+          v += static_cast<double>(a.ec) *
+               (lane_sum<T>(C, [&](int64_t c) { return a.w[c] * (m - xb[c]); }) +
+                static_cast<double>(a.W) * ls);
+      }
+    } else {
+      const T* tb = a.t + n * C;
+      const T e1 = 1 - a.e, ec = a.ec;
+      const double wt = lane_sum<T>(C, [&](int64_t c) { return a.w[c] * (e1 * tb[c] + ec); });
+      v = lane_sum<T>(C, [&](int64_t c) { return a.w[c] * (e1 * tb[c] + ec) * (m - xb[c]); }) +
+          wt * ls;
+    }
+    if (out) out[n] = static_cast<T>(v);
+    return v;
+  }
+  // S > 1 positions: vectorise over them, classes in the outer loop
+  T* m = a.m + n * S;
+  T* ls = a.ls + n * S;
+  std::vector<T> acc(static_cast<size_t>(S)), acc2(static_cast<size_t>(S));
+  for (int64_t s = 0; s < S; ++s) m[s] = -std::numeric_limits<T>::infinity();
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t s = 0; s < S; ++s) {
+      const T v = xb[c * S + s];
+      m[s] = (m[s] < v || v != v) ? v : m[s];  // a NaN sticks: that position's loss is NaN
+    }
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t s = 0; s < S; ++s) acc[s] += softmax_exp(xb[c * S + s] - m[s]);
+  for (int64_t s = 0; s < S; ++s) ls[s] = std::log(acc[s]);
+  const T e1 = 1 - a.e, ec = a.ec;
+  std::fill(acc.begin(), acc.end(), T(0));
+  if (a.y) {
+    const int64_t* yb = a.y + n * S;
+    if (a.e > 0)
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t s = 0; s < S; ++s) acc[s] += a.w[c] * (m[s] - xb[c * S + s]);
+    for (int64_t s = 0; s < S; ++s) {
+      const int64_t y = yb[s];
+      double v = 0;
+      if (y != a.ignore) {
+        v = static_cast<double>(e1) * a.w[y] * (static_cast<double>(m[s] - xb[y * S + s]) + ls[s]);
+        if (a.e > 0)
+          v += static_cast<double>(ec) *
+               (static_cast<double>(acc[s]) + static_cast<double>(a.W) * ls[s]);
+      }
+      if (out) out[n * S + s] = static_cast<T>(v);
+      total += v;
+    }
+    return total;
+  }
+  const T* tb = a.t + n * C * S;
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t s = 0; s < S; ++s) {
+      const T wt = a.w[c] * (e1 * tb[c * S + s] + ec);
+      acc[s] += wt;
+      acc2[s] += wt * (m[s] - xb[c * S + s]);
+    }
+  for (int64_t s = 0; s < S; ++s) {
+    const double v = static_cast<double>(acc2[s]) + static_cast<double>(acc[s]) * ls[s];
+    if (out) out[n * S + s] = static_cast<T>(v);
+    total += v;
+  }
+  return total;
+}
+
+// Backward of sample n, p_c = e^((x_c - m) - ls), sc = g/D (mean) or g of each position:
+//   class index: dx_c = sc·[(1-ε)·w_y·(p_c - δ_cy) + (ε/C)·(W·p_c - w_c)]   (0 when ignored)
+//   probabilities: dx_c = sc·(p_c·Σ_k w_k·t'_k - w_c·t'_c),  dt_c = sc·(1-ε)·w_c·(lse - x_c)
+template <typename T>
+void ce_backward_sample(const CeArgs<T>& a, int64_t n, const T* g, T gs, T* gx, T* gt) {
+  const int64_t C = a.C, S = a.S, base = n * C * S;
+  const T* xb = a.x + base;
+  const T e1 = 1 - a.e, ec = a.ec;
+  if (S == 1) {
+    const T m = a.m[n], ls = a.ls[n], sc = g ? g[n] : gs;
+    T* o = gx ? gx + base : nullptr;
+    if (a.y) {
+      if (!o) return;
+      const int64_t y = a.y[n];
+      if (y == a.ignore) {
+        std::fill(o, o + C, T(0));
+        return;
+      }
+      const T ay = sc * e1 * a.w[y], b = sc * ec, coef = ay + b * a.W;
+      softmax_row(xb, m, ls, C, o);
+      for (int64_t c = 0; c < C; ++c) o[c] = coef * o[c] - b * a.w[c];
+      o[y] -= ay;
+      return;
+    }
+    const T* tb = a.t + base;
+    const T wt =
+        static_cast<T>(lane_sum<T>(C, [&](int64_t c) { return a.w[c] * (e1 * tb[c] + ec); }));
+    if (o) {
+      softmax_row(xb, m, ls, C, o);
+      for (int64_t c = 0; c < C; ++c) o[c] = sc * (o[c] * wt - a.w[c] * (e1 * tb[c] + ec));
+    }
+    if (gt)
+      for (int64_t c = 0; c < C; ++c) gt[base + c] = sc * e1 * a.w[c] * ((m - xb[c]) + ls);
+    return;
+  }
+  const T* m = a.m + n * S;
+  const T* ls = a.ls + n * S;
+  std::vector<T> sc(static_cast<size_t>(S)), coef(static_cast<size_t>(S)),
+      b(static_cast<size_t>(S));
+  for (int64_t s = 0; s < S; ++s) sc[s] = g ? g[n * S + s] : gs;
+  if (a.y) {
+    const int64_t* yb = a.y + n * S;
+    for (int64_t s = 0; s < S; ++s) {
+      const bool ign = yb[s] == a.ignore;
+      const T ay = ign ? T(0) : sc[s] * e1 * a.w[yb[s]];
+      b[s] = ign ? T(0) : sc[s] * ec;
+      coef[s] = ay + b[s] * a.W;
+    }
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t s = 0; s < S; ++s)
+        gx[base + c * S + s] =
+            coef[s] * softmax_exp((xb[c * S + s] - m[s]) - ls[s]) - b[s] * a.w[c];
+    for (int64_t s = 0; s < S; ++s)
+      if (yb[s] != a.ignore) gx[base + yb[s] * S + s] -= sc[s] * e1 * a.w[yb[s]];
+    return;
+  }
+  const T* tb = a.t + base;
+  std::fill(b.begin(), b.end(), T(0));  // Σ_k w_k·t'_k per position
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t s = 0; s < S; ++s) b[s] += a.w[c] * (e1 * tb[c * S + s] + ec);
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t s = 0; s < S; ++s) {
+      const int64_t i = c * S + s;
+      const T tt = e1 * tb[i] + ec;
+      if (gx) gx[base + i] = sc[s] * (softmax_exp((xb[i] - m[s]) - ls[s]) * b[s] - a.w[c] * tt);
+      if (gt) gt[base + i] = sc[s] * e1 * a.w[c] * ((m[s] - xb[i]) + ls[s]);
+    }
+}
+
+template <typename T>
+CeArgs<T> ce_args(const Tensor& x, const Tensor& t, bool prob, const Tensor& w, const Tensor& m,
+                  const Tensor& ls, const Geom& g, double eps, int64_t ignore) {
+  CeArgs<T> a;
+  a.x = x.data_ptr<T>();
+  if (prob)
+    a.t = t.data_ptr<T>();
+  else
+    a.y = t.data_ptr<int64_t>();
+  a.w = w.data_ptr<T>();
+  a.m = m.data_ptr<T>();
+  a.ls = ls.data_ptr<T>();
+  a.C = g.C;
+  a.S = g.S;
+  a.ignore = ignore;
+  a.e = static_cast<T>(eps);
+  a.ec = static_cast<T>(eps / static_cast<double>(g.C));
+  double W = 0;
+  for (int64_t c = 0; c < g.C; ++c) W += a.w[c];
+  a.W = static_cast<T>(W);
+  return a;
+}
+
+// The gradient formulas are above ce_forward_sample / ce_backward_sample.
 class CrossEntropyBackward : public Node {
  public:
   Geom g;
@@ -109,13 +317,14 @@ class CrossEntropyBackward : public Node {
   double divisor = 1;
   int64_t ignore_index = -100;
   SavedTensor x, target;  // contiguous logits; int64 indices or float probabilities
-  Tensor lse, weight;     // [P] float64, internal; [C] constant or undefined
+  Tensor m, ls, weight;   // [P], [P] softmax statistics; [C] weights (ones when none)
 
   std::string name() const override { return "CrossEntropyBackward"; }
   void release() override {
     x.reset();
     target.reset();
-    lse = Tensor();
+    m = Tensor();
+    ls = Tensor();
     weight = Tensor();
   }
   std::vector<Tensor> apply(std::vector<Tensor>& grads) override {
@@ -128,55 +337,16 @@ class CrossEntropyBackward : public Node {
     const Tensor gin = reduced ? grads[0] : contiguous_raw(grads[0]);
     SN_DISPATCH_FLOAT(xs.dtype(), "cross_entropy", [&] {
       using T = scalar_t;
-      const T* px = xs.data_ptr<T>();
-      const double* pl = lse.data_ptr<double>();
-      const T* pw = weight.defined() ? weight.data_ptr<T>() : nullptr;
+      const CeArgs<T> a = ce_args<T>(xs, ts, prob, weight, m, ls, g, eps, ignore_index);
       const T* pg = reduced ? nullptr : gin.data_ptr<T>();
-      const double gs = reduced ? gin.item() / divisor : 0.0;
+      const T gs = reduced ? static_cast<T>(gin.item() / divisor) : T(0);
       T* ogx = need_x ? gx.data_ptr<T>() : nullptr;
       T* ogt = need_t ? gt.data_ptr<T>() : nullptr;
-      const int64_t C = g.C, S = g.S;
-      const T e = static_cast<T>(eps), ec = static_cast<T>(eps / static_cast<double>(C));
-      T W = 0;
-      for (int64_t c = 0; c < C; ++c) W += pw ? pw[c] : T(1);
-      const int64_t* py = prob ? nullptr : ts.data_ptr<int64_t>();
-      const T* pt = prob ? ts.data_ptr<T>() : nullptr;
-      cpu::parallel_for(
-          g.P(), std::max<int64_t>(1, cpu::kParallelGrain / C), [&](int64_t b, int64_t en) {
-            for (int64_t p = b; p < en; ++p) {
-              const int64_t base = (p / S) * C * S + p % S;
-              const T* row = px + base;
-              const double l = pl[p];
-              const T s = static_cast<T>(pg ? static_cast<double>(pg[p]) : gs);
-              if (!prob) {
-                const int64_t y = py[p];
-                if (y == ignore_index) {
-                  if (ogx)
-                    for (int64_t c = 0; c < C; ++c) ogx[base + c * S] = 0;
-                  continue;
-                }
-                const T a = s * (1 - e) * (pw ? pw[y] : T(1)), bb = s * ec;
-                for (int64_t c = 0; c < C; ++c) {
-                  const T pc = std::exp(static_cast<T>(row[c * S] - l));
-                  ogx[base + c * S] =
-                      a * (pc - (c == y ? T(1) : T(0))) + bb * (W * pc - (pw ? pw[c] : T(1)));
-                }
-              } else {
-                const T* trow = pt + base;
-                T wt = 0;  // Σ_k w_k·t'_k
-                for (int64_t c = 0; c < C; ++c)
-                  wt += (pw ? pw[c] : T(1)) * ((1 - e) * trow[c * S] + ec);
-                for (int64_t c = 0; c < C; ++c) {
-                  const T wc = pw ? pw[c] : T(1);
-                  if (ogx) {
-                    const T pc = std::exp(static_cast<T>(row[c * S] - l));
-                    ogx[base + c * S] = s * (pc * wt - wc * ((1 - e) * trow[c * S] + ec));
-                  }
-                  if (ogt) ogt[base + c * S] = s * (1 - e) * wc * static_cast<T>(l - row[c * S]);
-                }
-              }
-            }
-          });
+      cpu::parallel_for(g.N, std::max<int64_t>(1, cpu::kParallelGrain / (g.C * g.S)),
+                        [&](int64_t b, int64_t e) {
+                          for (int64_t n = b; n < e; ++n)
+                            ce_backward_sample(a, n, pg, gs, ogx, ogt);
+                        });
     });
     if (prob) return {gx, gt};
     return {gx};
@@ -214,72 +384,37 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, CrossEntropyOpti
   }
   const Tensor tgt = prob ? (target.dtype() == dt ? target : target.to(dt)) : target;
   const Tensor xs = contiguous_raw(input), ts = contiguous_raw(tgt);
-  const Tensor w = class_weight(opts.weight, g, dt, nm);
+  Tensor w = class_weight(opts.weight, g, dt, nm);
+  if (!w.defined()) w = ones({g.C}, {.dtype = dt});
   if (!prob) check_targets(ts, g, opts.ignore_index, nm);
 
   const bool reduced = opts.reduction != Reduction::None;
   Tensor out = make_tensor(reduced ? Shape{} : g.per_position, dt);
-  Tensor lse = make_tensor(Shape{g.P()}, kFloat64);
+  Tensor m = make_tensor(Shape{g.P()}, dt), ls = make_tensor(Shape{g.P()}, dt);
   double divisor = 1;
   SN_DISPATCH_FLOAT(dt, nm, [&] {
     using T = scalar_t;
-    const T* px = xs.data_ptr<T>();
-    double* pl = lse.data_ptr<double>();
-    logsumexp_kernel<T>(px, g, pl);
-    const T* pw = w.defined() ? w.data_ptr<T>() : nullptr;
-    const int64_t C = g.C, S = g.S;
-    const double e = opts.label_smoothing, ec = e / static_cast<double>(C);
-    const int64_t* py = prob ? nullptr : ts.data_ptr<int64_t>();
-    const T* pt = prob ? ts.data_ptr<T>() : nullptr;
-    // loss of position p (double), and its weight in the mean's denominator
-    auto position = [&](int64_t p, double& wy) -> double {
-      const int64_t base = (p / S) * C * S + p % S;
-      const T* row = px + base;
-      const double l = pl[p];
-      if (!prob) {
-        const int64_t y = py[p];
-        if (y == opts.ignore_index) {
-          wy = 0;
-          return 0;
-        }
-        wy = pw ? pw[y] : 1.0;
-        double v = (1 - e) * wy * (l - row[y * S]);
-        if (e > 0) {
-          double sm = 0;
-          for (int64_t c = 0; c < C; ++c) sm += (pw ? pw[c] : 1.0) * (l - row[c * S]);
-          v += ec * sm;
-        }
-        return v;
-      }
-      wy = 1;
-      const T* trow = pt + base;
-      double v = 0;
-      for (int64_t c = 0; c < C; ++c)
-        v += (pw ? pw[c] : 1.0) * ((1 - e) * trow[c * S] + ec) * (l - row[c * S]);
-      return v;
-    };
+    const CeArgs<T> a =
+        ce_args<T>(xs, ts, prob, w, m, ls, g, opts.label_smoothing, opts.ignore_index);
+    const int64_t grain = std::max<int64_t>(1, cpu::kParallelGrain / (g.C * g.S));
     T* po = out.data_ptr<T>();
     if (!reduced) {
-      cpu::parallel_for(g.P(), std::max<int64_t>(1, cpu::kParallelGrain / C),
-                        [&](int64_t b, int64_t en) {
-                          double wy;
-                          for (int64_t p = b; p < en; ++p) po[p] = static_cast<T>(position(p, wy));
-                        });
+      cpu::parallel_for(g.N, grain, [&](int64_t b, int64_t e) {
+        for (int64_t n = b; n < e; ++n) ce_forward_sample(a, n, po);
+      });
       return;
     }
-    const double total = detail::chunked_sum(g.P(), [&](int64_t p) {
-      double wy;
-      return position(p, wy);
-    });
+    // per-sample sums in fixed chunks: the total does not depend on the thread count
+    const double total =
+        detail::chunked_sum(g.N, [&](int64_t n) { return ce_forward_sample<T>(a, n, nullptr); });
     if (opts.reduction == Reduction::Mean) {
-      if (prob) {
+      if (prob)
         divisor = static_cast<double>(g.P());
-      } else {
+      else
         divisor = detail::chunked_sum(g.P(), [&](int64_t p) {
-          const int64_t y = py[p];
-          return y == opts.ignore_index ? 0.0 : (pw ? static_cast<double>(pw[y]) : 1.0);
+          const int64_t y = a.y[p];
+          return y == opts.ignore_index ? 0.0 : static_cast<double>(a.w[y]);
         });
-      }
     }
     po[0] = static_cast<T>(total / divisor);
   });
@@ -294,7 +429,8 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, CrossEntropyOpti
     node->ignore_index = opts.ignore_index;
     node->x = SavedTensor(xs);
     node->target = SavedTensor(ts);
-    node->lse = lse;
+    node->m = m;
+    node->ls = ls;
     node->weight = w;
     if (prob)
       autograd::connect(node, {&input, &tgt}, {&out});

@@ -66,6 +66,23 @@ TEST(CrossEntropy, StableForHugeLogits) {
   EXPECT_NEAR(x.grad().at({1, 2}), 1.0 / 3 - 1, 1e-6);
 }
 
+TEST(CrossEntropy, NanLogitsGiveNan) {
+  // a NaN logit poisons its own position only, as in PyTorch
+  const double nan = std::nan("");
+  Tensor x = tensor({{1.0, nan, 0.0}, {0.0, 1.0, 2.0}});
+  Tensor y = tensor(std::vector<int64_t>{0, 2}, {2});
+  const auto v = loss::cross_entropy(x, y, {.reduction = Reduction::None}).to_vector();
+  EXPECT_TRUE(std::isnan(v[0]));
+  EXPECT_NEAR(v[1], std::log(std::exp(0.0) + std::exp(1.0) + std::exp(2.0)) - 2.0, 1e-6);
+  EXPECT_TRUE(std::isnan(loss::cross_entropy(x, y).item()));
+  Tensor xs = randn({1, 3, 4});
+  xs.set({0, 1, 2}, nan);
+  const auto vs =
+      loss::cross_entropy(xs, randint(0, 3, {1, 4}), {.reduction = Reduction::None}).to_vector();
+  EXPECT_FALSE(std::isnan(vs[1]));
+  EXPECT_TRUE(std::isnan(vs[2]));
+}
+
 TEST(CrossEntropy, ReductionShapes) {
   Tensor x = randn({2, 5, 3, 4});
   Tensor y = randint(0, 5, {2, 3, 4});
