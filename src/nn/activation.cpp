@@ -27,8 +27,19 @@ Tensor ELU::forward(const Tensor& x) { return elu(x, alpha_); }
 Tensor GELU::forward(const Tensor& x) { return gelu(x, tanh_); }
 Tensor SiLU::forward(const Tensor& x) { return silu(x); }
 Tensor Softplus::forward(const Tensor& x) { return softplus(x, beta_, threshold_); }
-Tensor Softmax::forward(const Tensor& x) { return softmax(x, dim_); }
-Tensor LogSoftmax::forward(const Tensor& x) { return log_softmax(x, dim_); }
+// A dim that does not exist in the input is the usual mistake here: say which layer it was.
+Tensor Softmax::forward(const Tensor& x) {
+  if (x.dim() > 0 && (dim_ >= x.dim() || dim_ < -x.dim())) [[unlikely]]
+    SN_THROW(IndexError, label(), ": dim ", dim_, " is out of range for an input of shape ",
+             x.shape());
+  return softmax(x, dim_);
+}
+Tensor LogSoftmax::forward(const Tensor& x) {
+  if (x.dim() > 0 && (dim_ >= x.dim() || dim_ < -x.dim())) [[unlikely]]
+    SN_THROW(IndexError, label(), ": dim ", dim_, " is out of range for an input of shape ",
+             x.shape());
+  return log_softmax(x, dim_);
+}
 
 std::string LeakyReLU::extra_repr() const { return "negative_slope=" + fmt(slope_); }
 std::string ELU::extra_repr() const { return "alpha=" + fmt(alpha_); }

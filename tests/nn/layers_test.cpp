@@ -152,6 +152,13 @@ TEST(Activations, MatchTheirOps) {
   EXPECT_EQ(nn::Softplus().to_string(), "Softplus(beta=1.0, threshold=20.0)");
   EXPECT_EQ(nn::LogSoftmax(1).to_string(), "LogSoftmax(dim=1)");
   EXPECT_EQ(nn::SiLU().to_string(), "SiLU()");
+  auto head = nn::Sequential({{"fc", nn::Linear(5, 3)}, {"probs", nn::Softmax(2)}});
+  try {
+    head(x);
+    ADD_FAILURE() << "no error";
+  } catch (const IndexError& e) {
+    EXPECT_STREQ(e.what(), "Softmax 'probs': dim 2 is out of range for an input of shape [3, 3]");
+  }
 }
 
 }  // namespace
