@@ -233,25 +233,44 @@ double conv_flops(const ConvGeom& g) { return 2.0 * g.N * g.O * g.P * g.K; }
 
 // y [O, OH, OW] = act(out[o·ldo + oh·rs + ow] + b[o]): bias and ReLU in one pass. `out` has
 // channel stride ldo and row stride rs (Wp on the extended path, OW otherwise; out may be y).
+// Output rows are short (LeNet: 28 and 10), so when out is a separate buffer each row runs a
+// whole number of vectors: the extra values land in later rows of y, which are written after,
+// and no scalar tail loop runs (the last rows of the sample stay exact).
 template <typename T>
 void conv_epilogue(const T* out, int64_t ldo, int64_t rs, T* y, const T* b, bool relu,
                    const ConvGeom& g) {
+  if (out == y) {  // in place (rows contiguous): one pass per channel
+    for (int64_t o = 0; o < g.O; ++o) {
+      const T bo = b ? b[o] : T(0);
+      T* d = y + o * g.P;
+      if (relu)
+        for (int64_t i = 0; i < g.P; ++i) d[i] = std::max(d[i] + bo, T(0));
+      else
+        for (int64_t i = 0; i < g.P; ++i) d[i] += bo;
+    }
+    return;
+  }
+  const int64_t wide = (g.OW + 15) / 16 * 16;
   for (int64_t o = 0; o < g.O; ++o) {
     const T bo = b ? b[o] : T(0);
     for (int64_t oh = 0; oh < g.OH; ++oh) {
-      const T* s = out + o * ldo + oh * rs;
-      T* d = y + (o * g.OH + oh) * g.OW;
+      const T* __restrict s = out + o * ldo + oh * rs;
+      T* __restrict d = y + (o * g.OH + oh) * g.OW;
+      const int64_t n = (o * g.OH + oh) * g.OW + wide <= g.O * g.P ? wide : g.OW;
       if (relu)
-        for (int64_t ow = 0; ow < g.OW; ++ow) d[ow] = std::max(s[ow] + bo, T(0));
+        for (int64_t ow = 0; ow < n; ++ow) d[ow] = std::max(s[ow] + bo, T(0));
       else
-        for (int64_t ow = 0; ow < g.OW; ++ow) d[ow] = s[ow] + bo;
+        for (int64_t ow = 0; ow < n; ++ow) d[ow] = s[ow] + bo;
     }
   }
 }
 
-// d[0, n) = s[0, n), masked to 0 where y <= 0 when y is given (the fused ReLU); d[n, w) = 0.
+// d[0, n) = s[0, n), masked to 0 where y <= 0 when y is given (the fused ReLU); then
+// d[valid, w) = 0. n may exceed valid (whole vectors, the extra values are junk for later rows
+// or the zeroed columns to overwrite).
 template <typename T>
-void dy_row(const T* __restrict s, const T* __restrict y, T* __restrict d, int64_t n, int64_t w) {
+void dy_row(const T* __restrict s, const T* __restrict y, T* __restrict d, int64_t valid, int64_t n,
+            int64_t w) {
   if (y)
     for (int64_t i = 0; i < n; ++i) {
       const T v = s[i];  // loaded unconditionally so the select vectorises
@@ -259,7 +278,7 @@ void dy_row(const T* __restrict s, const T* __restrict y, T* __restrict d, int64
     }
   else
     for (int64_t i = 0; i < n; ++i) d[i] = s[i];
-  for (int64_t i = n; i < w; ++i) d[i] = T(0);
+  for (int64_t i = valid; i < w; ++i) d[i] = T(0);
 }
 
 // Output channels per direct-kernel block: at most 8 (forward) / 6 (weight gradient), blocks as
@@ -351,6 +370,7 @@ void conv_backward(const ConvGeom& g, const T* x, const T* w, const T* y, const 
   const int64_t rs = g.ext ? g.Wp : g.OW;
   const int64_t ldd = g.ext ? g.ldd : g.P;
   const bool copy_dy = g.ext || y;  // otherwise the GEMMs read dy in place
+  const int64_t wide = (g.OW + 15) / 16 * 16;
   // samples per weight-gradient pass of the direct kernel (sums stay in registers across them)
   const int64_t chunk = g.use_direct && dw ? std::clamp<int64_t>(1024 / ldd, 1, 8) : 1;
   const int64_t mr = block_size(g.Og, g.Og <= 6 ? 6 : 4);
@@ -389,7 +409,12 @@ void conv_backward(const ConvGeom& g, const T* x, const T* w, const T* y, const 
           for (int64_t o = 0; o < g.O; ++o) {
             for (int64_t oh = 0; oh < g.OH; ++oh) {
               const int64_t r = (o * g.OH + oh) * g.OW;
-              dy_row(dyn + r, yn ? yn + r : nullptr, base + o * ldd + oh * rs, g.OW, rs);
+              // whole vectors where the reads stay inside dy (and y) and the writes inside this
+              // sample's block (later rows and the zero fill overwrite the extra values)
+              const bool spill = o * ldd + oh * rs + wide <= g.O * ldd &&
+                                 (n * g.O * g.P + r + wide) <= g.N * g.O * g.P;
+              dy_row(dyn + r, yn ? yn + r : nullptr, base + o * ldd + oh * rs, g.OW,
+                     spill ? wide : g.OW, rs);
             }
             std::fill(base + o * ldd + g.OH * rs, base + (o + 1) * ldd, T(0));
           }

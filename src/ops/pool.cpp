@@ -133,6 +133,19 @@ void k2_row(const T* __restrict r0, const T* __restrict r1, T* __restrict y, int
   }
 }
 
+// k2_row without the argmax (no gradient recorded).
+template <typename T>
+void k2_row_values(const T* __restrict r0, const T* __restrict r1, T* __restrict y, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) {
+    const T a = r0[2 * j], b = r0[2 * j + 1], c = r1[2 * j], d = r1[2 * j + 1];
+    T m = a;
+    m = b > m || b != b ? b : m;
+    m = c > m || c != c ? c : m;
+    m = d > m || d != d ? d : m;
+    y[j] = m;
+  }
+}
+
 template <typename T>
 void max_pool_forward(const PoolGeom& g, const T* x, T* y, int32_t* idx) {
   const bool k2 = g.k2();
@@ -142,24 +155,24 @@ void max_pool_forward(const PoolGeom& g, const T* x, T* y, int32_t* idx) {
       T* yp = y + p * g.out_plane();
       int32_t* ip = idx ? idx + p * g.out_plane() : nullptr;
       if (k2) {
-        // the common 2×2 / stride 2 case: four loads per output, no bounds checks
+        // the common 2×2 / stride 2 case: four loads per output, no bounds checks. Rows are
+        // short (LeNet: 14 and 5 outputs), so each row runs a whole number of vectors (`wide`)
+        // where that stays inside this thread's output planes and the input: the extra outputs
+        // land in later rows, which are written afterwards, and no scalar tail loop runs.
+        const int64_t wide = (g.OW + 15) / 16 * 16;
         for (int64_t oh = 0; oh < g.OH; ++oh) {
           const T* r0 = xp + 2 * oh * g.W;
           const T* r1 = r0 + g.W;
-          T* yr = yp + oh * g.OW;
-          if (!ip) {
-            for (int64_t ow = 0; ow < g.OW; ++ow) {
-              const T a = r0[2 * ow], bb = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
-              T m = a;
-              if (bb > m || std::isnan(bb)) m = bb;
-              if (c > m || std::isnan(c)) m = c;
-              if (d > m || std::isnan(d)) m = d;
-              yr[ow] = m;
-            }
-          } else {
-            k2_row(r0, r1, yr, ip + oh * g.OW, g.OW, static_cast<int32_t>(2 * oh * g.W),
+          const int64_t out_at = p * g.out_plane() + oh * g.OW;
+          const int64_t in_at = p * g.in_plane() + (2 * oh + 1) * g.W;
+          const bool spill =
+              out_at + wide <= e * g.out_plane() && in_at + 2 * wide <= g.NC * g.in_plane();
+          const int64_t n = spill ? wide : g.OW;
+          if (ip)
+            k2_row(r0, r1, yp + oh * g.OW, ip + oh * g.OW, n, static_cast<int32_t>(2 * oh * g.W),
                    static_cast<int32_t>(g.W));
-          }
+          else
+            k2_row_values(r0, r1, yp + oh * g.OW, n);
         }
         continue;
       }

@@ -140,6 +140,40 @@ TEST(Pooling, LeNetShapesAndUnbatched) {
   EXPECT_TRUE(close(max_pool2d(relu(x), 2), relu(max_pool2d(x, 2)), 0, 0));
 }
 
+TEST(Pooling, TwoThreadsMatchOneThread) {
+  // many small planes split over two threads: the 2x2 fast path writes whole vectors per row and
+  // must stay inside each thread's planes
+  manual_seed(9);
+  const int before = get_num_threads();
+  for (const Shape& s : {Shape{64, 6, 10, 10}, Shape{37, 5, 11, 9}, Shape{50, 6, 28, 28}}) {
+    Tensor x = randn(s, {.requires_grad = true});
+    set_num_threads(1);
+    Tensor y1 = max_pool2d(x, 2);
+    Tensor gy = randn(y1.shape());
+    Tensor g1 = autograd::grad({y1}, {x}, {gy})[0];
+    Tensor a1 = avg_pool2d(x, 3, {.stride = 2, .padding = 1});
+    Tensor n1;
+    {
+      NoGradGuard ng;
+      n1 = max_pool2d(x, 2);
+    }
+    set_num_threads(2);
+    Tensor y2 = max_pool2d(x, 2);
+    Tensor g2 = autograd::grad({y2}, {x}, {gy})[0];
+    Tensor n2;
+    {
+      NoGradGuard ng;
+      n2 = max_pool2d(x, 2);
+    }
+    EXPECT_TRUE(close(y2, y1, 0, 0)) << s;
+    EXPECT_TRUE(close(g2, g1, 0, 0)) << s;
+    EXPECT_TRUE(close(n2, n1, 0, 0)) << s;
+    EXPECT_TRUE(close(n1, y1, 0, 0)) << s;
+    EXPECT_TRUE(close(avg_pool2d(x, 3, {.stride = 2, .padding = 1}), a1, 0, 0)) << s;
+  }
+  set_num_threads(before);
+}
+
 TEST(Pooling, ClearErrors) {
   Tensor x = zeros({2, 3, 4, 4});
   EXPECT_NE(error_of([&] { max_pool2d(x, 5); })
