@@ -1,12 +1,14 @@
-// The small layers: Flatten, Dropout, Embedding, LayerNorm. Each is a composite of existing
-// differentiable ops (their Backward nodes come from those ops); what the module adds is the
-// boundary check that names the layer. Linear has its own file.
+// The small layers: Flatten, Dropout, Embedding, LayerNorm. Each forwards to existing
+// differentiable ops (their Backward nodes come from those ops; LayerNorm's is the fused
+// layer_norm); what the module adds is the boundary check that names the layer. Linear has its
+// own file.
 #include <cmath>
 #include <sstream>
 
 #include "core/dispatch.h"
 #include "sinapsis/nn/init.h"
 #include "sinapsis/nn/layers.h"
+#include "sinapsis/ops/conv.h"
 #include "sinapsis/ops/ops.h"
 
 namespace sn::nn {
@@ -98,8 +100,8 @@ LayerNorm::LayerNorm(const Shape& normalized_shape, LayerNormOptions opts)
   }
 }
 
-// y = (x - μ)/√(σ² + eps)·w + b over the trailing dims; composite, so the gradient comes from
-// the mean/sub/mul/rsqrt backwards.
+// y = (x - μ)/√(σ² + eps)·w + b over the trailing dims, by the fused sn::layer_norm op (its
+// Backward node holds the formulas); the module adds the check that names the layer.
 Tensor LayerNorm::forward(const Tensor& x) {
   const int k = shape_.size();
   bool ok = x.dim() >= k;
@@ -111,13 +113,7 @@ Tensor LayerNorm::forward(const Tensor& x) {
   }
   SN_CHECK(x.is_floating_point(), DTypeError, label(), ": expected a floating-point input, got ",
            x.dtype());
-  std::vector<int64_t> dims;
-  for (int i = 0; i < k; ++i) dims.push_back(-k + i);
-  const Tensor xc = sub(x, mean(x, dims, true));
-  const Tensor var = mean(square(xc), dims, true);
-  Tensor y = mul(xc, rsqrt(add(var, opts_.eps)));
-  if (opts_.elementwise_affine) y = add(mul(y, weight_), bias_);
-  return y;
+  return layer_norm(x, shape_, weight_, bias_, opts_.eps);
 }
 std::string LayerNorm::extra_repr() const {
   std::string s = "(";

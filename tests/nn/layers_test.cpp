@@ -127,6 +127,21 @@ TEST(LayerNorm, NormalisesTrailingDims) {
       },
       {xg, ln64.weight(), ln64.bias()});
   EXPECT_TRUE(r.ok) << r.message;
+  // the module (fused kernel) against the composite formula, value and gradients
+  auto composite = [](const Tensor& x, const Tensor& w, const Tensor& b) {
+    const Tensor xc = sub(x, mean(x, {-1}, true));
+    return add(mul(mul(xc, rsqrt(add(mean(square(xc), {-1}, true), 1e-5))), w), b);
+  };
+  Tensor xa = xg.detach().clone().requires_grad_(true);
+  Tensor ya = ln64(xa), yb = composite(xg, ln64.weight(), ln64.bias());
+  EXPECT_TRUE(allclose(ya, yb, 1e-10, 1e-12));
+  Tensor proj = randn({3, 5}, {.dtype = kFloat64});
+  sum(mul(ya, proj)).backward();
+  Tensor gw = ln64.weight().grad().clone();
+  ln64.zero_grad();
+  sum(mul(yb, proj)).backward();
+  EXPECT_TRUE(allclose(xa.grad(), xg.grad(), 1e-9, 1e-12));
+  EXPECT_TRUE(allclose(gw, ln64.weight().grad(), 1e-9, 1e-12));
   const auto r2 =
       autograd::gradcheck([&](const std::vector<Tensor>& v) { return ln64(v[0]); }, {xg});
   EXPECT_TRUE(r2.ok) << r2.message;
