@@ -1,5 +1,6 @@
-// sinapsis/nn: modules, layers and init. The umbrella header for the layer; other layer
-// headers (convolution, pooling, normalisation) join below as they exist.
+// sinapsis/nn: modules, layers and init. The umbrella header for the layer; the convolution /
+// pooling / normalisation layers and the JSON model specs live in their own headers, included
+// here when present.
 #pragma once
 #include "sinapsis/nn/activation.h"
 #include "sinapsis/nn/container.h"
@@ -9,12 +10,6 @@
 #if __has_include("sinapsis/nn/conv.h")
 #include "sinapsis/nn/conv.h"
 #endif
-#if __has_include("sinapsis/nn/pool.h")
-#include "sinapsis/nn/pool.h"
-#endif
-#if __has_include("sinapsis/nn/batchnorm.h")
-#include "sinapsis/nn/batchnorm.h"
-#endif
-#if __has_include("sinapsis/nn/norm.h")
-#include "sinapsis/nn/norm.h"
+#if __has_include("sinapsis/nn/spec.h")
+#include "sinapsis/nn/spec.h"
 #endif
