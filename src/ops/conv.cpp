@@ -372,18 +372,27 @@ void conv_backward(const ConvGeom& g, const T* x, const T* w, const T* y, const 
   const bool copy_dy = g.ext || y;  // otherwise the GEMMs read dy in place
   const int64_t wide = (g.OW + 15) / 16 * 16;
   // samples per weight-gradient pass of the direct kernel (sums stay in registers across them)
-  const int64_t chunk = g.use_direct && dw ? std::clamp<int64_t>(1024 / ldd, 1, 8) : 1;
+  // many output channels: the weight gradient vectorised over them (wgrad_ovec), into a
+  // transposed per-thread buffer dwt [G][ceil(Og / L)][K][L]
+  constexpr int64_t L = convdirect::Vec<T>::L;
+  const bool ovec = g.use_direct && dw && g.Og >= 12 && convdirect::wgrad_ovec_supports(g.KW);
+  const int64_t nob = (g.Og + L - 1) / L, tsize = ovec ? g.G * nob * g.K * L : 0;
+  std::vector<int64_t> rows(g.Cg * g.KH);
+  for (int64_t c = 0; c < g.Cg; ++c)
+    for (int64_t kh = 0; kh < g.KH; ++kh) rows[c * g.KH + kh] = c * g.plane + kh * g.dh * g.Wp;
+  std::vector<T> part_t(nt * tsize, T(0));
+  const int64_t chunk = g.use_direct && dw && !ovec ? std::clamp<int64_t>(1024 / ldd, 1, 8) : 1;
   const int64_t mr = block_size(g.Og, g.Og <= 6 ? 6 : 4);
   const std::vector<int64_t> koff = g.use_direct ? tap_offsets(g) : std::vector<int64_t>();
   const int64_t xs = g.C * g.plane + g.slack;  // one sample's padded planes
   // per-thread partial sums of dW and db, added up after the loop (no atomics, deterministic for
   // a given thread count)
-  std::vector<T> part_w(dw ? nt * wsize : 0, T(0));
+  std::vector<T> part_w(dw && !ovec ? nt * wsize : 0, T(0));
   std::vector<double> part_b(db ? nt * g.O : 0, 0.0);
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
     const int t = nt > 1 ? omp_get_thread_num() : 0;
-    T* pw = dw ? part_w.data() + t * wsize : nullptr;
+    T* pw = dw && !ovec ? part_w.data() + t * wsize : nullptr;
     double* pb = db ? part_b.data() + t * g.O : nullptr;
     T* dyb = copy_dy ? scratch<T>(2, chunk * g.O * ldd) : nullptr;
     T* col = (dw && !g.direct && !g.use_direct) || (dx && !g.direct && !g.ext)
@@ -471,7 +480,31 @@ void conv_backward(const ConvGeom& g, const T* x, const T* w, const T* y, const 
             }
         }
       }
-      if (pw && g.use_direct)
+      if (ovec) {
+        // dy of this sample transposed to [G][nob][P][L] (ReLU-masked, zero lanes past Og)
+        T* dyt = scratch<T>(5, g.G * nob * g.P * L);
+        const int64_t n = n0;
+        const T* dyn = dy + n * g.O * g.P;
+        const T* yn = y ? y + n * g.O * g.P : nullptr;
+        for (int64_t grp = 0; grp < g.G; ++grp)
+          for (int64_t ob = 0; ob < nob; ++ob) {
+            T* blk = dyt + (grp * nob + ob) * g.P * L;
+            for (int64_t l = 0; l < L; ++l) {
+              const int64_t o = ob * L + l;
+              if (o >= g.Og) {
+                for (int64_t q = 0; q < g.P; ++q) blk[q * L + l] = T(0);
+                continue;
+              }
+              const T* src = dyn + (grp * g.Og + o) * g.P;
+              const T* ys = yn ? yn + (grp * g.Og + o) * g.P : nullptr;
+              for (int64_t q = 0; q < g.P; ++q)
+                blk[q * L + l] = ys && !(ys[q] > T(0)) ? T(0) : src[q];
+            }
+            convdirect::wgrad_ovec<T>(g.KW, xp + grp * g.Cg * g.plane, rows.data(), g.Cg * g.KH,
+                                      g.dw, blk, g.OH, g.OW, g.sh * g.Wp, g.sw,
+                                      part_t.data() + t * tsize + (grp * nob + ob) * g.K * L);
+          }
+      } else if (pw && g.use_direct)
         for (int64_t grp = 0; grp < g.G; ++grp)
           for (int64_t o0 = 0; o0 < g.Og; o0 += mr) {
             const int64_t m = std::min(mr, g.Og - o0);
@@ -482,7 +515,17 @@ void conv_backward(const ConvGeom& g, const T* x, const T* w, const T* y, const 
           }
     }
   }
-  if (dw) {
+  if (ovec) {
+    // dw[grp·Og + o][k] = Σ_threads dwt[grp][o / L][k][o % L]
+    for (int64_t grp = 0; grp < g.G; ++grp)
+      for (int64_t o = 0; o < g.Og; ++o)
+        for (int64_t k = 0; k < g.K; ++k) {
+          T v = 0;
+          for (int t = 0; t < nt; ++t)
+            v += part_t[t * tsize + ((grp * nob + o / L) * g.K + k) * L + o % L];
+          dw[(grp * g.Og + o) * g.K + k] = v;
+        }
+  } else if (dw) {
     std::copy(part_w.begin(), part_w.begin() + wsize, dw);
     for (int t = 1; t < nt; ++t)
       for (int64_t i = 0; i < wsize; ++i) dw[i] += part_w[t * wsize + i];

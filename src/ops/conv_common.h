@@ -18,7 +18,7 @@ namespace sn::convops {
 // needs at the same time. Contents are undefined on return.
 template <typename T>
 T* scratch(int slot, size_t n) {
-  thread_local std::vector<T> bufs[5];
+  thread_local std::vector<T> bufs[6];
   std::vector<T>& b = bufs[slot];
   if (b.size() < n) {
     b.clear();

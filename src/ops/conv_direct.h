@@ -165,4 +165,81 @@ void wgrad_block(int mr, const T* dy, int64_t ldd, int64_t dy_bs, const T* xp, i
   }
 }
 
+// Weight gradient vectorised over output channels, for convs with many of them: the transposed
+// gradient dwt[k][o] (o in lanes) += Σ_p x[k-th tap at position p] · dyt[p][o]. No horizontal
+// sums and no junk columns. One call covers RB rows (c, kh) of the kernel, all KW taps of each:
+// rows[r] points at row r's input (c·plane + kh·dh·Wp), dwt at its first tap's vector.
+template <typename T, int KW, int RB, bool kUnitDilation>
+void wgrad_ovec_tile(const T* xp, const int64_t* rows, int64_t dw, const T* dyt, int64_t OH,
+                     int64_t OW, int64_t sh_wp, int64_t sw, T* dwt) {
+  using V = typename Vec<T>::type;
+  constexpr int L = Vec<T>::L;
+  V acc[RB][KW];
+  for (int r = 0; r < RB; ++r)
+    for (int k = 0; k < KW; ++k) acc[r][k] = vload(dwt + (r * KW + k) * L);
+  for (int64_t oh = 0; oh < OH; ++oh) {
+    const T* xrow = xp + oh * sh_wp;
+    const T* d = dyt + oh * OW * L;
+    for (int64_t ow = 0; ow < OW; ++ow) {
+      const V dv = vload(d + ow * L);
+      const T* q = xrow + ow * sw;
+      for (int r = 0; r < RB; ++r) {
+        // with dilation 1 the KW taps are constant offsets from one pointer per row
+        const T* qr = q + rows[r];
+        for (int k = 0; k < KW; ++k) acc[r][k] += qr[kUnitDilation ? k : k * dw] * dv;
+      }
+    }
+  }
+  for (int r = 0; r < RB; ++r)
+    for (int k = 0; k < KW; ++k) vstore(dwt + (r * KW + k) * L, acc[r][k]);
+}
+
+// Kernel widths wgrad_ovec handles (each an instantiation).
+constexpr bool wgrad_ovec_supports(int64_t kw) { return kw >= 1 && kw <= 7; }
+
+// All `nrows` kernel rows of one output-channel vector: dwt [nrows·KW][L] += ..., rows[r] as in
+// wgrad_ovec_tile.
+template <typename T>
+void wgrad_ovec(int64_t KW, const T* xp, const int64_t* rows, int64_t nrows, int64_t dw,
+                const T* dyt, int64_t OH, int64_t OW, int64_t sh_wp, int64_t sw, T* dwt) {
+  constexpr int L = Vec<T>::L;
+  auto run = [&]<int K, int RB>() {
+    int64_t r = 0;
+    if (dw == 1) {
+      for (; r + RB <= nrows; r += RB)
+        wgrad_ovec_tile<T, K, RB, true>(xp, rows + r, dw, dyt, OH, OW, sh_wp, sw, dwt + r * K * L);
+      for (; r < nrows; ++r)
+        wgrad_ovec_tile<T, K, 1, true>(xp, rows + r, dw, dyt, OH, OW, sh_wp, sw, dwt + r * K * L);
+    } else {
+      for (; r + RB <= nrows; r += RB)
+        wgrad_ovec_tile<T, K, RB, false>(xp, rows + r, dw, dyt, OH, OW, sh_wp, sw, dwt + r * K * L);
+      for (; r < nrows; ++r)
+        wgrad_ovec_tile<T, K, 1, false>(xp, rows + r, dw, dyt, OH, OW, sh_wp, sw, dwt + r * K * L);
+    }
+  };
+  switch (KW) {
+    case 1:
+      run.template operator()<1, 8>();
+      break;
+    case 2:
+      run.template operator()<2, 8>();
+      break;
+    case 3:
+      run.template operator()<3, 6>();
+      break;
+    case 4:
+      run.template operator()<4, 5>();
+      break;
+    case 5:
+      run.template operator()<5, 4>();
+      break;
+    case 6:
+      run.template operator()<6, 3>();
+      break;
+    default:
+      run.template operator()<7, 3>();
+      break;
+  }
+}
+
 }  // namespace sn::convdirect

@@ -174,6 +174,19 @@ TEST(ConvPaths, LargeChannelCountsUseGemmAndLeNetShapes) {
   check({3, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1, false, true}, rng, kFloat32, "lenet2");
 }
 
+TEST(ConvPaths, ManyOutputChannelsEveryKernelWidth) {
+  // the weight gradient vectorised over output channels: every kernel width, dilation, groups,
+  // a partial channel vector
+  std::mt19937 rng(11);
+  for (int64_t kw = 1; kw <= 7; ++kw) {
+    // 12..32 output channels per group take this kernel; 14 and 28 leave partial vectors
+    const int64_t dw = kw % 2 ? 1 : 2, G = kw == 4 ? 2 : 1, O = G * (kw % 3 == 0 ? 28 : 14);
+    Geo g{2, 2 * G, 5, dw * (kw - 1) + 3, O, 2, kw, 1, 1, 1, 0, 1, 0, 1, dw, G};
+    g.relu = kw % 2 == 0;
+    check(g, rng, kw % 2 ? kFloat32 : kFloat64, "ovec " + describe(g));
+  }
+}
+
 TEST(ConvPaths, TwoThreadsGiveTheSameResults) {
   const int before = get_num_threads();
   set_num_threads(2);
