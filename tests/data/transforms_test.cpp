@@ -48,6 +48,13 @@ TEST(Transforms, NormalizePerChannel) {
   // channel 0: x - 1; channel 1: (x - 10) / 2
   EXPECT_EQ(e.x.to_vector(), (std::vector<double>{-1, 0, 1, -3.5, -3, -2.5}));
   EXPECT_THROW(t({zeros({3, 4}), Tensor()}), ShapeError);
+  // Tabular rows: one mean/std per feature, the same for one row and a batch of rows.
+  auto tab = data::normalize({1.0, 10.0, 0.0}, {2.0, 5.0, 1.0});
+  EXPECT_EQ(tab({tensor({3.0, 20.0, -1.0}), Tensor()}).x.to_vector(),
+            (std::vector<double>{1.0, 2.0, -1.0}));
+  EXPECT_EQ(
+      tab.apply_batch({tensor({{3.0, 20.0, -1.0}, {1.0, 10.0, 0.0}}), Tensor()}).x.to_vector(),
+      (std::vector<double>{1.0, 2.0, -1.0, 0.0, 0.0, 0.0}));
   EXPECT_THROW(data::normalize({1.0}, {1.0, 2.0}), ValueError);
 }
 

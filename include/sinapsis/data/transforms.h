@@ -32,7 +32,8 @@ Transform compose(const std::vector<Transform>& ts);
 
 // x -> (x - mean) / std. Integer inputs become float32 first.
 Transform normalize(double mean, double std);
-// Per channel: x's first dim (of one example) has mean.size() channels, e.g. [C, H, W].
+// Per channel: x's first dim (of one example) has mean.size() channels, e.g. [C, H, W]; for
+// 1-D examples (tabular rows) that is one mean and std per feature.
 Transform normalize(std::vector<double> mean, std::vector<double> std);
 // y (int64 class indices) -> one-hot rows of `dtype` (float32: ready for mse_loss).
 Transform one_hot(int64_t num_classes, DType dtype = kFloat32);
