@@ -1,8 +1,11 @@
-// conv1d / conv2d: forward and Backward side by side. The algorithm is im2col + GEMM per sample
-// (small GEMMs that stay in cache beat one big batched GEMM here), samples spread over the
-// threads, each thread with its own reused im2col buffer. Bias and an optional ReLU are fused into
-// one pass over each sample's output while it is still in cache. conv1d runs as conv2d with H = 1.
-// Also holds IntArgs/Padding and the helpers in conv_common.h. No transposed convolution here.
+// conv1d / conv2d: forward and Backward side by side, per sample with samples spread over the
+// threads and per-thread scratch buffers reused across calls. Three paths, by geometry:
+//  - stride 1 ("extended rows", ConvGeom::ext): zero-padded input planes; with few channels the
+//    direct kernels of conv_direct.h do the forward pass and dW, otherwise im2col + GEMM;
+//  - any other stride: im2col + GEMM through OpenBLAS;  - 1x1: GEMM on the input itself.
+// dx is always a GEMM (Wᵀ·dy) + col2im. Bias and the optional ReLU are fused into one pass over
+// each sample's output while it is in cache. conv1d runs as conv2d with H = 1. Also holds
+// IntArgs/Padding and the helpers of conv_common.h. No transposed convolution here.
 #include <cblas.h>
 
 #include <cstring>

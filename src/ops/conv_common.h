@@ -16,9 +16,10 @@ namespace sn::convops {
 // A scratch buffer owned by the calling thread, grown on demand and kept for later calls, so a
 // training loop does not allocate im2col buffers every step. `slot` separates buffers a kernel
 // needs at the same time. Contents are undefined on return.
+inline constexpr int kScratchSlots = 6;
 template <typename T>
 T* scratch(int slot, size_t n) {
-  thread_local std::vector<T> bufs[6];
+  thread_local std::vector<T> bufs[kScratchSlots];
   std::vector<T>& b = bufs[slot];
   if (b.size() < n) {
     b.clear();
