@@ -116,21 +116,60 @@ Shape infer_shape(const Shape& shape, int64_t numel, const char* op, const Shape
   return out;
 }
 
+// Strides that let a tensor of (shape, strides) be seen as `to` without a copy, or false when
+// no such strides exist. Each run of old dims that are contiguous with one another may be
+// split or merged freely (PyTorch's rule), so narrow(...).view(...) and friends need no copy.
+bool view_strides(const Shape& shape, const Shape& strides, const Shape& to, Shape* out) {
+  out->resize(to.size());
+  if (shape.numel() == 0 || shape.size() == 0) {
+    *out = contiguous_strides(to);
+    return true;
+  }
+  int view_d = to.size() - 1;
+  int64_t base = strides[shape.size() - 1], tensor_numel = 1, view_numel = 1;
+  for (int d = shape.size() - 1; d >= 0; --d) {
+    tensor_numel *= shape[d];
+    if (d == 0 || (shape[d - 1] != 1 && strides[d - 1] != tensor_numel * base)) {
+      while (view_d >= 0 && (view_numel < tensor_numel || to[view_d] == 1)) {
+        (*out)[view_d] = view_numel * base;
+        view_numel *= to[view_d];
+        --view_d;
+      }
+      if (view_numel != tensor_numel) return false;
+      if (d > 0) {
+        base = strides[d - 1];
+        tensor_numel = 1;
+        view_numel = 1;
+      }
+    }
+  }
+  return view_d == -1;
+}
+
 }  // namespace
 
 Tensor Tensor::view(const Shape& shape) const {
   const Shape s = infer_shape(shape, numel(), "view", this->shape());
-  SN_CHECK(is_contiguous(), ShapeError, "view: tensor of shape ", this->shape(), " with strides ",
-           strides(), " is not contiguous; hint: use reshape(), which copies when it must");
-  return record_view(*this, detail::make_view(*this, s, contiguous_strides(s), offset()),
+  Shape st;
+  if (is_contiguous())
+    st = contiguous_strides(s);
+  else
+    SN_CHECK(view_strides(this->shape(), strides(), s, &st), ShapeError, "view: tensor of shape ",
+             this->shape(), " with strides ", strides(),
+             " is not contiguous; hint: use reshape(), which copies when it must (no strides give "
+             "shape ",
+             s, " without a copy)");
+  return record_view(*this, detail::make_view(*this, s, st, offset()),
                      std::make_shared<ReshapeBackward>(this->shape(), "ViewBackward"));
 }
 Tensor Tensor::reshape(const Shape& shape) const {
   const Shape s = infer_shape(shape, numel(), "reshape", this->shape());
   if (s == this->shape()) return *this;
-  if (is_contiguous())
-    return record_view(*this, detail::make_view(*this, s, contiguous_strides(s), offset()),
-                       std::make_shared<ReshapeBackward>(this->shape(), "ReshapeBackward"));
+  Shape st;
+  if (is_contiguous() || view_strides(this->shape(), strides(), s, &st))
+    return record_view(
+        *this, detail::make_view(*this, s, is_contiguous() ? contiguous_strides(s) : st, offset()),
+        std::make_shared<ReshapeBackward>(this->shape(), "ReshapeBackward"));
   return contiguous().view(s);
 }
 Tensor Tensor::permute(const std::vector<int64_t>& dims) const {
