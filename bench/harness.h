@@ -95,6 +95,36 @@ Timing measure(const Args& args, F&& fn) {
   return {med, samples.front(), static_cast<int>(n), inner};
 }
 
+// Per-step timing for training loops (the method of ../shared/reference/mlp_train.py):
+// `warmup` untimed steps, then steps timed one by one until at least `steps` steps and
+// `min_time` seconds. Reports the median, mean and minimum step time.
+struct StepTiming {
+  double median_s = 0, mean_s = 0, min_s = 0, timed_s = 0;
+  int steps = 0;
+};
+template <typename F>
+StepTiming time_steps(const Args& args, int warmup, int steps, F&& step) {
+  for (int i = 0; i < warmup; ++i) step();
+  std::vector<double> times;
+  const double start = now_s();
+  while (static_cast<int>(times.size()) < steps || now_s() - start < args.min_time) {
+    const double t0 = now_s();
+    step();
+    times.push_back(now_s() - t0);
+  }
+  StepTiming r;
+  r.timed_s = now_s() - start;
+  r.steps = static_cast<int>(times.size());
+  double sum = 0;
+  for (double t : times) sum += t;
+  r.mean_s = sum / times.size();
+  std::sort(times.begin(), times.end());
+  const size_t n = times.size();
+  r.median_s = n % 2 ? times[n / 2] : 0.5 * (times[n / 2 - 1] + times[n / 2]);
+  r.min_s = times.front();
+  return r;
+}
+
 // Builds one JSON object and prints it as a single line: Json().s("bench", "gemm").n("n",
 // 64).print().
 class Json {
@@ -124,6 +154,14 @@ class Json {
         .n("min_ms", t.min_s * 1e3)
         .n("samples", t.samples)
         .n("calls_per_sample", t.calls_per_sample);
+  }
+  Json& steps(const StepTiming& t) {
+    return n("median_ms", t.median_s * 1e3)
+        .n("ms_per_step_median", t.median_s * 1e3)
+        .n("ms_per_step_mean", t.mean_s * 1e3)
+        .n("ms_per_step_min", t.min_s * 1e3)
+        .n("steps", t.steps)
+        .n("timed_s", t.timed_s);
   }
   void print() const {
     std::printf("{%s}\n", body_.c_str());

@@ -1,0 +1,46 @@
+// LeNet-5-like CNN training step, the workload of ../shared/reference/cnn_train.py: conv 1->6
+// 5x5 pad 2, ReLU, maxpool 2; conv 6->16 5x5, ReLU, maxpool 2; linear 400-120-84-10 with ReLU;
+// cross-entropy; Adam lr 1e-3; batch 64 of 1x28x28, cycling through 8 fixed random batches.
+// One timed step = zero_grad (set to none) + forward + loss + backward + step.
+#include <sinapsis/sinapsis.h>
+
+#include "harness.h"
+
+using namespace sn::bench;
+namespace nn = sn::nn;
+
+int main(int argc, char** argv) {
+  Args args = parse_args(argc, argv, {});
+  if (!args.ok) return 2;
+  sn::set_num_threads(args.threads);
+  sn::manual_seed(0);
+  constexpr int64_t kBatch = 64;
+  auto model = nn::Sequential({nn::Conv2d(1, 6, 5, {.padding = 2}), nn::ReLU(), nn::MaxPool2d(2),
+                               nn::Conv2d(6, 16, 5), nn::ReLU(), nn::MaxPool2d(2), nn::Flatten(),
+                               nn::Linear(400, 120), nn::ReLU(), nn::Linear(120, 84), nn::ReLU(),
+                               nn::Linear(84, 10)});
+  sn::optim::Adam opt(model.parameters(), {.lr = 1e-3});
+  std::vector<std::pair<sn::Tensor, sn::Tensor>> pool;
+  for (int i = 0; i < 8; ++i)
+    pool.emplace_back(sn::randn({kBatch, 1, 28, 28}), sn::randint(0, 10, {kBatch}));
+  size_t i = 0;
+  sn::Tensor loss;
+  StepTiming t = time_steps(args, 20, 500, [&] {
+    const auto& [x, y] = pool[i++ % pool.size()];
+    opt.zero_grad(true);
+    loss = sn::loss::cross_entropy(model(x), y);
+    loss.backward();
+    opt.step();
+  });
+  Json()
+      .s("bench", "cnn_train")
+      .s("case", "cnn train step b64")
+      .s("impl", "sinapsis")
+      .n("threads", args.threads)
+      .n("batch", kBatch)
+      .steps(t)
+      .n("samples_per_s", kBatch / t.median_s)
+      .n("final_loss", loss.item())
+      .print();
+  return 0;
+}
