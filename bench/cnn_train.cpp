@@ -1,46 +1,54 @@
-// LeNet-5-like CNN training step, the workload of ../shared/reference/cnn_train.py: conv 1->6
-// 5x5 pad 2, ReLU, maxpool 2; conv 6->16 5x5, ReLU, maxpool 2; linear 400-120-84-10 with ReLU;
-// cross-entropy; Adam lr 1e-3; batch 64 of 1x28x28, cycling through 8 fixed random batches.
-// One timed step = zero_grad (set to none) + forward + loss + backward + step.
+// LeNet-5-like CNN training, the workload of ../shared/reference/cnn_train.py: conv 1->6 5x5
+// pad 2, ReLU, maxpool 2; conv 6->16 5x5, ReLU, maxpool 2; linear 400-120-84-10 with ReLU;
+// cross-entropy; Adam lr 1e-3; batch 64 of 1x28x28.
+// Default: per-step timing cycling through 8 fixed random batches; one timed step = zero_grad
+// (set to none) + forward + loss + backward + step. With --data DIR [--epochs N]: Fashion-MNIST
+// epochs as the reference's --data mode (see fashion_epoch.h), wall time and test accuracy.
 #include <sinapsis/sinapsis.h>
 
+#include "fashion_epoch.h"
 #include "harness.h"
 
 using namespace sn::bench;
 namespace nn = sn::nn;
 
 int main(int argc, char** argv) {
-  Args args = parse_args(argc, argv, {});
+  Args args = parse_args(argc, argv, {}, {.data = true, .epochs = true, .prefetch = true});
   if (!args.ok) return 2;
-  sn::set_num_threads(args.threads);
-  sn::manual_seed(0);
-  constexpr int64_t kBatch = 64;
-  auto model = nn::Sequential({nn::Conv2d(1, 6, 5, {.padding = 2}), nn::ReLU(), nn::MaxPool2d(2),
-                               nn::Conv2d(6, 16, 5), nn::ReLU(), nn::MaxPool2d(2), nn::Flatten(),
-                               nn::Linear(400, 120), nn::ReLU(), nn::Linear(120, 84), nn::ReLU(),
-                               nn::Linear(84, 10)});
-  sn::optim::Adam opt(model.parameters(), {.lr = 1e-3});
-  std::vector<std::pair<sn::Tensor, sn::Tensor>> pool;
-  for (int i = 0; i < 8; ++i)
-    pool.emplace_back(sn::randn({kBatch, 1, 28, 28}), sn::randint(0, 10, {kBatch}));
-  size_t i = 0;
-  sn::Tensor loss;
-  StepTiming t = time_steps(args, 20, 500, [&] {
-    const auto& [x, y] = pool[i++ % pool.size()];
-    opt.zero_grad(true);
-    loss = sn::loss::cross_entropy(model(x), y);
-    loss.backward();
-    opt.step();
+  return guarded_main(argv[0], [&] {
+    sn::set_num_threads(args.threads);
+    sn::manual_seed(0);
+    constexpr int64_t kBatch = 64;
+    auto model = nn::Sequential({nn::Conv2d(1, 6, 5, {.padding = 2}), nn::ReLU(), nn::MaxPool2d(2),
+                                 nn::Conv2d(6, 16, 5), nn::ReLU(), nn::MaxPool2d(2), nn::Flatten(),
+                                 nn::Linear(400, 120), nn::ReLU(), nn::Linear(120, 84), nn::ReLU(),
+                                 nn::Linear(84, 10)});
+    sn::optim::Adam opt(model.parameters(), {.lr = 1e-3});
+    if (!args.data.empty())
+      return run_fashion_epochs(args, "cnn_train", "cnn fashion-mnist epoch", model, opt, kBatch,
+                                /*flat=*/false);
+    std::vector<std::pair<sn::Tensor, sn::Tensor>> pool;
+    for (int i = 0; i < 8; ++i)
+      pool.emplace_back(sn::randn({kBatch, 1, 28, 28}), sn::randint(0, 10, {kBatch}));
+    size_t i = 0;
+    sn::Tensor loss;
+    StepTiming t = time_steps(args, 20, 500, [&] {
+      const auto& [x, y] = pool[i++ % pool.size()];
+      opt.zero_grad(true);
+      loss = sn::loss::cross_entropy(model(x), y);
+      loss.backward();
+      opt.step();
+    });
+    Json()
+        .s("bench", "cnn_train")
+        .s("case", "cnn train step b64")
+        .s("impl", "sinapsis")
+        .n("threads", args.threads)
+        .n("batch", kBatch)
+        .steps(t)
+        .n("samples_per_s", kBatch / t.median_s)
+        .n("final_loss", loss.item())
+        .print();
+    return 0;
   });
-  Json()
-      .s("bench", "cnn_train")
-      .s("case", "cnn train step b64")
-      .s("impl", "sinapsis")
-      .n("threads", args.threads)
-      .n("batch", kBatch)
-      .steps(t)
-      .n("samples_per_s", kBatch / t.median_s)
-      .n("final_loss", loss.item())
-      .print();
-  return 0;
 }

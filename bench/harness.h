@@ -3,14 +3,25 @@
 // It does not compare with PyTorch or print tables; bench/run.py does that.
 #pragma once
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
+#include "sinapsis/core/error.h"
+
 namespace sn::bench {
+
+// Which optional flags a program accepts besides the common ones.
+struct Flags {
+  bool data = false;      // --data DIR (Fashion-MNIST folder)
+  bool epochs = false;    // --epochs N (with --data: train instead of timing steps)
+  bool prefetch = false;  // --prefetch N (DataLoader batches prepared ahead)
+};
 
 struct Args {
   bool ok = true;  // false: bad command line (usage was printed); main returns 2
@@ -19,43 +30,123 @@ struct Args {
   double min_time = 2.0;  // minimum timed seconds per case
   std::vector<int64_t> sizes;
   std::string only;  // run only cases whose name contains this
+  std::string data;  // Fashion-MNIST folder (Flags::data); empty: synthetic timing mode
+  int epochs = 1;
+  int prefetch = 2;  // the DataLoader default
 };
 
-inline Args parse_args(int argc, char** argv, std::vector<int64_t> default_sizes) {
+inline void print_usage(const char* prog, bool sizes, const Flags& flags) {
+  std::fprintf(stderr,
+               "usage: %s [--threads N] [--repeats N] [--min-time S]%s [--only NAME]%s%s%s\n", prog,
+               sizes ? " [--sizes N...]" : "", flags.data ? " [--data DIR]" : "",
+               flags.epochs ? " [--epochs N]" : "", flags.prefetch ? " [--prefetch N]" : "");
+}
+
+// Strict numbers: the whole text must parse and lie in [lo, hi]; otherwise usage and exit 2.
+inline bool parse_int(const char* s, long long lo, long long hi, long long& out) {
+  if (!s || !*s) return false;
+  char* end = nullptr;
+  errno = 0;
+  const long long v = std::strtoll(s, &end, 10);
+  if (errno != 0 || *end != '\0' || v < lo || v > hi) return false;
+  out = v;
+  return true;
+}
+inline bool parse_double(const char* s, double lo, double hi, double& out) {
+  if (!s || !*s) return false;
+  char* end = nullptr;
+  errno = 0;
+  const double v = std::strtod(s, &end);
+  if (errno != 0 || *end != '\0' || !(v >= lo && v <= hi)) return false;
+  out = v;
+  return true;
+}
+
+// --sizes is accepted by programs with default sizes (the cases they run), rejected by others.
+inline Args parse_args(int argc, char** argv, std::vector<int64_t> default_sizes,
+                       Flags flags = {}) {
   Args a;
+  const bool takes_sizes = !default_sizes.empty();
   a.sizes = std::move(default_sizes);
   bool sizes_given = false;
-  for (int i = 1; i < argc; ++i) {
+  const char* prog = argc > 0 ? argv[0] : "bench";
+  auto fail = [&](const std::string& why) {
+    if (a.ok) {
+      std::fprintf(stderr, "%s: %s\n", prog, why.c_str());
+      print_usage(prog, takes_sizes, flags);
+    }
+    a.ok = false;
+  };
+  for (int i = 1; i < argc && a.ok; ++i) {
     const std::string k = argv[i];
     auto value = [&]() -> const char* {
       if (i + 1 >= argc) {
-        std::fprintf(stderr, "%s: missing value for %s\n", argv[0], k.c_str());
-        a.ok = false;
-        return "0";
+        fail("missing value for " + k);
+        return nullptr;
       }
       return argv[++i];
     };
+    auto int_arg = [&](long long lo, long long hi) -> long long {
+      const char* v = value();
+      long long out = lo;
+      if (v && !parse_int(v, lo, hi, out))
+        fail(k + " needs a whole number in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+             "] (got '" + v + "')");
+      return out;
+    };
     if (k == "--threads") {
-      a.threads = std::max(1, std::atoi(value()));
+      a.threads = static_cast<int>(int_arg(1, 1024));
     } else if (k == "--repeats") {
-      a.repeats = std::max(1, std::atoi(value()));
+      a.repeats = static_cast<int>(int_arg(1, 1000000));
     } else if (k == "--min-time") {
-      a.min_time = std::atof(value());
+      const char* v = value();
+      if (v && !parse_double(v, 0.0, 1e6, a.min_time))
+        fail("--min-time needs a number of seconds >= 0 (got '" + std::string(v) + "')");
     } else if (k == "--only") {
-      a.only = value();
-    } else if (k == "--sizes") {
+      if (const char* v = value()) a.only = v;
+    } else if (takes_sizes && k == "--sizes") {
       if (!sizes_given) a.sizes.clear();
       sizes_given = true;
-      while (i + 1 < argc && argv[i + 1][0] != '-') a.sizes.push_back(std::atoll(argv[++i]));
-    } else {
-      std::fprintf(stderr,
-                   "usage: %s [--threads N] [--repeats N] [--min-time S] [--sizes N...] "
-                   "[--only NAME]\n",
-                   argv[0]);
+      while (i + 1 < argc && argv[i + 1][0] != '-') {
+        long long n = 0;
+        if (!parse_int(argv[++i], 1, 1ll << 30, n)) {
+          fail("--sizes needs whole numbers in [1, 2^30] (got '" + std::string(argv[i]) + "')");
+          break;
+        }
+        a.sizes.push_back(n);
+      }
+      if (a.ok && a.sizes.empty()) fail("--sizes needs at least one size");
+    } else if (flags.data && k == "--data") {
+      if (const char* v = value()) a.data = v;
+      if (a.ok && a.data.empty()) fail("--data needs a folder");
+    } else if (flags.epochs && k == "--epochs") {
+      a.epochs = static_cast<int>(int_arg(1, 1000));
+    } else if (flags.prefetch && k == "--prefetch") {
+      a.prefetch = static_cast<int>(int_arg(0, 64));
+    } else if (k == "--help" || k == "-h") {
+      print_usage(prog, takes_sizes, flags);
       a.ok = false;
+    } else {
+      fail("unknown option '" + k + "'");
     }
   }
   return a;
+}
+
+// Runs a program body, turning an exception into a message and an exit status: 2 for an
+// IOError (a missing or unreadable dataset: the command line pointed somewhere wrong), 1 for
+// anything else.
+template <typename F>
+int guarded_main(const char* prog, F&& body) {
+  try {
+    return body();
+  } catch (const sn::IOError& e) {
+    std::fprintf(stderr, "%s: error: %s\n", prog, e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: error: %s\n", prog, e.what());
+    return 1;
+  }
 }
 
 inline bool selected(const Args& a, const std::string& name) {
@@ -142,11 +233,27 @@ class Json {
   Json& n(const char* key, double v) {
     sep(key);
     char buf[64];
-    if (v == static_cast<double>(static_cast<int64_t>(v)) && v > -1e15 && v < 1e15)
+    if (!std::isfinite(v))  // JSON has no NaN or infinity
+      std::snprintf(buf, sizeof buf, "null");
+    else if (v > -1e15 && v < 1e15 && v == static_cast<double>(static_cast<int64_t>(v)))
       std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v));
     else
       std::snprintf(buf, sizeof buf, "%.6g", v);
     body_ += buf;
+    return *this;
+  }
+  Json& list(const char* key, const std::vector<double>& v) {
+    sep(key);
+    body_ += '[';
+    for (size_t i = 0; i < v.size(); ++i) {
+      char buf[64];
+      if (std::isfinite(v[i]))
+        std::snprintf(buf, sizeof buf, "%s%.6g", i ? ", " : "", v[i]);
+      else
+        std::snprintf(buf, sizeof buf, "%snull", i ? ", " : "");
+      body_ += buf;
+    }
+    body_ += ']';
     return *this;
   }
   Json& timing(const Timing& t) {
