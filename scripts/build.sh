@@ -3,10 +3,11 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir="$root/build"
-args=(-G Ninja -DCMAKE_BUILD_TYPE=Release)
+# options are given every time so that a folder configured otherwise earlier is set right
+args=(-G Ninja -DCMAKE_BUILD_TYPE=Release -DSN_BUILD_TESTS=ON -DSN_BUILD_EXAMPLES=ON -DSN_BUILD_CLI=ON)
 if [[ "${1:-}" == "--sanitize" ]]; then
   dir="$root/build-asan"
-  args=(-G Ninja -DCMAKE_BUILD_TYPE=Debug -DSN_SANITIZE=ON -DSN_BUILD_BENCH=OFF
+  args=(-G Ninja -DCMAKE_BUILD_TYPE=Debug -DSN_SANITIZE=ON -DSN_BUILD_BENCH=OFF -DSN_BUILD_TESTS=ON
         -DCMAKE_CXX_FLAGS="-O1 -g")
 fi
 cmake -S "$root" -B "$dir" "${args[@]}" >/dev/null

@@ -518,9 +518,7 @@ SN_UNARY_KERNELS(leaky_relu, x > T(0) ? x : p0 * x, x > T(0) ? g : p0 * g)
 // y = x if x > 0 else α(e^x - 1): dx = g if x > 0 else g·(y + α)
 SN_UNARY_KERNELS(elu, x > T(0) ? x : p0 * (vexp(x) - T(1)), x > T(0) ? g : g * (y + p0))
 // y = x·Φ(x): dx = g·(Φ(x) + x·φ(x))
-SN_UNARY_KERNELS(gelu, T(0.5) * x * (T(1) + verf(x * T(kSqrt1_2))),
-                 g*(T(0.5) * (T(1) + verf(x * T(kSqrt1_2))) +
-                    x * T(kInvSqrt2Pi) * vexp(T(-0.5) * x * x)))
+SN_UNARY_KERNELS(gelu, cpu::vgelu(x), g* cpu::vgelu_grad(x))
 // y = x/2·(1 + tanh u), u = k(x + 0.044715x³): dx = g·(½(1 + t) + ½x(1 - t²)·k(1 + 3·0.044715x²))
 SN_UNARY_KERNELS(gelu_tanh,
                  T(0.5) * x * (T(1) + vtanh(T(kSqrt2OverPi) * (x + T(0.044715) * x * x * x))),

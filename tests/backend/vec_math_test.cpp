@@ -113,6 +113,29 @@ TEST(VecMath, ErfAbsoluteAndRelativeError) {
   EXPECT_TRUE(std::isnan(vm::erf(std::numeric_limits<float>::quiet_NaN())));
 }
 
+// GELU x·Φ(x) and its derivative Φ(x) + x·φ(x) against the float64 formulas, over the range
+// where both terms matter and far into the tails (where e^{-x²/2} would underflow).
+TEST(VecMath, GeluAndGradientAccuracy) {
+  double worst = 0, worst_grad = 0;
+  for (int i = 0; i <= 200000; ++i) {
+    const float x = static_cast<float>(-30.0 + 60.0 * i / 200000);
+    const double xd = x;
+    const double phi = 0.5 * (1.0 + std::erf(xd / std::sqrt(2.0)));
+    const double y = xd * phi;
+    const double dy = phi + xd * std::exp(-0.5 * xd * xd) / std::sqrt(2.0 * M_PI);
+    worst = std::max(worst, std::fabs(vm::gelu(x) - y) / (1.0 + std::fabs(xd)));
+    worst_grad = std::max(worst_grad, std::fabs(vm::gelu_grad(x) - dy) / (1.0 + std::fabs(xd)));
+  }
+  EXPECT_LT(worst, 2e-7);
+  EXPECT_LT(worst_grad, 3e-7);
+  EXPECT_EQ(vm::gelu(100.0f), 100.0f);
+  EXPECT_EQ(vm::gelu(-100.0f), 0.0f);
+  EXPECT_EQ(vm::gelu_grad(100.0f), 1.0f);
+  EXPECT_NEAR(vm::gelu_grad(-100.0f), 0.0f, 1e-30);
+  EXPECT_TRUE(std::isnan(vm::gelu(std::numeric_limits<float>::quiet_NaN())));
+  EXPECT_TRUE(std::isnan(vm::gelu_grad(std::numeric_limits<float>::quiet_NaN())));
+}
+
 TEST(VecMath, DoubleFrontEndsAreLibm) {
   EXPECT_EQ(vexp(0.3), std::exp(0.3));
   EXPECT_EQ(vtanh(0.3), std::tanh(0.3));

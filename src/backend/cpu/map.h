@@ -112,6 +112,13 @@ void map2(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
                   });
 }
 
+// One contiguous output run of map3 whose inputs step by SA/SB/SC (1, or 0 for a broadcast
+// operand): compile-time strides let the compiler vectorise it.
+template <int SA, int SB, int SC, typename To, typename Ta, typename Tb, typename Tc, typename F>
+inline void inner3(To* o, const Ta* x, const Tb* y, const Tc* z, int64_t n, F& f) {
+  for (int64_t i = 0; i < n; ++i) o[i] = f(x[i * SA], y[i * SB], z[i * SC]);
+}
+
 template <typename To, typename Ta, typename Tb, typename Tc, typename F>
 void map3(const Tensor& out, const Tensor& a, const Tensor& b, const Tensor& c, F f) {
   To* po = static_cast<To*>(out.raw_data());
@@ -128,8 +135,15 @@ void map3(const Tensor& out, const Tensor& a, const Tensor& b, const Tensor& c, 
                     const Ta* x = pa + off[1];
                     const Tb* y = pb + off[2];
                     const Tc* z = pc + off[3];
-                    for (int64_t i = 0; i < n; ++i)
-                      o[i * st[0]] = f(x[i * st[1]], y[i * st[2]], z[i * st[3]]);
+                    if (st[0] == 1 && st[1] == 1 && st[2] == 1 && st[3] == 1)
+                      inner3<1, 1, 1>(o, x, y, z, n, f);
+                    else if (st[0] == 1 && st[1] == 1 && st[2] == 0 && st[3] == 1)
+                      inner3<1, 0, 1>(o, x, y, z, n, f);  // where(mask, scalar, x)
+                    else if (st[0] == 1 && st[1] == 1 && st[2] == 1 && st[3] == 0)
+                      inner3<1, 1, 0>(o, x, y, z, n, f);  // where(mask, x, scalar)
+                    else
+                      for (int64_t i = 0; i < n; ++i)
+                        o[i * st[0]] = f(x[i * st[1]], y[i * st[2]], z[i * st[3]]);
                   });
 }
 

@@ -1,8 +1,9 @@
-// Vectorisable float32 exp, tanh, sigmoid and erf for the elementwise kernels: branch-free
+// Vectorisable float32 exp, tanh, sigmoid, erf and GELU for the elementwise kernels: branch-free
 // polynomial code that GCC turns into SIMD inside the map loops, where the libm calls stay
 // scalar. float64 (and the integer types) go to <cmath> unchanged: gradcheck runs in float64.
 // Accuracy (checked in tests/backend/vec_math_test.cpp): exp, sigmoid within 2 ulp; tanh
-// within 3 ulp; erf within 4e-7 absolute and 2e-6 relative.
+// within 3 ulp; erf within 4e-7 absolute and 2e-6 relative; GELU within 2e-7·(1 + |x|), its
+// derivative within 3e-7·(1 + |x|).
 #pragma once
 #include <bit>
 #include <cmath>
@@ -91,6 +92,53 @@ inline float erf(float x) {
   return x == x ? out : x;
 }
 
+// e^v for v <= 0, without exp()'s overflow and NaN handling and with v < -87 taken as -87
+// (a result below 1.7e-38 instead of a subnormal or 0): the Gaussian factor inside erf/GELU,
+// where such a value is multiplied away.
+inline float exp_nonpos(float v) {
+  float vc = v < -87.0f ? -87.0f : v;
+  vc = vc == vc ? vc : 0.0f;
+  const float n = (vc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  float r = vc - n * 0.693359375f;
+  r = r + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  return (p * r * r + r + 1.0f) * pow2i(static_cast<int32_t>(n));
+}
+
+// erf(u) to 1.5e-7 absolute by Abramowitz-Stegun 7.1.26 alone (no small-|u| series: GELU needs
+// absolute, not relative, accuracy), and the factor e^{-u²} it is built on.
+inline float erf_abs(float u, float& gauss) {
+  const float a = std::fabs(u);
+  gauss = exp_nonpos(-u * u);
+  const float t = 1.0f / (1.0f + 0.3275911f * a);
+  float q = 1.061405429f;
+  q = q * t - 1.453152027f;
+  q = q * t + 1.421413741f;
+  q = q * t - 0.284496736f;
+  q = q * t + 0.254829592f;
+  return std::copysign(1.0f - q * t * gauss, u);
+}
+
+// GELU (exact form) x·Φ(x), Φ(x) = (1 + erf(x/√2))/2; error within 2e-7·(1 + |x|).
+inline float gelu(float x) {
+  float gauss;
+  const float e = erf_abs(x * 0.70710678118654752f, gauss);
+  const float y = 0.5f * x * (1.0f + e);
+  return x == x ? y : x;
+}
+// dGELU/dx = Φ(x) + x·φ(x), φ(x) = e^{-x²/2}/√(2π): one exponential serves both terms.
+inline float gelu_grad(float x) {
+  float gauss;
+  const float e = erf_abs(x * 0.70710678118654752f, gauss);
+  const float d = 0.5f * (1.0f + e) + x * 0.39894228040143267794f * gauss;
+  return x == x ? d : x;
+}
+
 }  // namespace vm
 
 // Typed front ends: float32 takes the vectorisable code, other types <cmath>.
@@ -114,6 +162,23 @@ inline T verf(T x) {
     return vm::erf(x);
   else
     return std::erf(x);
+}
+// GELU and its derivative; float64 keeps the libm formulas (exact to rounding).
+template <typename T>
+inline T vgelu(T x) {
+  if constexpr (std::is_same_v<T, float>)
+    return vm::gelu(x);
+  else
+    return T(0.5) * x * (T(1) + std::erf(x * T(0.70710678118654752440)));
+}
+template <typename T>
+inline T vgelu_grad(T x) {
+  if constexpr (std::is_same_v<T, float>) {
+    return vm::gelu_grad(x);
+  } else {
+    return T(0.5) * (T(1) + std::erf(x * T(0.70710678118654752440))) +
+           x * T(0.39894228040143267794) * std::exp(T(-0.5) * x * x);
+  }
 }
 template <typename T>
 inline T vsigmoid(T x) {
