@@ -512,10 +512,17 @@ void set_rng_state(const std::string& state) {
 
 // ---------------------------------------------------------------- threads
 static int g_num_threads = 0;
+static thread_local int t_thread_limit = 0;  // 0 = no cap on this thread
 int get_num_threads() {
   if (g_num_threads == 0) g_num_threads = std::max(1, omp_get_num_procs());
-  return g_num_threads;
+  return t_thread_limit > 0 ? std::min(g_num_threads, t_thread_limit) : g_num_threads;
 }
+ThreadLimitGuard::ThreadLimitGuard(int max_threads) : prev_(t_thread_limit) {
+  SN_CHECK(max_threads >= 1, ValueError, "ThreadLimitGuard: need at least 1 thread (got ",
+           max_threads, ")");
+  t_thread_limit = prev_ > 0 ? std::min(prev_, max_threads) : max_threads;
+}
+ThreadLimitGuard::~ThreadLimitGuard() { t_thread_limit = prev_; }
 void set_num_threads(int n) {
   SN_CHECK(n >= 1, ValueError, "set_num_threads: need at least 1 thread (got ", n, ")");
   g_num_threads = n;

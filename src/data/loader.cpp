@@ -65,8 +65,10 @@ struct DataLoader::Epoch {
   }
 
   void run() {
-    // Grad mode is per thread: batches are data, never part of a graph.
+    // Grad mode is per thread: batches are data, never part of a graph. Transforms run on this
+    // thread alone: a second OpenMP team would fight the training step for the same cores.
     NoGradGuard no_grad;
+    ThreadLimitGuard one_thread(1);
     for (int64_t b = 0; b < num_batches && !stop; ++b) {
       Slot s;
       try {

@@ -108,7 +108,9 @@ void check(const Geo& g, std::mt19937& rng, DType dt, const std::string& what) {
   EXPECT_TRUE(close(y, T(r.y, ys), tol, tol));
   EXPECT_TRUE(close(x.grad(), T(r.dx, xs), tol, tol));
   EXPECT_TRUE(close(w.grad(), T(r.dw, ws), tol, tol));
-  if (g.bias) EXPECT_TRUE(close(b.grad(), T(r.db, {g.O}), tol, tol));
+  if (g.bias) {
+    EXPECT_TRUE(close(b.grad(), T(r.db, {g.O}), tol, tol));
+  }
 }
 
 std::string describe(const Geo& g) {

@@ -142,6 +142,24 @@ TEST(DataLoader, BatchesDoNotRecordGradients) {
   }
 }
 
+TEST(DataLoader, PrefetchThreadRunsTransformsOnOneThread) {
+  const int before = get_num_threads();
+  set_num_threads(2);
+  std::atomic<int> seen_max{0};
+  auto ds = data::transform(numbered(6), data::lambda([&](Example e) {
+                              seen_max = std::max(seen_max.load(), get_num_threads());
+                              return e;
+                            }));
+  DataLoader loader(ds, {.batch_size = 2, .prefetch = 2});
+  for (auto& batch : loader) (void)batch;
+  EXPECT_EQ(seen_max.load(), 1);    // the worker's ops run single-threaded
+  EXPECT_EQ(get_num_threads(), 2);  // the training thread keeps its count
+  DataLoader inline_loader(ds, {.batch_size = 2, .prefetch = 0});
+  for (auto& batch : inline_loader) (void)batch;
+  EXPECT_EQ(seen_max.load(), 2);  // inline loading runs on the caller's threads
+  set_num_threads(before);
+}
+
 TEST(DataLoader, ErrorsSurfaceAtTheFailingBatch) {
   for (int prefetch : {0, 2}) {
     auto probe = std::make_shared<Probe>(20, 2);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <thread>
 
 #include "sinapsis/sinapsis.h"
 
@@ -102,6 +103,41 @@ TEST(Threads, Gemm) {
         return std::vector<Tensor>{matmul(x.a, w.t()), linear(x.a, w), matmul(x.a.t(), x.b)};
       },
       1e-6);
+}
+
+}  // namespace
+}  // namespace sn
+
+namespace sn {
+namespace {
+
+TEST(Threads, LimitGuardCapsThisThreadOnly) {
+  const int before = get_num_threads();
+  set_num_threads(4);
+  {
+    ThreadLimitGuard cap(2);
+    EXPECT_EQ(get_num_threads(), 2);
+    {
+      ThreadLimitGuard looser(3);  // nesting never loosens the cap
+      EXPECT_EQ(get_num_threads(), 2);
+      ThreadLimitGuard tighter(1);
+      EXPECT_EQ(get_num_threads(), 1);
+    }
+    EXPECT_EQ(get_num_threads(), 2);
+    int other = 0;
+    std::thread t([&] { other = get_num_threads(); });
+    t.join();
+    EXPECT_EQ(other, 4);  // other threads are not capped
+    // Work under the cap gives the same numbers as without it.
+    manual_seed(5);
+    Tensor a = randn({300, 400});
+    Tensor capped = sum(a * 2.0 + 1.0, {1});
+    ThreadLimitGuard one(1);
+    EXPECT_TRUE(equal(capped, sum(a * 2.0 + 1.0, {1})));
+  }
+  EXPECT_EQ(get_num_threads(), 4);
+  EXPECT_THROW(ThreadLimitGuard(0), ValueError);
+  set_num_threads(before);
 }
 
 }  // namespace

@@ -276,7 +276,23 @@ double random_uniform();  // U[0, 1)
 double random_normal();   // N(0, 1)
 
 // Threads: one knob for every pool (OpenMP and BLAS). Default = number of cores.
+// get_num_threads() is what ops started on the calling thread may use: the global value, capped
+// by any ThreadLimitGuard alive on this thread.
 void set_num_threads(int n);
 int get_num_threads();
+
+// Caps the threads used by ops that the calling thread runs, while the guard lives (nests; the
+// tightest cap wins). The DataLoader's prefetch thread runs its transforms under a cap of 1, so
+// it never starts a second OpenMP team beside the training loop's.
+class ThreadLimitGuard {
+ public:
+  explicit ThreadLimitGuard(int max_threads);
+  ~ThreadLimitGuard();
+  ThreadLimitGuard(const ThreadLimitGuard&) = delete;
+  ThreadLimitGuard& operator=(const ThreadLimitGuard&) = delete;
+
+ private:
+  int prev_;
+};
 
 }  // namespace sn

@@ -3,6 +3,8 @@
 
 #include <cblas.h>
 
+#include <type_traits>
+
 #include "core/dispatch.h"
 #include "core/tensor_internal.h"
 
@@ -23,6 +25,60 @@ BlasOperand blas_operand(const Tensor& x) {
   Tensor cx = detail::contiguous_raw(x);
   return {cx, CblasNoTrans, std::max<int64_t>(c, 1)};
 }
+
+// A matrix-vector product (one row of A, or one column of B) as BLAS gemv: a batch-1 linear
+// layer is a stream over the weights, and gemv does that without gemm's packing. Returns false
+// when an operand's layout does not fit gemv (the caller then uses gemm).
+template <typename T>
+void gemv_call(CBLAS_TRANSPOSE trans, int64_t rows, int64_t cols, double alpha, const Tensor& mat,
+               int64_t ld, const T* x, int64_t incx, double beta, T* y, int64_t incy) {
+  if constexpr (std::is_same_v<T, float>)
+    cblas_sgemv(CblasRowMajor, trans, rows, cols, static_cast<float>(alpha),
+                static_cast<const float*>(mat.raw_data()), ld, x, incx, static_cast<float>(beta), y,
+                incy);
+  else
+    cblas_dgemv(CblasRowMajor, trans, rows, cols, alpha, static_cast<const double*>(mat.raw_data()),
+                ld, x, incx, beta, y, incy);
+}
+
+template <typename T>
+bool gemv_typed(const Tensor& A, const Tensor& B, const Tensor& C, double alpha, double beta) {
+  const int64_t M = A.shape()[0], K = A.shape()[1], N = B.shape()[1];
+  T* y = static_cast<T*>(C.raw_data());
+  if (M == 1) {
+    // c[1, N] = a[1, K]·B[K, N], i.e. y = Bᵀ·a
+    const int64_t inca = K == 1 ? 1 : A.strides()[1];
+    if (inca < 1) return false;
+    const T* a = static_cast<const T*>(A.raw_data());
+    const int64_t s0 = B.strides()[0], s1 = B.strides()[1];
+    if ((s1 == 1 || N == 1) && s0 >= std::max<int64_t>(N, 1))  // B row-major [K, N]
+      gemv_call<T>(CblasTrans, K, N, alpha, B, s0, a, inca, beta, y, 1);
+    else if ((s0 == 1 || K == 1) && s1 >= std::max<int64_t>(K, 1))  // Bᵀ row-major [N, K]
+      gemv_call<T>(CblasNoTrans, N, K, alpha, B, s1, a, inca, beta, y, 1);
+    else
+      return false;
+    return true;
+  }
+  // N == 1: c[M, 1] = A[M, K]·b[K, 1]
+  const int64_t incb = K == 1 ? 1 : B.strides()[0];
+  if (incb < 1) return false;
+  const T* b = static_cast<const T*>(B.raw_data());
+  const int64_t s0 = A.strides()[0], s1 = A.strides()[1];
+  if ((s1 == 1 || K == 1) && s0 >= std::max<int64_t>(K, 1))  // A row-major [M, K]
+    gemv_call<T>(CblasNoTrans, M, K, alpha, A, s0, b, incb, beta, y, 1);
+  else if ((s0 == 1 || M == 1) && s1 >= std::max<int64_t>(M, 1))  // Aᵀ row-major [K, M]
+    gemv_call<T>(CblasTrans, K, M, alpha, A, s1, b, incb, beta, y, 1);
+  else
+    return false;
+  return true;
+}
+
+bool gemv(const Tensor& A, const Tensor& B, const Tensor& C, double alpha, double beta) {
+  // gemv scales y by beta before adding; clear it so garbage (NaN) in new memory cannot leak
+  if (beta == 0.0) detail::fill_raw(C, 0.0);
+  return C.dtype() == kFloat32 ? gemv_typed<float>(A, B, C, alpha, beta)
+                               : gemv_typed<double>(A, B, C, alpha, beta);
+}
 }  // namespace
 
 void gemm(const Tensor& A, const Tensor& B, const Tensor& C, double alpha, double beta) {
@@ -30,11 +86,15 @@ void gemm(const Tensor& A, const Tensor& B, const Tensor& C, double alpha, doubl
   SN_ASSERT(B.shape()[0] == K && C.shape()[0] == M && C.shape()[1] == N && C.is_contiguous());
   if (M == 0 || N == 0) return;
   if (K == 0) {
-    if (beta == 0.0) detail::fill_raw(C, 0.0);
-    else if (beta != 1.0) const_cast<Tensor&>(C).mul_(beta);
+    if (beta == 0.0)
+      detail::fill_raw(C, 0.0);
+    else if (beta != 1.0)
+      const_cast<Tensor&>(C).mul_(beta);
     return;
   }
   const DType dt = C.dtype();
+  if ((dt == kFloat32 || dt == kFloat64) && (M == 1 || N == 1) && gemv(A, B, C, alpha, beta))
+    return;
   if (dt == kFloat32 || dt == kFloat64) {
     BlasOperand a = blas_operand(A), b = blas_operand(B);
     if (dt == kFloat32)
@@ -54,7 +114,8 @@ void gemm(const Tensor& A, const Tensor& B, const Tensor& C, double alpha, doubl
     const T* pa = static_cast<const T*>(A.raw_data());
     const T* pb = static_cast<const T*>(B.raw_data());
     T* pc = static_cast<T*>(C.raw_data());
-    const int64_t a0 = A.strides()[0], a1 = A.strides()[1], b0 = B.strides()[0], b1 = B.strides()[1];
+    const int64_t a0 = A.strides()[0], a1 = A.strides()[1], b0 = B.strides()[0],
+                  b1 = B.strides()[1];
     for (int64_t i = 0; i < M; ++i)
       for (int64_t j = 0; j < N; ++j) {
         T s = 0;

@@ -15,7 +15,7 @@ namespace sn::cpu {
 // Below this many elements a loop runs on the calling thread.
 inline constexpr int64_t kParallelGrain = 32768;
 
-int num_threads();  // the value set by sn::set_num_threads
+int num_threads();  // sn::get_num_threads(): the global count, capped by a ThreadLimitGuard
 
 template <int N>
 struct LoopShape {
