@@ -26,7 +26,7 @@ void adadelta_kernel(T* p, const T* g, T* v, T* u, int64_t n, const AdadeltaOpti
   const T neg_lr = static_cast<T>(-o.lr), wd = static_cast<T>(o.weight_decay);
   const T eps = static_cast<T>(o.eps), sign = o.maximize ? T(-1) : T(1);
   const bool use_wd = o.weight_decay != 0;
-  detail::for_each_element(n, [&](int64_t i) {
+  detail::for_each_element(n, [=](int64_t i) {
     T gi = sign * g[i];
     if (use_wd) gi = gi + wd * p[i];
     const T vi = v[i] * rho + c * gi * gi;

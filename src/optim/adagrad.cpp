@@ -28,7 +28,7 @@ void adagrad_kernel(T* p, const T* g, T* sum, int64_t n, const AdagradOptions& o
   const T wd = static_cast<T>(o.weight_decay), eps = static_cast<T>(o.eps);
   const T sign = o.maximize ? T(-1) : T(1);
   const bool use_wd = o.weight_decay != 0;
-  detail::for_each_element(n, [&](int64_t i) {
+  detail::for_each_element(n, [=](int64_t i) {
     T gi = sign * g[i];
     if (use_wd) gi = gi + wd * p[i];
     const T s = sum[i] + gi * gi;

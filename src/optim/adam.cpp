@@ -42,7 +42,7 @@ void adam_kernel(T* p, const T* g, T* m, T* v, T* vmax, int64_t n, const AdamArg
   const T decay = static_cast<T>(1 - a.lr * a.weight_decay);
   const T sign = a.maximize ? T(-1) : T(1);
   const bool l2 = !a.decoupled && a.weight_decay != 0, decoupled = a.decoupled;
-  detail::for_each_element(n, [&](int64_t i) {
+  detail::for_each_element(n, [=](int64_t i) {
     T pi = p[i];
     T gi = sign * g[i];
     if (l2) gi = gi + wd * pi;

@@ -29,7 +29,7 @@ void rmsprop_kernel(T* p, const T* g, T* v, T* c, T* buf, int64_t n, const RMSpr
   const T eps = static_cast<T>(o.eps), mom = static_cast<T>(o.momentum);
   const T sign = o.maximize ? T(-1) : T(1);
   const bool use_wd = o.weight_decay != 0;
-  detail::for_each_element(n, [&](int64_t i) {
+  detail::for_each_element(n, [=](int64_t i) {
     T gi = sign * g[i];
     if (use_wd) gi = gi + wd * p[i];
     const T vi = v[i] * alpha + a1 * gi * gi;

@@ -29,14 +29,14 @@ void sgd_kernel(T* p, const T* g, T* buf, int64_t n, const SGDOptions& o, bool f
   const T sign = o.maximize ? T(-1) : T(1);
   const bool use_wd = o.weight_decay != 0, nesterov = o.nesterov;
   if (!buf) {
-    detail::for_each_element(n, [&](int64_t i) {
+    detail::for_each_element(n, [=](int64_t i) {
       T d = sign * g[i];
       if (use_wd) d = d + wd * p[i];
       p[i] = p[i] - lr * d;
     });
     return;
   }
-  detail::for_each_element(n, [&](int64_t i) {
+  detail::for_each_element(n, [=](int64_t i) {
     T d = sign * g[i];
     if (use_wd) d = d + wd * p[i];
     const T b = first ? d : buf[i] * mom + damp1 * d;
