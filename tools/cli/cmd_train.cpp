@@ -16,7 +16,7 @@ namespace {
 struct TrainArgs {
   DataSpec data;
   std::string model_file, preset = "mlp", optimizer = "adam", schedule = "cosine", out;
-  int64_t epochs = 5, batch_size = 128, patience = 0;
+  int64_t epochs = 5, batch_size = 0, patience = 0;  // batch 0: the preset's default
   double lr = -1, momentum = 0.9, weight_decay = 0, val_split = 0.1;
   uint64_t seed = 0;
   int threads = 0;
@@ -239,8 +239,8 @@ void add_train(CLI::App& app) {
   cmd->add_option("--epochs", a->epochs, "epochs to train")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--batch-size", a->batch_size, "examples per batch")
-      ->capture_default_str()
+  cmd->add_option("--batch-size", a->batch_size,
+                  "examples per batch (default: 128; 32 for the lenet preset)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--optimizer", a->optimizer, "sgd, adam, adamw, rmsprop, adagrad, adadelta")
       ->capture_default_str();
@@ -264,7 +264,11 @@ void add_train(CLI::App& app) {
       std::string m = a->model_file.empty() ? a->preset : fs::path(a->model_file).stem().string();
       out = "runs/" + stem + "-" + m;
     }
-    run_training(*a, out, false);
+    TrainArgs args = *a;
+    // LeNet is small: more, smaller steps reach >= 90% on Fashion-MNIST within 10 epochs
+    // (measured 90.7-90.8% with batch 32 against 90.1-90.6% with 64 and 89.6% with 128).
+    if (args.batch_size == 0) args.batch_size = args.preset == "lenet" ? 32 : 128;
+    run_training(args, out, false);
   });
 }
 
