@@ -4,6 +4,7 @@
 // lock costs less than the malloc it replaces.
 #include "core/allocator.h"
 
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -48,6 +49,19 @@ ClassOf class_of(size_t n) {
   return {4 + (p - 8) * 4 + static_cast<int>(b / step) - 5, b};
 }
 
+// Large blocks start on a 2 MiB boundary and ask for transparent huge pages: a GEMM or a
+// stream over a big tensor then misses the TLB far less (the kernel's default THP mode here is
+// madvise, so nothing happens without asking).
+constexpr size_t kHugePage = size_t{2} << 20;
+void* system_alloc(size_t bytes) {
+  if (bytes < 2 * kHugePage) return std::aligned_alloc(kAlign, bytes);
+  void* p = std::aligned_alloc(kHugePage, bytes);
+#ifdef MADV_HUGEPAGE
+  if (p) madvise(p, bytes, MADV_HUGEPAGE);  // a hint: failure is harmless
+#endif
+  return p;
+}
+
 struct FreeBlock {
   FreeBlock* next;
 };
@@ -73,10 +87,10 @@ class BufferCache {
       }
       ++misses_;
     }
-    void* p = std::aligned_alloc(kAlign, c.bytes);
+    void* p = system_alloc(c.bytes);
     if (!p) {
       empty();
-      p = std::aligned_alloc(kAlign, c.bytes);
+      p = system_alloc(c.bytes);
     }
     if (!p) SN_THROW(Error, "storage: out of memory allocating ", nbytes, " bytes");
     return p;
