@@ -78,31 +78,39 @@ const std::vector<std::string> kAdamBuffers = {"exp_avg", "exp_avg_sq", "max_exp
 
 }  // namespace
 
-// ---------------------------------------------------------------- Adam
+// ---------------------------------------------------------------- Adam and AdamW
 
-Adam::Adam(std::vector<Tensor> params, AdamOptions options) : Optimizer("Adam", kAdamBuffers) {
+namespace detail {
+
+template <typename O, bool D>
+AdamFamily<O, D>::AdamFamily(std::vector<Tensor> params, O options)
+    : Optimizer(kind(), kAdamBuffers) {
   add_param_group(std::move(params), options);
 }
 
-Adam::Adam(std::vector<Group> groups) : Optimizer("Adam", kAdamBuffers) {
-  SN_CHECK(!groups.empty(), ValueError, "Adam: no parameter groups given");
+template <typename O, bool D>
+AdamFamily<O, D>::AdamFamily(std::vector<Group> groups) : Optimizer(kind(), kAdamBuffers) {
+  SN_CHECK(!groups.empty(), ValueError, kind(), ": no parameter groups given");
   for (auto& g : groups) add_param_group(std::move(g.params), g.options);
 }
 
-void Adam::add_param_group(std::vector<Tensor> params, AdamOptions options) {
-  validate(options, "Adam");
+template <typename O, bool D>
+void AdamFamily<O, D>::add_param_group(std::vector<Tensor> params, O options) {
+  validate(options, kind());
   add_group(std::move(params));
   options_.push_back(options);
 }
 
-const AdamOptions& Adam::options(size_t group) const {
-  SN_CHECK(group < options_.size(), IndexError, "Adam: parameter group ", group,
+template <typename O, bool D>
+const O& AdamFamily<O, D>::options(size_t group) const {
+  SN_CHECK(group < options_.size(), IndexError, kind(), ": parameter group ", group,
            " does not exist (", options_.size(), " groups)");
   return options_[group];
 }
 
-std::vector<std::pair<std::string, double>> Adam::group_options(size_t g) const {
-  const AdamOptions& o = options_[g];
+template <typename O, bool D>
+std::vector<std::pair<std::string, double>> AdamFamily<O, D>::group_options(size_t g) const {
+  const O& o = options_[g];
   return {{"lr", o.lr},
           {"beta1", o.betas.first},
           {"beta2", o.betas.second},
@@ -112,8 +120,9 @@ std::vector<std::pair<std::string, double>> Adam::group_options(size_t g) const 
           {"maximize", o.maximize}};
 }
 
-void Adam::set_group_options(size_t g, const std::map<std::string, double>& values) {
-  AdamOptions o = options_[g];
+template <typename O, bool D>
+void AdamFamily<O, D>::set_group_options(size_t g, const std::map<std::string, double>& values) {
+  O o = options_[g];
   take(values, "lr", o.lr);
   take(values, "beta1", o.betas.first);
   take(values, "beta2", o.betas.second);
@@ -121,15 +130,16 @@ void Adam::set_group_options(size_t g, const std::map<std::string, double>& valu
   take(values, "weight_decay", o.weight_decay);
   take(values, "amsgrad", o.amsgrad);
   take(values, "maximize", o.maximize);
-  validate(o, "Adam");
+  validate(o, kind());
   options_[g] = o;
 }
 
-void Adam::update() {
+template <typename O, bool D>
+void AdamFamily<O, D>::update() {
   for (size_t g = 0; g < groups_.size(); ++g) {
-    const auto& o = options_[g];
+    const O& o = options_[g];
     const AdamArgs a{o.lr,           o.betas.first, o.betas.second, o.eps,
-                     o.weight_decay, o.amsgrad,     o.maximize,     /*decoupled=*/false};
+                     o.weight_decay, o.amsgrad,     o.maximize,     /*decoupled=*/D};
     for (size_t i = 0; i < groups_[g].size(); ++i) {
       const Tensor& p = groups_[g][i];
       const Tensor grad = p.grad();
@@ -138,74 +148,14 @@ void Adam::update() {
       const Tensor m = buffer(st, 0, p), v = buffer(st, 1, p);
       const Tensor vmax = o.amsgrad ? buffer(st, 2, p) : Tensor();
       st.step += 1;
-      adam_param(p, grad, m, v, vmax, st.step, a, "Adam");
+      adam_param(p, grad, m, v, vmax, st.step, a, kind());
     }
   }
 }
 
-// ---------------------------------------------------------------- AdamW
+template class AdamFamily<AdamOptions, false>;
+template class AdamFamily<AdamWOptions, true>;
 
-AdamW::AdamW(std::vector<Tensor> params, AdamWOptions options) : Optimizer("AdamW", kAdamBuffers) {
-  add_param_group(std::move(params), options);
-}
-
-AdamW::AdamW(std::vector<Group> groups) : Optimizer("AdamW", kAdamBuffers) {
-  SN_CHECK(!groups.empty(), ValueError, "AdamW: no parameter groups given");
-  for (auto& g : groups) add_param_group(std::move(g.params), g.options);
-}
-
-void AdamW::add_param_group(std::vector<Tensor> params, AdamWOptions options) {
-  validate(options, "AdamW");
-  add_group(std::move(params));
-  options_.push_back(options);
-}
-
-const AdamWOptions& AdamW::options(size_t group) const {
-  SN_CHECK(group < options_.size(), IndexError, "AdamW: parameter group ", group,
-           " does not exist (", options_.size(), " groups)");
-  return options_[group];
-}
-
-std::vector<std::pair<std::string, double>> AdamW::group_options(size_t g) const {
-  const AdamWOptions& o = options_[g];
-  return {{"lr", o.lr},
-          {"beta1", o.betas.first},
-          {"beta2", o.betas.second},
-          {"eps", o.eps},
-          {"weight_decay", o.weight_decay},
-          {"amsgrad", o.amsgrad},
-          {"maximize", o.maximize}};
-}
-
-void AdamW::set_group_options(size_t g, const std::map<std::string, double>& values) {
-  AdamWOptions o = options_[g];
-  take(values, "lr", o.lr);
-  take(values, "beta1", o.betas.first);
-  take(values, "beta2", o.betas.second);
-  take(values, "eps", o.eps);
-  take(values, "weight_decay", o.weight_decay);
-  take(values, "amsgrad", o.amsgrad);
-  take(values, "maximize", o.maximize);
-  validate(o, "AdamW");
-  options_[g] = o;
-}
-
-void AdamW::update() {
-  for (size_t g = 0; g < groups_.size(); ++g) {
-    const auto& o = options_[g];
-    const AdamArgs a{o.lr,           o.betas.first, o.betas.second, o.eps,
-                     o.weight_decay, o.amsgrad,     o.maximize,     /*decoupled=*/true};
-    for (size_t i = 0; i < groups_[g].size(); ++i) {
-      const Tensor& p = groups_[g][i];
-      const Tensor grad = p.grad();
-      if (!grad.defined()) continue;
-      ParamState& st = state_[g][i];
-      const Tensor m = buffer(st, 0, p), v = buffer(st, 1, p);
-      const Tensor vmax = o.amsgrad ? buffer(st, 2, p) : Tensor();
-      st.step += 1;
-      adam_param(p, grad, m, v, vmax, st.step, a, "AdamW");
-    }
-  }
-}
+}  // namespace detail
 
 }  // namespace sn::optim

@@ -26,46 +26,44 @@ struct AdamWOptions {
   bool maximize = false;
 };
 
+namespace detail {
+// What Adam and AdamW share: groups of parameters with their options, the option plumbing and
+// the update loop over one fused kernel. Decoupled picks where weight decay enters (AdamW).
+// Defined in adam.cpp for the two instantiations below.
+template <typename Options, bool Decoupled>
+class AdamFamily : public Optimizer {
+ public:
+  struct Group {
+    std::vector<Tensor> params;
+    Options options;
+  };
+  explicit AdamFamily(std::vector<Tensor> params, Options options = {});
+  explicit AdamFamily(std::vector<Group> groups);
+  void add_param_group(std::vector<Tensor> params, Options options);
+  const Options& options(size_t group = 0) const;
+
+ protected:
+  void update() override;
+  std::vector<std::pair<std::string, double>> group_options(size_t g) const override;
+  void set_group_options(size_t g, const std::map<std::string, double>& values) override;
+
+ private:
+  static const char* kind() { return Decoupled ? "AdamW" : "Adam"; }
+  std::vector<Options> options_;
+};
+}  // namespace detail
+
 // m = β1·m + (1 − β1)·g;  v = β2·v + (1 − β2)·g²;  v̂max = max(v̂max, v) (AMSGrad)
 // p −= lr/(1 − β1ᵗ) · m / (√v / √(1 − β2ᵗ) + eps)
-class Adam : public Optimizer {
+class Adam : public detail::AdamFamily<AdamOptions, false> {
  public:
-  struct Group {
-    std::vector<Tensor> params;
-    AdamOptions options;
-  };
-  explicit Adam(std::vector<Tensor> params, AdamOptions options = {});
-  explicit Adam(std::vector<Group> groups);
-  void add_param_group(std::vector<Tensor> params, AdamOptions options);
-  const AdamOptions& options(size_t group = 0) const;
-
- protected:
-  void update() override;
-  std::vector<std::pair<std::string, double>> group_options(size_t g) const override;
-  void set_group_options(size_t g, const std::map<std::string, double>& values) override;
-
- private:
-  std::vector<AdamOptions> options_;
+  using AdamFamily::AdamFamily;
 };
 
-class AdamW : public Optimizer {
+// Adam with decoupled weight decay: p ← p·(1 − lr·wd) before the Adam step.
+class AdamW : public detail::AdamFamily<AdamWOptions, true> {
  public:
-  struct Group {
-    std::vector<Tensor> params;
-    AdamWOptions options;
-  };
-  explicit AdamW(std::vector<Tensor> params, AdamWOptions options = {});
-  explicit AdamW(std::vector<Group> groups);
-  void add_param_group(std::vector<Tensor> params, AdamWOptions options);
-  const AdamWOptions& options(size_t group = 0) const;
-
- protected:
-  void update() override;
-  std::vector<std::pair<std::string, double>> group_options(size_t g) const override;
-  void set_group_options(size_t g, const std::map<std::string, double>& values) override;
-
- private:
-  std::vector<AdamWOptions> options_;
+  using AdamFamily::AdamFamily;
 };
 
 }  // namespace sn::optim
