@@ -1,5 +1,6 @@
 // Conv, pooling and normalisation layers and the ResNet / inception blocks (nn/conv.h): the
 // parameters, buffers, boundary checks and PyTorch-style reprs around the ops in ops/conv.h.
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -27,6 +28,17 @@ std::string args(const IntArgs& a, int n) {
   return tuple(v);
 }
 std::string spatial(int dims) { return dims == 1 ? "L" : "H, W"; }
+// kernel, stride and padding always; dilation and ceil_mode when not the defaults
+std::string max_pool_repr(const IntArgs& k, const MaxPoolOptions& o, int n) {
+  std::string s = "kernel_size=" + args(k, n) +
+                  ", stride=" + args(o.stride.empty() ? k : o.stride, n) +
+                  ", padding=" + args(o.padding, n);
+  std::vector<int64_t> d = o.dilation.values();
+  if (std::any_of(d.begin(), d.end(), [](int64_t v) { return v != 1; }))
+    s += ", dilation=" + args(o.dilation, n);
+  if (o.ceil_mode) s += ", ceil_mode=True";
+  return s;
+}
 }  // namespace
 
 // ============================================================== ConvNd
@@ -102,22 +114,23 @@ Tensor MaxPool1d::forward(const Tensor& x) {
   check_spatial(*this, x, 1);
   return max_pool1d(x, k_, opts_);
 }
-std::string MaxPool1d::extra_repr() const { return "kernel_size=" + args(k_, 1); }
+std::string MaxPool1d::extra_repr() const { return max_pool_repr(k_, opts_, 1); }
 Tensor MaxPool2d::forward(const Tensor& x) {
   check_spatial(*this, x, 2);
   return max_pool2d(x, k_, opts_);
 }
-std::string MaxPool2d::extra_repr() const {
-  return "kernel_size=" + args(k_, 2) +
-         ", stride=" + args(opts_.stride.empty() ? k_ : opts_.stride, 2);
-}
+std::string MaxPool2d::extra_repr() const { return max_pool_repr(k_, opts_, 2); }
 Tensor AvgPool2d::forward(const Tensor& x) {
   check_spatial(*this, x, 2);
   return avg_pool2d(x, k_, opts_);
 }
 std::string AvgPool2d::extra_repr() const {
-  return "kernel_size=" + args(k_, 2) +
-         ", stride=" + args(opts_.stride.empty() ? k_ : opts_.stride, 2);
+  std::string s = "kernel_size=" + args(k_, 2) +
+                  ", stride=" + args(opts_.stride.empty() ? k_ : opts_.stride, 2) +
+                  ", padding=" + args(opts_.padding, 2);
+  if (opts_.ceil_mode) s += ", ceil_mode=True";
+  if (!opts_.count_include_pad) s += ", count_include_pad=False";
+  return s;
 }
 Tensor AdaptiveAvgPool2d::forward(const Tensor& x) {
   check_spatial(*this, x, 2);

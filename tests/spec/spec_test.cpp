@@ -92,6 +92,14 @@ TEST(ConvLayers, ShapesInitAndErrors) {
   EXPECT_EQ(c1(sn::zeros({1, 2, 7})).shape(), (sn::Shape{1, 4, 7}));
   nn::MaxPool2d mp(2);
   EXPECT_EQ(mp(sn::zeros({1, 2, 7, 7})).shape(), (sn::Shape{1, 2, 3, 3}));
+  EXPECT_EQ(mp.extra_repr(), "kernel_size=(2, 2), stride=(2, 2), padding=(0, 0)");
+  EXPECT_EQ(
+      nn::MaxPool2d(3, {.stride = 2, .padding = 1, .dilation = 2, .ceil_mode = true}).extra_repr(),
+      "kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), dilation=(2, 2), ceil_mode=True");
+  EXPECT_EQ(nn::MaxPool1d(3, {.padding = 1}).extra_repr(),
+            "kernel_size=(3,), stride=(3,), padding=(1,)");
+  EXPECT_EQ(nn::AvgPool2d(3, {.stride = 1, .padding = 1, .count_include_pad = false}).extra_repr(),
+            "kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), count_include_pad=False");
   nn::AdaptiveAvgPool2d gap(1);
   EXPECT_EQ(gap(sn::ones({2, 5, 4, 4})).shape(), (sn::Shape{2, 5, 1, 1}));
 }
