@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "backend/cpu/vec_math.h"
+
 namespace sn::loss::detail {
 
 // c ? a : b on the bits. GCC keeps a plain ?: as a branch when one side holds a division (it
@@ -18,22 +20,14 @@ inline float pick(bool c, float a, float b) {
   return std::bit_cast<float>((std::bit_cast<int32_t>(a) & m) | (std::bit_cast<int32_t>(b) & ~m));
 }
 
-// e^x for x <= 0 (softmax arguments x - max, and e^-|x|): the Cephes expf polynomial (as in
-// backend/cpu/vec_math.h) with a single 2^n scale and no overflow path, about half the work of
-// the general exp. Below -87.3 (e^x < FLT_MIN) gives 0; NaN stays NaN.
+// e^x for x <= 0 (softmax arguments x - max, and e^-|x|): the Cephes expf polynomial
+// (vm::exp_reduced of backend/cpu/vec_math.h) with a single 2^n scale and no overflow path, about
+// half the work of the general exp. Below -87.3 (e^x < FLT_MIN) gives 0; NaN stays NaN.
 inline float exp_nonpos(float x) {
   const bool nan = x != x;
   const float xc = pick(nan | (x < -87.3f), -87.3f, x);  // keeps the int conversion defined
-  const float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;  // round(x·log2 e)
-  float r = xc - n * 0.693359375f;
-  r = r + n * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  const float y = p * r * r + r + 1.0f;
+  float n;
+  const float y = cpu::vm::exp_reduced(xc, n);
   const float v = y * std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);
   return pick(nan, x, pick(x < -87.3f, 0.0f, v));
 }

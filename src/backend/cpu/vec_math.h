@@ -19,6 +19,23 @@ inline float from_bits(int32_t u) { return std::bit_cast<float>(u); }
 // 2^n for an integer n in [-126, 127], built from the exponent bits.
 inline float pow2i(int32_t n) { return from_bits((n + 127) << 23); }
 
+// The core of every float32 exp here: x = n·ln2 + r with n = round(x·log2 e) (by the 1.5·2^23
+// trick: std::floor does not vectorise) and |r| <= ln2/2 (ln2 split in two for precision), then
+// e^r by a degree-6 polynomial (Cephes expf coefficients). Returns e^r and sets n; the caller
+// applies 2^n. x must be finite and clamped to the caller's range (|n| <= 150).
+inline float exp_reduced(float x, float& n) {
+  n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  float r = x - n * 0.693359375f;
+  r = r + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  return p * r * r + r + 1.0f;
+}
+
 // e^x. Range reduction x = n·ln2 + r, |r| <= ln2/2, then a degree-6 polynomial for e^r
 // (Cephes expf coefficients) and the scale 2^n applied in two halves, so results down to the
 // subnormal range come out right. NaN in, NaN out; large x gives inf, very negative x gives 0.
@@ -27,17 +44,8 @@ inline float exp(float x) {
   float xc = x > kHi ? kHi : x;
   xc = xc < kLo ? kLo : xc;
   xc = xc == xc ? xc : 0.0f;  // keep NaN out of the integer conversion below
-  // round to nearest by the 1.5·2^23 trick (std::floor does not vectorise); |n| <= 150
-  const float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-  float r = xc - n * 0.693359375f;
-  r = r + n * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  const float y = p * r * r + r + 1.0f;
+  float n;
+  const float y = exp_reduced(xc, n);
   const int32_t ni = static_cast<int32_t>(n), n1 = ni >> 1;  // 2^n = 2^n1 · 2^(n - n1)
   const float res = y * pow2i(n1) * pow2i(ni - n1);
   const float big = x > kHi ? INFINITY : res;
@@ -98,16 +106,8 @@ inline float erf(float x) {
 inline float exp_nonpos(float v) {
   float vc = v < -87.0f ? -87.0f : v;
   vc = vc == vc ? vc : 0.0f;
-  const float n = (vc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-  float r = vc - n * 0.693359375f;
-  r = r + n * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  return (p * r * r + r + 1.0f) * pow2i(static_cast<int32_t>(n));
+  float n;
+  return exp_reduced(vc, n) * pow2i(static_cast<int32_t>(n));
 }
 
 // erf(u) to 1.5e-7 absolute by Abramowitz-Stegun 7.1.26 alone (no small-|u| series: GELU needs
