@@ -8,6 +8,7 @@
 
 #include "fashion_epoch.h"
 #include "harness.h"
+#include "train_step.h"
 
 using namespace sn::bench;
 namespace nn = sn::nn;
@@ -27,18 +28,8 @@ int main(int argc, char** argv) {
     if (!args.data.empty())
       return run_fashion_epochs(args, "cnn_train", "cnn fashion-mnist epoch", model, opt, kBatch,
                                 /*flat=*/false);
-    std::vector<std::pair<sn::Tensor, sn::Tensor>> pool;
-    for (int i = 0; i < 8; ++i)
-      pool.emplace_back(sn::randn({kBatch, 1, 28, 28}), sn::randint(0, 10, {kBatch}));
-    size_t i = 0;
     sn::Tensor loss;
-    StepTiming t = time_steps(args, 20, 500, [&] {
-      const auto& [x, y] = pool[i++ % pool.size()];
-      opt.zero_grad(true);
-      loss = sn::loss::cross_entropy(model(x), y);
-      loss.backward();
-      opt.step();
-    });
+    StepTiming t = time_train_steps(args, model, opt, sn::Shape{kBatch, 1, 28, 28}, loss);
     Json()
         .s("bench", "cnn_train")
         .s("case", "cnn train step b64")

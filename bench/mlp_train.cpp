@@ -7,6 +7,7 @@
 
 #include "fashion_epoch.h"
 #include "harness.h"
+#include "train_step.h"
 
 using namespace sn::bench;
 namespace nn = sn::nn;
@@ -24,18 +25,8 @@ int main(int argc, char** argv) {
     if (!args.data.empty())
       return run_fashion_epochs(args, "mlp_train", "mlp fashion-mnist epoch", model, opt, kBatch,
                                 /*flat=*/true);
-    std::vector<std::pair<sn::Tensor, sn::Tensor>> pool;
-    for (int i = 0; i < 8; ++i)
-      pool.emplace_back(sn::randn({kBatch, 784}), sn::randint(0, 10, {kBatch}));
-    size_t i = 0;
     sn::Tensor loss;
-    StepTiming t = time_steps(args, 20, 500, [&] {
-      const auto& [x, y] = pool[i++ % pool.size()];
-      opt.zero_grad(true);
-      loss = sn::loss::cross_entropy(model(x), y);
-      loss.backward();
-      opt.step();
-    });
+    StepTiming t = time_train_steps(args, model, opt, sn::Shape{kBatch, 784}, loss);
     Json()
         .s("bench", "mlp_train")
         .s("case", "mlp train step b128")

@@ -72,34 +72,6 @@ inline float tanh(float x) {
 // σ(x) = 1 / (1 + e^-x); exp(-x) = inf for very negative x gives exactly 0.
 inline float sigmoid(float x) { return 1.0f / (1.0f + vm::exp(-x)); }
 
-// erf x: the Taylor series to x^19 for |x| < 0.8, and beyond the Abramowitz-Stegun 7.1.26
-// form 1 - t·P(t)·e^{-x²}, t = 1/(1 + p|x|) (absolute error 1.5e-7).
-inline float erf(float x) {
-  const float a = std::fabs(x);
-  const float z = x * x;
-  // 2/√π · Σ (-1)^n x^(2n+1) / (n!·(2n+1)), n = 0 ... 9
-  float s = -1.0f / 6894720.0f;
-  s = s * z + 1.0f / 685440.0f;
-  s = s * z - 1.0f / 75600.0f;
-  s = s * z + 1.0f / 9360.0f;
-  s = s * z - 1.0f / 1320.0f;
-  s = s * z + 1.0f / 216.0f;
-  s = s * z - 1.0f / 42.0f;
-  s = s * z + 1.0f / 10.0f;
-  s = s * z - 1.0f / 3.0f;
-  s = s * z + 1.0f;
-  const float small = 1.12837916709551257f * x * s;
-  const float t = 1.0f / (1.0f + 0.3275911f * a);
-  float q = 1.061405429f;
-  q = q * t - 1.453152027f;
-  q = q * t + 1.421413741f;
-  q = q * t - 0.284496736f;
-  q = q * t + 0.254829592f;
-  const float large = std::copysign(1.0f - q * t * vm::exp(-z), x);
-  const float out = a < 0.8f ? small : large;
-  return x == x ? out : x;
-}
-
 // e^v for v <= 0, without exp()'s overflow and NaN handling and with v < -87 taken as -87
 // (a result below 1.7e-38 instead of a subnormal or 0): the Gaussian factor inside erf/GELU,
 // where such a value is multiplied away.
@@ -122,6 +94,29 @@ inline float erf_abs(float u, float& gauss) {
   q = q * t - 0.284496736f;
   q = q * t + 0.254829592f;
   return std::copysign(1.0f - q * t * gauss, u);
+}
+
+// erf x: the Taylor series to x^19 for |x| < 0.8, and beyond the Abramowitz-Stegun 7.1.26
+// form 1 - t·P(t)·e^{-x²}, t = 1/(1 + p|x|) (absolute error 1.5e-7).
+inline float erf(float x) {
+  const float a = std::fabs(x);
+  const float z = x * x;
+  // 2/√π · Σ (-1)^n x^(2n+1) / (n!·(2n+1)), n = 0 ... 9
+  float s = -1.0f / 6894720.0f;
+  s = s * z + 1.0f / 685440.0f;
+  s = s * z - 1.0f / 75600.0f;
+  s = s * z + 1.0f / 9360.0f;
+  s = s * z - 1.0f / 1320.0f;
+  s = s * z + 1.0f / 216.0f;
+  s = s * z - 1.0f / 42.0f;
+  s = s * z + 1.0f / 10.0f;
+  s = s * z - 1.0f / 3.0f;
+  s = s * z + 1.0f;
+  const float small = 1.12837916709551257f * x * s;
+  float gauss;
+  const float large = erf_abs(x, gauss);
+  const float out = a < 0.8f ? small : large;
+  return x == x ? out : x;
 }
 
 // GELU (exact form) x·Φ(x), Φ(x) = (1 + erf(x/√2))/2; error within 2e-7·(1 + |x|).
