@@ -85,11 +85,16 @@ std::string Module::summary(const Shape& input_shape, DType dtype) {
   std::unordered_map<const Module*, size_t> row_of;
   for (auto& [name, m] : named_modules()) {
     if (m == this) continue;
-    // a row for every leaf, and for any container that owns parameters itself; the Param #
-    // column counts a module's own parameters, so it sums to the total
+    // a row for every leaf, for any container that owns parameters itself, and for the
+    // containers that merge their children's outputs (Parallel concatenates, Residual adds the
+    // skip), whose output no child row shows; the hook fires after the children's, so the row
+    // comes right after them. The Param # column counts a module's own parameters, so it sums
+    // to the total.
     int64_t own = 0;
     for (const Tensor& p : m->parameters(false)) own += p.numel();
-    if (!m->children_.empty() && own == 0) continue;
+    const std::string type = m->type_name();
+    const bool merges = type == "Parallel" || type == "Residual";
+    if (!m->children_.empty() && own == 0 && !merges) continue;
     row_of.emplace(m, rows.size());
     rows.push_back({name, m, Shape{}, own, -1});
   }

@@ -296,6 +296,19 @@ TEST(Module, SummaryTable) {
   EXPECT_NE(t.find("Total params: 130\nTrainable params: 114\nNon-trainable params: 16\n"),
             std::string::npos)
       << t;
+  // containers that merge their branches get a row of their own, after their children
+  auto branches = nn::Sequential(
+      {nn::Parallel({nn::Linear(4, 3), nn::Linear(4, 5)}, 1), nn::Residual(nn::Linear(8, 8))});
+  const std::string u = branches.summary({2, 4});
+  const size_t second = u.find("0.1 (Linear)                  [2, 5]"),
+               merged = u.find("0 (Parallel)                  [2, 8]                    0\n"),
+               skip = u.find("1 (Residual)                  [2, 8]                    0\n");
+  EXPECT_NE(second, std::string::npos) << u;
+  EXPECT_NE(merged, std::string::npos) << u;
+  EXPECT_NE(skip, std::string::npos) << u;
+  EXPECT_LT(second, merged) << u;
+  EXPECT_LT(merged, skip) << u;
+  EXPECT_NE(u.find("Total params: 112\n"), std::string::npos) << u;
   // a wrong input shape reports the layer
   EXPECT_NE(error_of([&] {
               model.summary({1, 10});
