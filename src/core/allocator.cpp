@@ -55,9 +55,11 @@ ClassOf class_of(size_t n) {
 constexpr size_t kHugePage = size_t{2} << 20;
 void* system_alloc(size_t bytes) {
   if (bytes < 2 * kHugePage) return std::aligned_alloc(kAlign, bytes);
-  void* p = std::aligned_alloc(kHugePage, bytes);
+  // aligned_alloc wants a size that is a multiple of the alignment (ASan checks it)
+  const size_t whole = (bytes + kHugePage - 1) & ~(kHugePage - 1);
+  void* p = std::aligned_alloc(kHugePage, whole);
 #ifdef MADV_HUGEPAGE
-  if (p) madvise(p, bytes, MADV_HUGEPAGE);  // a hint: failure is harmless
+  if (p) madvise(p, whole, MADV_HUGEPAGE);  // a hint: failure is harmless
 #endif
   return p;
 }

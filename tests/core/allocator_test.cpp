@@ -69,6 +69,20 @@ TEST_F(AllocatorTest, BlocksAreAlignedAndUsable) {
   for (auto& [p, n] : blocks) free_buffer(p, n);
 }
 
+TEST_F(AllocatorTest, LargeBlocksStartOnHugePageBoundaries) {
+  // 4 MiB and more: 2 MiB-aligned (for transparent huge pages), including sizes whose class is
+  // not a multiple of 2 MiB (5 MiB + 1 byte lands in the 6 MiB class; 9 MiB in 10 MiB)
+  for (bool cache : {true, false}) {
+    configure_buffer_cache(cache, size_t{1} << 30);
+    for (size_t n : {size_t{4} << 20, (size_t{5} << 20) + 1, size_t{9} << 20}) {
+      void* p = alloc_buffer(n);
+      EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % (size_t{2} << 20), 0u) << n;
+      std::memset(p, 0xcd, n);
+      free_buffer(p, n);
+    }
+  }
+}
+
 TEST_F(AllocatorTest, LimitCapsCachedBytes) {
   configure_buffer_cache(true, 8192);
   void* a = alloc_buffer(4096);
