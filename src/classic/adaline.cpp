@@ -47,6 +47,7 @@ AdalineReport Adaline::fit(const Tensor& x, const Tensor& t, const AdalineOption
   double* w = w_.data_ptr<double>();
 
   AdalineReport report;
+  const double start_mse = mean_squared_error(matmul(xb, w_), tt);
   for (int64_t epoch = 1; epoch <= options.max_epochs; ++epoch) {
     if (options.mode == UpdateMode::Online) {
       // E = ½(t − y)², ∂E/∂w = −(t − y)·x̃, so w ← w + η·(t − y)·x̃ after each sample
@@ -71,7 +72,7 @@ AdalineReport Adaline::fit(const Tensor& x, const Tensor& t, const AdalineOption
     }
     const double mse = mean_squared_error(matmul(xb, w_), tt);
     report.epochs = epoch;
-    if (!std::isfinite(mse)) {
+    if (detail::diverging(mse, start_mse)) {
       report.diverged = true;
       report.mse.push_back(mse);
       break;

@@ -1,5 +1,6 @@
 // Input checks and small metrics shared by the classic learners (see classic/data.h and
 // sinapsis/classic/common.h). No learning rule lives here.
+#include <algorithm>
 #include <cmath>
 
 #include "classic/data.h"
@@ -122,6 +123,10 @@ std::vector<int64_t> sample_order(int64_t n, bool shuffle) {
   std::vector<int64_t> idx(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) idx[static_cast<size_t>(i)] = i;
   return idx;
+}
+
+bool diverging(double mse, double start_mse) {
+  return !std::isfinite(mse) || mse > 1e6 * std::max(start_mse, 1e-12);
 }
 
 Tensor gather_rows(const Tensor& m, const std::vector<int64_t>& idx, int64_t begin, int64_t end) {

@@ -20,6 +20,9 @@ void check_finite(const Tensor& t, const char* op, const char* what);
 void check_options(const char* op, double lr, int64_t epochs);
 // 0..n-1, shuffled with the global generator when asked.
 std::vector<int64_t> sample_order(int64_t n, bool shuffle);
+// Gradient descent on a squared error has diverged when the error is no longer finite or has
+// grown a million-fold over the error at the starting weights (a converging run never does).
+bool diverging(double mse, double start_mse);
 // Rows `idx[begin, end)` of a contiguous float64 matrix [N, c] (or vector [N]).
 Tensor gather_rows(const Tensor& m, const std::vector<int64_t>& idx, int64_t begin, int64_t end);
 

@@ -15,7 +15,8 @@ void check_encoded(const Tensor& t, Encoding enc, const char* op, const char* wh
     SN_CHECK(p[i] == lo || p[i] == 1.0, ValueError, op, ": ", what, " must be ", to_string(enc),
              " (got ", p[i], " at flat index ", i, ")",
              enc == Encoding::Bipolar && p[i] == 0.0
-                 ? "; hint: for 0/1 data pass .encoding = sn::classic::Encoding::Binary"
+                 ? "; hint: 0/1 data needs the binary encoding (Encoding::Binary; --encoding "
+                   "binary in the CLI)"
                  : "");
 }
 }  // namespace

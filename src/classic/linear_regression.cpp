@@ -188,6 +188,7 @@ GradientDescentReport LinearRegression::fit_gradient_descent(const Tensor& x, co
   Tensor theta = zeros({p, k}, {.dtype = kFloat64});
 
   GradientDescentReport report;
+  const double start_mse = mean_squared_error(matmul(a, theta), b);
   for (int64_t epoch = 1; epoch <= opt.epochs; ++epoch) {
     const double lr = opt.lr / (1.0 + opt.lr_decay * static_cast<double>(epoch - 1));
     std::vector<int64_t> order = detail::sample_order(n, opt.shuffle && bs < n);
@@ -201,7 +202,7 @@ GradientDescentReport LinearRegression::fit_gradient_descent(const Tensor& x, co
     const double loss = mean_squared_error(matmul(a, theta), b);
     report.loss.push_back(loss);
     report.epochs = epoch;
-    if (!std::isfinite(loss)) {
+    if (detail::diverging(loss, start_mse)) {
       report.diverged = true;
       break;
     }

@@ -158,6 +158,10 @@ History fit(nn::Module& model, const LossFn& loss_fn, optim::Optimizer& opt,
   s.has_validation = vl != nullptr;
 
   const std::vector<Tensor> params = opt.parameters();
+  // Kept current after every epoch, so a checkpoint written by a callback mid-run holds the
+  // best epoch so far, not only the History fit() returns.
+  history.monitor = !options.monitor.empty() ? options.monitor : (vl ? "val_loss" : "loss");
+  history.best_epoch = history.best(history.monitor);
   model.train();
   for (auto& c : cbs) c->on_train_begin(s);
 
@@ -246,13 +250,13 @@ History fit(nn::Module& model, const LossFn& loss_fn, optim::Optimizer& opt,
     rec.completed = !abandoned;
     rec.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     history.epochs.push_back(std::move(rec));
+    history.best_epoch = history.best(history.monitor);
     if (!abandoned)
       for (auto& c : cbs) c->on_epoch_end(s);
   }
 
   history.stopped_early = s.stop_requested();
   history.stop_reason = s.stop_reason();
-  history.monitor = !options.monitor.empty() ? options.monitor : (vl ? "val_loss" : "loss");
   history.best_epoch = history.best(history.monitor);
   for (auto& c : cbs) c->on_train_end(s);
   model.train();

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -104,11 +105,26 @@ TEST_F(CliTest, TrainEvalPredictInfoResumeOnCsv) {
   EXPECT_NE(r.out.find("model.1.weight"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("model_spec"), std::string::npos) << r.out;
 
+  // a finished cosine run ended at lr 0; resuming it for more epochs re-plans the schedule
   r = run("resume " + runp + " --epochs 4 --threads 1");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("epoch 4/4"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("cosine re-planned from 3 to 4 epochs"), std::string::npos) << r.out;
   const std::string csv2 = read(fs::path(runp) / "history.csv");
   EXPECT_EQ(std::count(csv2.begin(), csv2.end(), '\n'), 5) << csv2;
+  // the 4th epoch trained at lr = 1e-3·(1 + cos(π·3/4))/2 ≈ 1.464e-4, not at 0
+  const std::string header = csv2.substr(0, csv2.find('\n'));
+  int lr_col = 0;
+  for (size_t i = 0; i < header.find("lr"); ++i) lr_col += header[i] == ',';
+  std::string last = csv2.substr(csv2.rfind('\n', csv2.size() - 2) + 1);
+  for (int c = 0; c < lr_col; ++c) last = last.substr(last.find(',') + 1);
+  EXPECT_NEAR(std::stod(last), 1e-3 * (1 + std::cos(3.14159265358979 * 3 / 4)) / 2, 1e-9)
+      << header << "\n"
+      << csv2;
+  EXPECT_NE(read(fs::path(runp) / "run.json").find("\"epochs\": 4"), std::string::npos);
+  r = run("resume " + runp + " --threads 1");
+  EXPECT_EQ(r.code, 2) << r.out;  // nothing left to do
+  EXPECT_NE(r.out.find("already has 4 of 4 epochs"), std::string::npos) << r.out;
 }
 
 TEST_F(CliTest, FashionMnistSubset) {
@@ -151,6 +167,71 @@ TEST_F(CliTest, GlassBoxCommands) {
   r = run("classic linreg --data " + (dir_ / "blobs.csv").string() + " --target x1 --epochs 5");
   ASSERT_EQ(r.code, 2) << r.out;  // the label column is text: not a regression input
   EXPECT_NE(r.out.find("label"), std::string::npos) << r.out;
+}
+
+TEST_F(CliTest, ClassicLearners) {
+  auto write = [&](const char* name, const char* text) {
+    std::ofstream f(dir_ / name);
+    f << text;
+    return (dir_ / name).string();
+  };
+  const std::string bip = write("and_bipolar.csv", "x1,x2,y\n1,1,1\n1,-1,-1\n-1,1,-1\n-1,-1,-1\n");
+  const std::string bin = write("and_binary.csv", "x1,x2,y\n0,0,0\n0,1,0\n1,0,0\n1,1,1\n");
+  const std::string three = write("three.csv", "x,y\n0,a\n1,b\n2,c\n");
+  std::string pts = "x,y\n";
+  for (int i = 0; i < 40; ++i)  // y = 2x + 1 on [-1, 1], with a little deterministic wiggle
+    pts += std::to_string(-1 + i / 20.0) + "," +
+           std::to_string(1 + 2 * (-1 + i / 20.0) + 0.05 * ((i * 7) % 5 - 2)) + "\n";
+  const std::string line = write("line.csv", pts.c_str());
+
+  // Hebb learns bipolar AND in one pass: w = (-2, 2, 2)
+  Result r = run("classic hebb --data " + bip + " --target y");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("encoding: bipolar"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("after sample 4: w = -2.0000 2.0000 2.0000"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("0 of 4 training samples misclassified"), std::string::npos) << r.out;
+  // binary data is detected too; --epochs is honoured
+  r = run("classic hebb --data " + bin + " --target y --epochs 2");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("encoding: binary"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("epoch 2, after sample 4: w = 2.0000 2.0000 2.0000"), std::string::npos)
+      << r.out;
+  r = run("classic hebb --data " + bin + " --target y --encoding bipolar");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("must be bipolar"), std::string::npos) << r.out;
+
+  // the perceptron takes bipolar labels as two classes; minibatch is not its rule
+  r = run("classic perceptron --data " + bip + " --target y --mode batch");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("'-1' → 0, '1' → 1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("converged in epoch"), std::string::npos) << r.out;
+  r = run("classic perceptron --data " + bip + " --target y --mode minibatch");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("minibatch"), std::string::npos) << r.out;
+  r = run("classic perceptron --data " + three + " --target y");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("separates exactly two"), std::string::npos) << r.out;
+
+  // too large a learning rate: divergence is reported early, numbers stay short
+  r = run("classic linreg --data " + line + " --target y --lr 5 --mode batch --epochs 200");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("diverged in epoch"), std::string::npos) << r.out;
+  std::istringstream lines(r.out);
+  for (std::string l; std::getline(lines, l);) EXPECT_LT(l.size(), 100u) << l;
+  r = run("classic adaline --data " + line +
+          " --target y --mode minibatch --batch-size 10 --epochs 20 --lr 0.1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("epoch 20: mse"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("diverged"), std::string::npos) << r.out;
+
+  // logistic regression names the classes and the weight rows
+  r = run("classic logreg --data " + (dir_ / "blobs.csv").string() + " --target label --epochs 20");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("classes: 'a' → 0, 'b' → 1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("P(label = 'b')"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  x2 "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("epoch 20: loss"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("accuracy 1.0000"), std::string::npos) << r.out;
 }
 
 TEST_F(CliTest, BadInputIsOneLineAndExitCode2) {

@@ -191,6 +191,11 @@ TEST(Checkpoint, ModelCheckpointBestAndLast) {
   EXPECT_EQ(read_checkpoint_info(dir.file("best.safetensors")).epoch, 2);
   EXPECT_EQ(last->saves(), 4);
   EXPECT_EQ(read_checkpoint_info(dir.file("last.safetensors")).epoch, 4);
+  // the history inside each checkpoint knows the best epoch so far, not only fit()'s result
+  EXPECT_EQ(read_checkpoint_info(dir.file("best.safetensors")).history.best_epoch, 1);
+  EXPECT_EQ(read_checkpoint_info(dir.file("e2.safetensors")).history.best_epoch, 1);
+  EXPECT_EQ(read_checkpoint_info(dir.file("last.safetensors")).history.best_epoch, 1);
+  EXPECT_EQ(read_checkpoint_info(dir.file("last.safetensors")).history.monitor, "val_loss");
   EXPECT_TRUE(std::filesystem::exists(dir.file("e2.safetensors")));
   EXPECT_TRUE(std::filesystem::exists(dir.file("e4.safetensors")));
   EXPECT_FALSE(std::filesystem::exists(dir.file("e1.safetensors")));

@@ -177,8 +177,14 @@ void write_text_atomic(const std::string& path, const std::string& text) {
 
 std::string fmt(double v, int precision) {
   std::ostringstream os;
-  os.setf(std::ios::fixed);
-  os.precision(precision);
+  // fixed notation, except where it would print a wall of digits (1e150) or only zeros (1e-9)
+  const double a = std::abs(v);
+  const bool sci = std::isfinite(v) && a != 0 && (a >= 1e9 || a < std::pow(10.0, -precision));
+  if (sci)
+    os.setf(std::ios::scientific, std::ios::floatfield);
+  else
+    os.setf(std::ios::fixed, std::ios::floatfield);
+  os.precision(sci ? 3 : precision);
   os << v;
   return os.str();
 }

@@ -2,7 +2,9 @@
 // gradients, plus the backprop trace), `sinapsis gradcheck` (analytic vs numerical gradients of a
 // model, per parameter) and `sinapsis classic` (perceptron, Hebb, ADALINE, linear and logistic
 // regression on a CSV file, printing weights and the error per epoch).
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 
@@ -172,113 +174,265 @@ void add_gradcheck(CLI::App& app) {
   });
 }
 
+// The weights as a table: one row per input (w0, the bias, first, then the CSV's feature
+// columns) and one column per output (per class for multinomial logistic regression).
+void print_weights(const Tensor& w, const data::CsvDataset& csv,
+                   const std::vector<std::string>& columns = {}) {
+  std::vector<std::string> rows = {"w0 (bias)"};
+  for (const auto& f : csv.feature_names()) rows.push_back(f);
+  const Tensor w2 = w.dim() == 1 ? w.unsqueeze(1) : w;
+  const std::vector<double> v = w2.contiguous().to_vector();
+  const int64_t k = w2.size(1);
+  size_t width = 9;
+  for (const auto& r : rows) width = std::max(width, r.size());
+  std::cout << "weights:\n";
+  if (!columns.empty()) {
+    std::printf("  %-*s", static_cast<int>(width), "");
+    for (const auto& c : columns) std::printf(" %12s", c.c_str());
+    std::printf("\n");
+  }
+  for (int64_t i = 0; i < w2.size(0); ++i) {
+    std::printf("  %-*s", static_cast<int>(width), rows[static_cast<size_t>(i)].c_str());
+    for (int64_t j = 0; j < k; ++j) std::printf(" %12s", fmt(v[i * k + j], 6).c_str());
+    std::printf("\n");
+  }
+}
+
+// "'no' → 0, 'yes' → 1": how the CLI numbered the target's labels.
+std::string class_mapping(const data::CsvDataset& csv) {
+  std::string s;
+  for (size_t i = 0; i < csv.classes().size(); ++i)
+    s += (i ? ", '" : "'") + csv.classes()[i] + "' → " + std::to_string(i);
+  return s;
+}
+
 void add_classic(CLI::App& app) {
   auto* cmd = app.add_subcommand("classic", "The classic learners on a CSV file");
   cmd->require_subcommand(1);
   struct Args {
-    std::string data, target, mode = "online";
-    int64_t epochs = 100;
+    std::string data, target, mode, encoding = "auto";
+    int64_t epochs = 0, batch_size = 0;
     double lr = -1;
+    bool shuffle = false, no_bias = false;
   };
-  auto add =
-      [&](const char* name, const char* help,
-          std::function<void(const Args&, const Tensor&, const Tensor&, const data::CsvDataset&)>
-              run) {
-        auto* sub = cmd->add_subcommand(name, help);
-        auto a = std::make_shared<Args>();
-        sub->add_option("--data", a->data, "CSV file with a header")->required();
-        sub->add_option("--target", a->target, "target column")->required();
-        sub->add_option("--epochs", a->epochs, "epochs")->capture_default_str();
-        sub->add_option("--lr", a->lr, "learning rate η (default: the learner's own)");
-        sub->add_option("--mode", a->mode, "online, minibatch or batch")
-            ->check(CLI::IsMember({"online", "minibatch", "batch"}))
-            ->capture_default_str();
-        const bool regression = std::string(name) == "linreg" || std::string(name) == "adaline";
-        sub->callback([a, run, regression] {
-          manual_seed(0);
-          auto csv = data::CsvDataset::load(
-              a->data,
-              {.target = a->target,
-               .task = regression ? data::CsvTask::Regression : data::CsvTask::Classification});
-          Tensor x = csv->x().to(kFloat64);
-          Tensor y = csv->y().to(kFloat64).reshape(Shape{-1});
-          std::cout << a->data << ": " << x.size(0) << " samples, " << x.size(1)
-                    << " features, target '" << a->target << "'\n";
-          run(*a, x, y, *csv);
-        });
-      };
+  struct Learner {
+    const char* name;
+    const char* help;
+    int64_t epochs;                  // default --epochs
+    double lr;                       // default --lr
+    std::vector<std::string> modes;  // allowed --mode values, the default first; empty: none
+    int64_t batch_size;              // default --batch-size (minibatch), 0: no such option
+    bool raw_target;                 // the target column as numbers, not as class indices
+    bool shuffle = false;            // default of --shuffle / --no-shuffle
+  };
+  using Run =
+      std::function<void(const Args&, const Tensor&, const Tensor&, const data::CsvDataset&)>;
+  auto add = [&](const Learner& l, Run run, const std::function<void(CLI::App*, Args&)>& extra) {
+    auto* sub = cmd->add_subcommand(l.name, l.help);
+    auto a = std::make_shared<Args>();
+    a->epochs = l.epochs;
+    a->lr = l.lr;
+    sub->add_option("--data", a->data, "CSV file with a header")->required();
+    sub->add_option("--target", a->target, "target column")->required();
+    sub->add_option("--epochs", a->epochs, "passes over the data")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    sub->add_option("--lr", a->lr, "learning rate η")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    if (!l.modes.empty()) {
+      a->mode = l.modes.front();
+      std::string list;
+      for (const auto& m : l.modes) list += (list.empty() ? "" : ", ") + m;
+      sub->add_option("--mode", a->mode, "weight updates: " + list)
+          ->check(CLI::IsMember(l.modes))
+          ->capture_default_str();
+      a->shuffle = l.shuffle;
+      sub->add_flag(
+          "--shuffle,!--no-shuffle", a->shuffle,
+          std::string("online/minibatch: a new random sample order each epoch (default ") +
+              (l.shuffle ? "on)" : "off)"));
+    }
+    if (l.batch_size > 0) {
+      a->batch_size = l.batch_size;
+      sub->add_option("--batch-size", a->batch_size, "samples per update in --mode minibatch")
+          ->capture_default_str()
+          ->check(CLI::PositiveNumber);
+    }
+    if (extra) extra(sub, *a);
+    const bool raw = l.raw_target;
+    sub->callback([a, run, raw] {
+      manual_seed(0);
+      auto csv = data::CsvDataset::load(
+          a->data, {.target = a->target,
+                    .task = raw ? data::CsvTask::Regression : data::CsvTask::Classification});
+      Tensor x = csv->x().to(kFloat64);
+      Tensor y = csv->y().to(kFloat64).reshape(Shape{-1});
+      std::cout << a->data << ": " << x.size(0) << " samples, " << x.size(1)
+                << (x.size(1) == 1 ? " feature" : " features") << ", target '" << a->target
+                << "'\n";
+      run(*a, x, y, *csv);
+    });
+  };
   auto mode_of = [](const Args& a) {
     return a.mode == "batch"       ? classic::UpdateMode::Batch
            : a.mode == "minibatch" ? classic::UpdateMode::MiniBatch
                                    : classic::UpdateMode::Online;
   };
-  auto print_w = [](const Tensor& w) { std::cout << "weights (w0 first): " << w << "\n"; };
-  add("perceptron", "Rosenblatt's perceptron (binary 0/1 targets)",
-      [=](const Args& a, const Tensor& x, const Tensor& y, const data::CsvDataset&) {
+  // every 10th epoch, the first five and the last: enough to see the curve
+  auto shown = [](size_t e, size_t n) { return e < 5 || e + 1 == n || (e + 1) % 10 == 0; };
+
+  add({"perceptron",
+       "Rosenblatt's perceptron (two classes, numbered 0/1 in sorted order)",
+       100,
+       1.0,
+       {"online", "batch"},
+       0,
+       false},
+      [=](const Args& a, const Tensor& x, const Tensor& y, const data::CsvDataset& csv) {
+        SN_CHECK(csv.num_classes() == 2, ValueError, "classic perceptron: the target '", a.target,
+                 "' has ", csv.num_classes(), " classes (", class_mapping(csv),
+                 "); a perceptron separates exactly two; hint: classic logreg handles more");
+        std::cout << "classes: " << class_mapping(csv) << "\n";
         classic::Perceptron p(x.size(1));
-        auto r =
-            p.fit(x, y,
-                  {.lr = a.lr > 0 ? a.lr : 1.0,
-                   .max_epochs = a.epochs,
-                   .mode = mode_of(a) == classic::UpdateMode::Batch ? classic::UpdateMode::Batch
-                                                                    : classic::UpdateMode::Online});
+        auto r = p.fit(
+            x, y, {.lr = a.lr, .max_epochs = a.epochs, .mode = mode_of(a), .shuffle = a.shuffle});
         for (size_t e = 0; e < r.errors.size(); ++e)
           std::cout << "epoch " << e + 1 << ": " << r.errors[e] << " misclassified\n";
         std::cout << (r.converged ? "converged in epoch " + std::to_string(r.epochs)
                                   : "did not converge in " + std::to_string(r.epochs) +
                                         " epochs (not linearly separable?)")
                   << "\n";
-        print_w(p.weights());
-      });
-  add("hebb", "Hebb's rule Δw = η·x·y (bipolar -1/1 targets)",
-      [=](const Args& a, const Tensor& x, const Tensor& y, const data::CsvDataset&) {
+        print_weights(p.weights(), csv);
+      },
+      {});
+  add(
+      {"hebb", "Hebb's rule Δw = η·x·y (binary 0/1 or bipolar -1/1 data)", 1, 1.0, {}, 0, true},
+      [=](const Args& a, const Tensor& x, const Tensor& y, const data::CsvDataset& csv) {
+        classic::Encoding enc = classic::Encoding::Binary;
+        if (a.encoding == "bipolar") {
+          enc = classic::Encoding::Bipolar;
+        } else if (a.encoding == "auto") {
+          // -1 anywhere (target or features) says bipolar; otherwise the data is read as 0/1
+          const std::vector<double> yv = y.to_vector(), xv = x.contiguous().to_vector();
+          auto has_minus_one = [](const std::vector<double>& v) {
+            return std::find(v.begin(), v.end(), -1.0) != v.end();
+          };
+          if (has_minus_one(yv) || has_minus_one(xv)) enc = classic::Encoding::Bipolar;
+        }
+        std::cout << "encoding: " << classic::to_string(enc)
+                  << (a.encoding == "auto" ? " (detected; --encoding to choose)" : "")
+                  << (a.no_bias ? ", no bias" : ", bias w0 on a constant input 1") << "\n";
         classic::Hebb h(x.size(1),
-                        {.lr = a.lr > 0 ? a.lr : 1.0,
-                         .epochs = std::max<int64_t>(1, std::min<int64_t>(a.epochs, 1))});
+                        {.lr = a.lr, .bias = !a.no_bias, .encoding = enc, .epochs = a.epochs});
         auto r = h.fit(x, y);
-        for (size_t i = 0; i < r.weights.size(); ++i)
-          std::cout << "after sample " << i + 1 << ": " << r.weights[i] << "\n";
-        std::cout << r.errors << " training samples misclassified after learning\n";
-        print_w(h.weights());
+        const size_t n = static_cast<size_t>(x.size(0));
+        for (size_t i = 0; i < r.weights.size(); ++i) {
+          std::cout << (a.epochs > 1 ? "epoch " + std::to_string(i / n + 1) + ", " : "")
+                    << "after sample " << i % n + 1 << ": w =";
+          for (double v : r.weights[i].to_vector()) std::cout << " " << fmt(v, 4);
+          std::cout << "\n";
+        }
+        std::cout << r.errors << " of " << n << " training samples misclassified after learning"
+                  << (r.errors ? " (Hebb's rule does not correct errors: try classic perceptron)"
+                               : "")
+                  << "\n";
+        print_weights(h.weights(), csv);
+      },
+      [](CLI::App* sub, Args& a) {
+        sub->add_option("--encoding", a.encoding,
+                        "auto (bipolar when a -1 occurs), binary (0/1) or bipolar (-1/1)")
+            ->check(CLI::IsMember({"auto", "binary", "bipolar"}))
+            ->capture_default_str();
+        sub->add_flag("--no-bias", a.no_bias, "no bias input: w0 stays 0");
       });
-  add("adaline", "ADALINE / Widrow-Hoff LMS (linear output, squared error)",
-      [=](const Args& a, const Tensor& x, const Tensor& y, const data::CsvDataset&) {
+  add({"adaline",
+       "ADALINE / Widrow-Hoff LMS (linear output, squared error)",
+       100,
+       0.01,
+       {"online", "minibatch", "batch"},
+       16,
+       true},
+      [=](const Args& a, const Tensor& x, const Tensor& y, const data::CsvDataset& csv) {
         classic::Adaline m(x.size(1));
-        auto r =
-            m.fit(x, y, {.lr = a.lr > 0 ? a.lr : 0.01, .max_epochs = a.epochs, .mode = mode_of(a)});
+        auto r = m.fit(x, y,
+                       {.lr = a.lr,
+                        .max_epochs = a.epochs,
+                        .mode = mode_of(a),
+                        .batch_size = a.batch_size,
+                        .shuffle = a.shuffle});
         for (size_t e = 0; e < r.mse.size(); ++e)
           std::cout << "epoch " << e + 1 << ": mse " << fmt(r.mse[e], 6) << "\n";
-        if (r.diverged) std::cout << "diverged: lower --lr\n";
-        print_w(m.weights());
-      });
-  add("linreg", "Linear regression: normal equations, then gradient descent",
-      [=](const Args& a, const Tensor& x, const Tensor& y, const data::CsvDataset&) {
+        if (r.diverged)
+          std::cout << "diverged in epoch " << r.epochs
+                    << ": the error grew a million-fold; lower --lr\n";
+        print_weights(m.weights(), csv);
+      },
+      {});
+  add({"linreg",
+       "Linear regression: normal equations, then gradient descent",
+       100,
+       0.01,
+       {"online", "minibatch", "batch"},
+       32,
+       true,
+       true},
+      [=](const Args& a, const Tensor& x, const Tensor& y, const data::CsvDataset& csv) {
         classic::LinearRegression ne;
         auto rn = ne.fit_normal_equations(x, y, {.fallback = classic::LstsqFallback::SVD});
         std::cout << "normal equations (" << rn.solver << ", cond " << rn.condition << "): mse "
                   << fmt(classic::mean_squared_error(ne.predict(x), y), 6) << "\n";
-        print_w(ne.weights());
+        print_weights(ne.weights(), csv);
         classic::LinearRegression gd;
-        auto rg = gd.fit_gradient_descent(
-            x, y, {.lr = a.lr > 0 ? a.lr : 0.01, .epochs = a.epochs, .mode = mode_of(a)});
+        auto rg = gd.fit_gradient_descent(x, y,
+                                          {.lr = a.lr,
+                                           .epochs = a.epochs,
+                                           .mode = mode_of(a),
+                                           .batch_size = a.batch_size,
+                                           .shuffle = a.shuffle});
         for (size_t e = 0; e < rg.loss.size(); ++e)
-          if (e < 5 || e + 1 == rg.loss.size() || (e + 1) % 10 == 0)
+          if (shown(e, rg.loss.size()) || rg.diverged)
             std::cout << "epoch " << e + 1 << ": mse " << fmt(rg.loss[e], 6) << "\n";
-        std::cout << "gradient descent (" << a.mode << ")"
-                  << (rg.diverged ? " diverged: lower --lr" : "") << "\n";
-        print_w(gd.weights());
-      });
-  add("logreg", "Logistic regression (softmax for more than two classes)",
+        std::cout << "gradient descent (" << a.mode << ")";
+        if (rg.diverged)
+          std::cout << " diverged in epoch " << rg.epochs
+                    << ": the error grew a million-fold; lower --lr\n";
+        else
+          std::cout << ", max |w_gd - w_normal| "
+                    << fmt(max(abs(gd.weights() - ne.weights())).item(), 6) << "\n";
+        print_weights(gd.weights(), csv);
+      },
+      {});
+  add({"logreg",
+       "Logistic regression (softmax for more than two classes)",
+       100,
+       0.1,
+       {"online", "minibatch", "batch"},
+       32,
+       false,
+       true},
       [=](const Args& a, const Tensor& x, const Tensor& y, const data::CsvDataset& csv) {
-        classic::LogisticRegression m(x.size(1), std::max<int64_t>(2, csv.num_classes()));
+        SN_CHECK(csv.num_classes() >= 2, ValueError, "classic logreg: the target '", a.target,
+                 "' has only one class (", class_mapping(csv), ")");
+        std::cout << "classes: " << class_mapping(csv) << "\n";
+        classic::LogisticRegression m(x.size(1), csv.num_classes());
         auto r = m.fit(x, y.to(kInt64),
-                       {.lr = a.lr > 0 ? a.lr : 0.1, .epochs = a.epochs, .mode = mode_of(a)});
+                       {.lr = a.lr,
+                        .epochs = a.epochs,
+                        .mode = mode_of(a),
+                        .batch_size = a.batch_size,
+                        .shuffle = a.shuffle});
         for (size_t e = 0; e < r.loss.size(); ++e)
-          if (e < 5 || e + 1 == r.loss.size() || (e + 1) % 10 == 0)
+          if (shown(e, r.loss.size()))
             std::cout << "epoch " << e + 1 << ": loss " << fmt(r.loss[e], 6) << ", accuracy "
                       << fmt(r.accuracy[e]) << "\n";
-        print_w(m.weights());
-      });
+        if (csv.num_classes() == 2)
+          std::cout << "P(" << a.target << " = '" << csv.classes()[1]
+                    << "') = sigmoid(w0 + Σ w·x)\n";
+        print_weights(m.weights(), csv,
+                      csv.num_classes() == 2 ? std::vector<std::string>{} : csv.classes());
+      },
+      {});
 }
 
 Register reg_graph(60, add_graph);

@@ -1,6 +1,7 @@
 // `sinapsis train` and `sinapsis resume`: build a model from a preset or a spec file, train it
 // with progress bars and per-epoch validation, report test accuracy, and leave everything in
 // a run folder (checkpoints, history, curves, the spec and the options, for resume).
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 
@@ -97,8 +98,11 @@ std::vector<train::MetricPtr> metrics_for(const LoadedData& d) {
   return {std::make_shared<train::MeanAbsoluteError>()};
 }
 
-// Trains from `initial_epoch` (0 for a new run); writes everything into the run folder.
-void run_training(const TrainArgs& a, const std::string& out_dir, bool resume) {
+// Trains a new run, or resumes one from its last checkpoint; writes everything into the run
+// folder. `planned_epochs` is the total the run was started with (resume only): when `a.epochs`
+// differs, the cosine schedule is re-planned over the new total.
+void run_training(const TrainArgs& a, const std::string& out_dir, bool resume,
+                  int64_t planned_epochs = 0) {
   if (a.threads > 0) set_num_threads(a.threads);
   manual_seed(a.seed);
   RunPaths run(out_dir);
@@ -131,6 +135,21 @@ void run_training(const TrainArgs& a, const std::string& out_dir, bool resume) {
              " of ", a.epochs, " epochs; hint: pass --epochs N with N > ", initial_epoch);
     std::cout << "resume: from epoch " << initial_epoch << " of " << a.epochs << " (" << run.last
               << ")\n";
+    if (sched && a.epochs != planned_epochs) {
+      // The saved cosine state anneals to 0 at the old total; continuing it would train the
+      // new epochs at (nearly) lr 0. Re-plan: the lr the cosine over the new total has here.
+      const double pi = 3.14159265358979323846;
+      const double f =
+          (1 + std::cos(pi * static_cast<double>(initial_epoch) / static_cast<double>(a.epochs))) /
+          2;
+      for (size_t g = 0; g < sched->base_lrs().size(); ++g)
+        opt->set_lr(g, sched->base_lrs()[g] * f);
+      std::cout << "schedule: cosine re-planned from " << planned_epochs << " to " << a.epochs
+                << " epochs; lr now " << opt->lr() << "\n";
+      json runj = json::parse(read_text(run.run_json));
+      runj["epochs"] = a.epochs;
+      write_text_atomic(run.run_json, runj.dump(2) + "\n");
+    }
   } else {
     write_text_atomic(run.spec, built.spec + "\n");
     json runj = a.to_json();
@@ -292,9 +311,10 @@ void add_resume(CLI::App& app) {
       SN_THROW(IOError, "resume: ", run.run_json, " is not valid JSON (", e.what(), ")");
     }
     TrainArgs a = TrainArgs::from_json(j);
+    const int64_t planned = a.epochs;
     if (*epochs > 0) a.epochs = *epochs;
     a.threads = *threads;
-    run_training(a, *dir, true);
+    run_training(a, *dir, true, planned);
   });
 }
 

@@ -23,7 +23,9 @@ struct AdalineReport {
   std::vector<double> mse{};  // over all samples, after each epoch
   int64_t epochs = 0;
   bool converged = false;  // stopped by `tolerance`
-  bool diverged = false;   // the MSE became inf/NaN (η too large); training stopped there
+  // The MSE became inf/NaN or grew a million-fold over its value at the starting weights
+  // (η too large); training stopped there.
+  bool diverged = false;
 };
 
 class Adaline {

@@ -46,7 +46,9 @@ struct GradientDescentOptions {
 struct GradientDescentReport {
   std::vector<double> loss{};  // MSE over all samples after each epoch
   int64_t epochs = 0;
-  bool diverged = false;  // the loss became inf/NaN (lr too large); training stopped there
+  // The loss became inf/NaN or grew a million-fold over the loss at zero weights (lr too
+  // large); training stopped there.
+  bool diverged = false;
 };
 
 class LinearRegression {
