@@ -2,17 +2,31 @@
 // private to conv.cpp. They work on "extended rows" (see ConvGeom in conv.cpp): the input is a
 // zero-padded plane stack xp, and im2col row k of the convolution is the contiguous run
 // xp[koff[k] + j], so a tap is a vector load at a fixed offset instead of a copy.
-// Vectors are GCC/Clang vector extensions (64 bytes: 16 floats / 8 doubles), register-blocked.
+// Vectors are GCC/Clang vector extensions as wide as the target's registers (64 bytes with
+// AVX-512, 32 with AVX/AVX2, 16 otherwise), register-blocked: the tile shapes below keep the
+// accumulators within the register file (32 vector registers with AVX-512, 16 without), since a
+// tile that spills runs many times slower.
 #pragma once
 #include <cstdint>
 #include <cstring>
 
 namespace sn::convdirect {
 
+#if defined(__AVX512F__)
+inline constexpr int kVecBytes = 64;
+inline constexpr int kVecRegs = 32;
+#elif defined(__AVX__)
+inline constexpr int kVecBytes = 32;
+inline constexpr int kVecRegs = 16;
+#else
+inline constexpr int kVecBytes = 16;
+inline constexpr int kVecRegs = 16;
+#endif
+
 template <typename T>
 struct Vec {
-  static constexpr int L = 64 / sizeof(T);
-  typedef T type __attribute__((vector_size(64)));
+  static constexpr int L = kVecBytes / sizeof(T);
+  typedef T type __attribute__((vector_size(kVecBytes)));
 };
 template <typename T>
 inline typename Vec<T>::type vload(const T* p) {
@@ -51,10 +65,17 @@ void fwd_tile(const T* w, const T* xp, const int64_t* koff, int64_t K, T* out, i
     for (int v = 0; v < NV; ++v) vstore(out + m * ldo + v * L, acc[m][v]);
 }
 
-// Columns one forward tile with MR output channels covers (NV·L; MR·NV <= 24 accumulators).
+// Vectors per forward tile row for mr output channels: MR·NV accumulators + NV inputs + one
+// broadcast weight fit the registers (MR·NV <= 24 with 32 registers, <= 12 with 16).
+constexpr int fwd_tile_vecs(int mr) {
+  if constexpr (kVecRegs >= 32) return mr <= 4 ? 6 : mr <= 6 ? 4 : 3;
+  return mr <= 1 ? 6 : mr <= 2 ? 4 : mr <= 4 ? 3 : mr <= 6 ? 2 : 1;
+}
+
+// Columns one forward tile with MR output channels covers.
 template <typename T>
 constexpr int64_t fwd_tile_cols(int mr) {
-  return (mr <= 4 ? 6 : mr <= 6 ? 4 : 3) * Vec<T>::L;
+  return fwd_tile_vecs(mr) * Vec<T>::L;
 }
 
 // out[m][0, ncols) for mr <= 8 output channels (w packed [K][mr]); may write up to
@@ -66,28 +87,28 @@ void fwd_block(int mr, const T* w, const T* xp, const int64_t* koff, int64_t K, 
   for (int64_t j = 0; j < ncols; j += step) {
     switch (mr) {
       case 1:
-        fwd_tile<T, 1, 6>(w, xp + j, koff, K, out + j, ldo);
+        fwd_tile<T, 1, fwd_tile_vecs(1)>(w, xp + j, koff, K, out + j, ldo);
         break;
       case 2:
-        fwd_tile<T, 2, 6>(w, xp + j, koff, K, out + j, ldo);
+        fwd_tile<T, 2, fwd_tile_vecs(2)>(w, xp + j, koff, K, out + j, ldo);
         break;
       case 3:
-        fwd_tile<T, 3, 6>(w, xp + j, koff, K, out + j, ldo);
+        fwd_tile<T, 3, fwd_tile_vecs(3)>(w, xp + j, koff, K, out + j, ldo);
         break;
       case 4:
-        fwd_tile<T, 4, 6>(w, xp + j, koff, K, out + j, ldo);
+        fwd_tile<T, 4, fwd_tile_vecs(4)>(w, xp + j, koff, K, out + j, ldo);
         break;
       case 5:
-        fwd_tile<T, 5, 4>(w, xp + j, koff, K, out + j, ldo);
+        fwd_tile<T, 5, fwd_tile_vecs(5)>(w, xp + j, koff, K, out + j, ldo);
         break;
       case 6:
-        fwd_tile<T, 6, 4>(w, xp + j, koff, K, out + j, ldo);
+        fwd_tile<T, 6, fwd_tile_vecs(6)>(w, xp + j, koff, K, out + j, ldo);
         break;
       case 7:
-        fwd_tile<T, 7, 3>(w, xp + j, koff, K, out + j, ldo);
+        fwd_tile<T, 7, fwd_tile_vecs(7)>(w, xp + j, koff, K, out + j, ldo);
         break;
       default:
-        fwd_tile<T, 8, 3>(w, xp + j, koff, K, out + j, ldo);
+        fwd_tile<T, 8, fwd_tile_vecs(8)>(w, xp + j, koff, K, out + j, ldo);
         break;
     }
   }
@@ -123,8 +144,13 @@ void wgrad_tile(const T* dy, int64_t ldd, int64_t dy_bs, const T* xp, int64_t x_
     }
 }
 
-// Taps per weight-gradient tile for mr output channels (MR·KB + MR + KB <= 30 registers).
-constexpr int wgrad_tile_taps(int mr) { return mr <= 2 ? 8 : mr <= 4 ? 5 : mr <= 6 ? 3 : 2; }
+// Taps per weight-gradient tile for mr output channels: MR·KB accumulators + KB inputs + the dy
+// vectors fit the registers (MR·KB + MR + KB <= 30 with 32 registers, MR·KB + KB + 1 <= 16 with
+// 16, where the dy vectors stream through one register).
+constexpr int wgrad_tile_taps(int mr) {
+  if constexpr (kVecRegs >= 32) return mr <= 2 ? 8 : mr <= 4 ? 5 : mr <= 6 ? 3 : 2;
+  return mr <= 1 ? 7 : mr <= 2 ? 5 : mr <= 4 ? 3 : mr <= 6 ? 2 : 1;
+}
 
 // dw[m][k] += ... for mr <= 8 channels and all K taps; koff must hold K + 8 entries (a tile
 // reads whole blocks; extra entries point at valid memory and their sums are dropped).
@@ -138,28 +164,28 @@ void wgrad_block(int mr, const T* dy, int64_t ldd, int64_t dy_bs, const T* xp, i
     T* d = dw + k;
     switch (mr) {
       case 1:
-        wgrad_tile<T, 1, 8>(dy, ldd, dy_bs, xp, x_bs, ko, nb, ncols, d, ldw, kv);
+        wgrad_tile<T, 1, wgrad_tile_taps(1)>(dy, ldd, dy_bs, xp, x_bs, ko, nb, ncols, d, ldw, kv);
         break;
       case 2:
-        wgrad_tile<T, 2, 8>(dy, ldd, dy_bs, xp, x_bs, ko, nb, ncols, d, ldw, kv);
+        wgrad_tile<T, 2, wgrad_tile_taps(2)>(dy, ldd, dy_bs, xp, x_bs, ko, nb, ncols, d, ldw, kv);
         break;
       case 3:
-        wgrad_tile<T, 3, 5>(dy, ldd, dy_bs, xp, x_bs, ko, nb, ncols, d, ldw, kv);
+        wgrad_tile<T, 3, wgrad_tile_taps(3)>(dy, ldd, dy_bs, xp, x_bs, ko, nb, ncols, d, ldw, kv);
         break;
       case 4:
-        wgrad_tile<T, 4, 5>(dy, ldd, dy_bs, xp, x_bs, ko, nb, ncols, d, ldw, kv);
+        wgrad_tile<T, 4, wgrad_tile_taps(4)>(dy, ldd, dy_bs, xp, x_bs, ko, nb, ncols, d, ldw, kv);
         break;
       case 5:
-        wgrad_tile<T, 5, 3>(dy, ldd, dy_bs, xp, x_bs, ko, nb, ncols, d, ldw, kv);
+        wgrad_tile<T, 5, wgrad_tile_taps(5)>(dy, ldd, dy_bs, xp, x_bs, ko, nb, ncols, d, ldw, kv);
         break;
       case 6:
-        wgrad_tile<T, 6, 3>(dy, ldd, dy_bs, xp, x_bs, ko, nb, ncols, d, ldw, kv);
+        wgrad_tile<T, 6, wgrad_tile_taps(6)>(dy, ldd, dy_bs, xp, x_bs, ko, nb, ncols, d, ldw, kv);
         break;
       case 7:
-        wgrad_tile<T, 7, 2>(dy, ldd, dy_bs, xp, x_bs, ko, nb, ncols, d, ldw, kv);
+        wgrad_tile<T, 7, wgrad_tile_taps(7)>(dy, ldd, dy_bs, xp, x_bs, ko, nb, ncols, d, ldw, kv);
         break;
       default:
-        wgrad_tile<T, 8, 2>(dy, ldd, dy_bs, xp, x_bs, ko, nb, ncols, d, ldw, kv);
+        wgrad_tile<T, 8, wgrad_tile_taps(8)>(dy, ldd, dy_bs, xp, x_bs, ko, nb, ncols, d, ldw, kv);
         break;
     }
   }
@@ -194,6 +220,13 @@ void wgrad_ovec_tile(const T* xp, const int64_t* rows, int64_t dw, const T* dyt,
     for (int k = 0; k < KW; ++k) vstore(dwt + (r * KW + k) * L, acc[r][k]);
 }
 
+// Kernel rows per wgrad_ovec tile for kernel width kw: RB·KW accumulators plus the dy vector and
+// one input broadcast fit the registers (<= 21 of 32, <= 14 of 16).
+constexpr int wgrad_ovec_rows(int kw) {
+  if constexpr (kVecRegs >= 32) return kw <= 2 ? 8 : kw <= 3 ? 6 : kw <= 4 ? 5 : kw <= 5 ? 4 : 3;
+  return kw <= 1 ? 8 : kw <= 2 ? 6 : kw <= 3 ? 4 : kw <= 4 ? 3 : 2;
+}
+
 // Kernel widths wgrad_ovec handles (each an instantiation).
 constexpr bool wgrad_ovec_supports(int64_t kw) { return kw >= 1 && kw <= 7; }
 
@@ -219,25 +252,25 @@ void wgrad_ovec(int64_t KW, const T* xp, const int64_t* rows, int64_t nrows, int
   };
   switch (KW) {
     case 1:
-      run.template operator()<1, 8>();
+      run.template operator()<1, wgrad_ovec_rows(1)>();
       break;
     case 2:
-      run.template operator()<2, 8>();
+      run.template operator()<2, wgrad_ovec_rows(2)>();
       break;
     case 3:
-      run.template operator()<3, 6>();
+      run.template operator()<3, wgrad_ovec_rows(3)>();
       break;
     case 4:
-      run.template operator()<4, 5>();
+      run.template operator()<4, wgrad_ovec_rows(4)>();
       break;
     case 5:
-      run.template operator()<5, 4>();
+      run.template operator()<5, wgrad_ovec_rows(5)>();
       break;
     case 6:
-      run.template operator()<6, 3>();
+      run.template operator()<6, wgrad_ovec_rows(6)>();
       break;
     default:
-      run.template operator()<7, 3>();
+      run.template operator()<7, wgrad_ovec_rows(7)>();
       break;
   }
 }

@@ -282,13 +282,13 @@ void add_classic(CLI::App& app) {
   // every 10th epoch, the first five and the last: enough to see the curve
   auto shown = [](size_t e, size_t n) { return e < 5 || e + 1 == n || (e + 1) % 10 == 0; };
 
-  add({"perceptron",
-       "Rosenblatt's perceptron (two classes, numbered 0/1 in sorted order)",
-       100,
-       1.0,
-       {"online", "batch"},
-       0,
-       false},
+  add({.name = "perceptron",
+       .help = "Rosenblatt's perceptron (two classes, numbered 0/1 in sorted order)",
+       .epochs = 100,
+       .lr = 1.0,
+       .modes = {"online", "batch"},
+       .batch_size = 0,
+       .raw_target = false},
       [=](const Args& a, const Tensor& x, const Tensor& y, const data::CsvDataset& csv) {
         SN_CHECK(csv.num_classes() == 2, ValueError, "classic perceptron: the target '", a.target,
                  "' has ", csv.num_classes(), " classes (", class_mapping(csv),
@@ -307,7 +307,13 @@ void add_classic(CLI::App& app) {
       },
       {});
   add(
-      {"hebb", "Hebb's rule Δw = η·x·y (binary 0/1 or bipolar -1/1 data)", 1, 1.0, {}, 0, true},
+      {.name = "hebb",
+       .help = "Hebb's rule Δw = η·x·y (binary 0/1 or bipolar -1/1 data)",
+       .epochs = 1,
+       .lr = 1.0,
+       .modes = {},
+       .batch_size = 0,
+       .raw_target = true},
       [=](const Args& a, const Tensor& x, const Tensor& y, const data::CsvDataset& csv) {
         classic::Encoding enc = classic::Encoding::Binary;
         if (a.encoding == "bipolar") {
@@ -346,13 +352,13 @@ void add_classic(CLI::App& app) {
             ->capture_default_str();
         sub->add_flag("--no-bias", a.no_bias, "no bias input: w0 stays 0");
       });
-  add({"adaline",
-       "ADALINE / Widrow-Hoff LMS (linear output, squared error)",
-       100,
-       0.01,
-       {"online", "minibatch", "batch"},
-       16,
-       true},
+  add({.name = "adaline",
+       .help = "ADALINE / Widrow-Hoff LMS (linear output, squared error)",
+       .epochs = 100,
+       .lr = 0.01,
+       .modes = {"online", "minibatch", "batch"},
+       .batch_size = 16,
+       .raw_target = true},
       [=](const Args& a, const Tensor& x, const Tensor& y, const data::CsvDataset& csv) {
         classic::Adaline m(x.size(1));
         auto r = m.fit(x, y,
@@ -369,14 +375,14 @@ void add_classic(CLI::App& app) {
         print_weights(m.weights(), csv);
       },
       {});
-  add({"linreg",
-       "Linear regression: normal equations, then gradient descent",
-       100,
-       0.01,
-       {"online", "minibatch", "batch"},
-       32,
-       true,
-       true},
+  add({.name = "linreg",
+       .help = "Linear regression: normal equations, then gradient descent",
+       .epochs = 100,
+       .lr = 0.01,
+       .modes = {"online", "minibatch", "batch"},
+       .batch_size = 32,
+       .raw_target = true,
+       .shuffle = true},
       [=](const Args& a, const Tensor& x, const Tensor& y, const data::CsvDataset& csv) {
         classic::LinearRegression ne;
         auto rn = ne.fit_normal_equations(x, y, {.fallback = classic::LstsqFallback::SVD});
@@ -403,14 +409,14 @@ void add_classic(CLI::App& app) {
         print_weights(gd.weights(), csv);
       },
       {});
-  add({"logreg",
-       "Logistic regression (softmax for more than two classes)",
-       100,
-       0.1,
-       {"online", "minibatch", "batch"},
-       32,
-       false,
-       true},
+  add({.name = "logreg",
+       .help = "Logistic regression (softmax for more than two classes)",
+       .epochs = 100,
+       .lr = 0.1,
+       .modes = {"online", "minibatch", "batch"},
+       .batch_size = 32,
+       .raw_target = false,
+       .shuffle = true},
       [=](const Args& a, const Tensor& x, const Tensor& y, const data::CsvDataset& csv) {
         SN_CHECK(csv.num_classes() >= 2, ValueError, "classic logreg: the target '", a.target,
                  "' has only one class (", class_mapping(csv), ")");
