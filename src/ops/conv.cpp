@@ -284,8 +284,8 @@ void dy_row(const T* __restrict s, const T* __restrict y, T* __restrict d, int64
   for (int64_t i = valid; i < w; ++i) d[i] = T(0);
 }
 
-// Output channels per direct-kernel block: at most 8 (forward) / 6 (weight gradient), blocks as
-// even as possible so no block is left with one or two channels.
+// Output channels per direct-kernel block: at most kFwdMaxRows (forward) / 6 (weight gradient),
+// blocks as even as possible so no block is left with one or two channels.
 inline int64_t block_size(int64_t n, int64_t most) {
   const int64_t blocks = (n + most - 1) / most;
   return (n + blocks - 1) / blocks;
@@ -320,7 +320,7 @@ std::vector<T> pack_weights(const T* w, const ConvGeom& g, int64_t mr) {
 template <typename T>
 void conv_forward(const ConvGeom& g, const T* x, const T* w, const T* b, T* y, bool relu) {
   const int nt = team_size(g.N, conv_flops(g));
-  const int64_t mr = block_size(g.Og, 8);
+  const int64_t mr = block_size(g.Og, convdirect::kFwdMaxRows);
   const std::vector<int64_t> koff = g.use_direct ? tap_offsets(g) : std::vector<int64_t>();
   const std::vector<T> wp = g.use_direct ? pack_weights(w, g, mr) : std::vector<T>();
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)

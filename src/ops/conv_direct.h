@@ -72,6 +72,11 @@ constexpr int fwd_tile_vecs(int mr) {
   return mr <= 1 ? 6 : mr <= 2 ? 4 : mr <= 4 ? 3 : mr <= 6 ? 2 : 1;
 }
 
+// Output channels per forward block: 8 with 32 registers; with 16, eight channels leave room for
+// one vector per row (nine loads per eight FMAs), and blocks of 4 (three vectors a row, seven
+// loads per twelve FMAs) ran LeNet's conv2 forward ~20% faster on AMD Zen 3.
+inline constexpr int kFwdMaxRows = kVecRegs >= 32 ? 8 : 4;
+
 // Columns one forward tile with MR output channels covers.
 template <typename T>
 constexpr int64_t fwd_tile_cols(int mr) {
