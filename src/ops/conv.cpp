@@ -10,6 +10,8 @@
 
 #include <cstring>
 
+#include "backend/cpu/loops.h"
+#include "backend/cpu/sgemm_avx2.h"
 #include "core/dispatch.h"
 #include "core/tensor_internal.h"
 #include "ops/conv_common.h"
@@ -46,6 +48,11 @@ namespace convops {
 
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
           int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  if (cpu::sgemm_avx2_preferred()) {
+    cpu::sgemm_avx2(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, nullptr,
+                    cpu::num_threads());
+    return;
+  }
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N,
               K, alpha, A, lda, B, ldb, beta, C, ldc);
 }

@@ -215,15 +215,17 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   out_shape.back() = out_f;
   Tensor out = make_tensor(out_shape, x.dtype());
   Tensor o2 = detail::make_view(out, Shape{rows, out_f}, Shape{out_f, 1}, 0);
-  double beta = 0.0;
-  if (bias.defined()) {
-    detail::copy_raw(o2, bias);
-    beta = 1.0;
-  }
-  // Wᵀ as a view: BLAS reads it transposed, no copy
+  // Wᵀ as a view: the GEMM reads it transposed, no copy
   Tensor wt = detail::make_view(weight, Shape{in_f, out_f},
                                 Shape{weight.strides()[1], weight.strides()[0]}, weight.offset());
-  cpu::gemm(x2, wt, o2, 1.0, beta);
+  if (!bias.defined() || !cpu::gemm_bias(x2, wt, o2, bias)) {
+    double beta = 0.0;
+    if (bias.defined()) {  // the bias broadcast into C, then C += x·Wᵀ
+      detail::copy_raw(o2, bias);
+      beta = 1.0;
+    }
+    cpu::gemm(x2, wt, o2, 1.0, beta);
+  }
   const bool hb = bias.defined();
   if (hb ? any_requires_grad({&x, &weight, &bias}) : any_requires_grad({&x, &weight})) {
     auto node = std::make_shared<LinearBackward>();

@@ -3,6 +3,9 @@
 
 #include <cblas.h>
 
+#include "backend/cpu/loops.h"
+#include "backend/cpu/sgemm_avx2.h"
+
 #include <type_traits>
 
 #include "core/dispatch.h"
@@ -97,7 +100,12 @@ void gemm(const Tensor& A, const Tensor& B, const Tensor& C, double alpha, doubl
     return;
   if (dt == kFloat32 || dt == kFloat64) {
     BlasOperand a = blas_operand(A), b = blas_operand(B);
-    if (dt == kFloat32)
+    if (dt == kFloat32 && sgemm_avx2_preferred())
+      sgemm_avx2(a.trans == CblasTrans, b.trans == CblasTrans, M, N, K, static_cast<float>(alpha),
+                 static_cast<const float*>(a.t.raw_data()), a.ld,
+                 static_cast<const float*>(b.t.raw_data()), b.ld, static_cast<float>(beta),
+                 static_cast<float*>(C.raw_data()), N, nullptr, num_threads());
+    else if (dt == kFloat32)
       cblas_sgemm(CblasRowMajor, a.trans, b.trans, M, N, K, static_cast<float>(alpha),
                   static_cast<const float*>(a.t.raw_data()), a.ld,
                   static_cast<const float*>(b.t.raw_data()), b.ld, static_cast<float>(beta),
@@ -123,6 +131,22 @@ void gemm(const Tensor& A, const Tensor& B, const Tensor& C, double alpha, doubl
         pc[i * N + j] = static_cast<T>(alpha * s + (beta == 0.0 ? 0 : beta * pc[i * N + j]));
       }
   });
+}
+
+bool gemm_bias(const Tensor& A, const Tensor& B, const Tensor& C, const Tensor& bias) {
+  const int64_t M = A.shape()[0], K = A.shape()[1], N = B.shape()[1];
+  if (C.dtype() != kFloat32 || !sgemm_avx2_preferred() || M <= 1 || N <= 1 || K == 0 ||
+      bias.dtype() != kFloat32 || bias.dim() != 1 || bias.shape()[0] != N)
+    return false;
+  SN_ASSERT(B.shape()[0] == K && C.shape()[0] == M && C.shape()[1] == N && C.is_contiguous());
+  BlasOperand a = blas_operand(A), b = blas_operand(B);
+  Tensor bc = detail::contiguous_raw(bias);
+  sgemm_avx2(a.trans == CblasTrans, b.trans == CblasTrans, M, N, K, 1.f,
+             static_cast<const float*>(a.t.raw_data()), a.ld,
+             static_cast<const float*>(b.t.raw_data()), b.ld, 0.f,
+             static_cast<float*>(C.raw_data()), N, static_cast<const float*>(bc.raw_data()),
+             num_threads());
+  return true;
 }
 
 }  // namespace sn::cpu

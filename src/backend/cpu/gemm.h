@@ -10,4 +10,9 @@ namespace sn::cpu {
 // C a contiguous [M, N] tensor. beta = 0 ignores C's old contents.
 void gemm(const Tensor& A, const Tensor& B, const Tensor& C, double alpha = 1.0, double beta = 0.0);
 
+// C = A · B + bias (bias [N] added to every row) in one pass, when the float32 kernel of this
+// build can fuse the bias into its store (sgemm_avx2.h). Returns false, doing nothing, when it
+// cannot: the caller then copies the bias into C and calls gemm with beta = 1.
+bool gemm_bias(const Tensor& A, const Tensor& B, const Tensor& C, const Tensor& bias);
+
 }  // namespace sn::cpu
