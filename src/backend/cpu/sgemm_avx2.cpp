@@ -55,26 +55,60 @@ struct Scratch {
   }
 };
 
-// op(A)[i0 : i0+mc, k0 : k0+kc] → slivers of kMR rows: dst[sliver][k][r]
-void pack_a(bool ta, const float* A, int64_t lda, int64_t i0, int64_t k0, int64_t mc, int64_t kc,
-            float* dst) {
-  for (int64_t ir = 0; ir < mc; ir += kMR) {
-    const int m = static_cast<int>(std::min<int64_t>(kMR, mc - ir));
+// How the rows of an A block are cut into slivers: 6-row slivers, and 4-row ones where 6 does
+// not divide the rows (128 = 20·6 + 2·4), so that a batch of 128 wastes no padded rows.
+struct Sliver {
+  int64_t row;  // first row, relative to the block
+  int h;        // kernel height: 6 or 4
+  int m;        // rows that exist (m < h only for the last sliver)
+};
+int plan_slivers(int64_t mc, Sliver* out) {
+  int64_t n6 = mc / kMR;
+  const int rem = static_cast<int>(mc % kMR);
+  int n = 0;
+  int64_t row = 0;
+  auto add = [&](int h, int m) {
+    out[n++] = {row, h, m};
+    row += m;
+  };
+  if (rem == 2 && n6 >= 1) {
+    for (int64_t i = 0; i + 1 < n6; ++i) add(6, 6);
+    add(4, 4);
+    add(4, 4);
+  } else {
+    for (int64_t i = 0; i < n6; ++i) add(6, 6);
+    if (rem == 5) add(6, 5);
+    else if (rem > 0) add(4, rem);
+  }
+  return n;
+}
+constexpr int kMaxSlivers = static_cast<int>(kMC / 4) + 2;
+
+// op(A)[i0 : i0+mc, k0 : k0+kc] → one sliver after another, sliver j at dst + row_j·kc laid
+// out as [k][r] with h rows (missing rows zero)
+void pack_a(bool ta, const float* A, int64_t lda, int64_t i0, int64_t k0, int64_t kc,
+            const Sliver* plan, int nsl, float* dst) {
+  for (int j = 0; j < nsl; ++j) {
+    const int64_t ir = plan[j].row;
+    const int h = plan[j].h, m = plan[j].m;
     float* d = dst + ir * kc;
-    if (!ta) {  // rows of A are contiguous in k: gather one value from each of 6 rows
+    if (!ta) {  // rows of A are contiguous in k: gather one value from each row
       const float* s[kMR];
-      for (int r = 0; r < kMR; ++r) s[r] = A + (i0 + ir + std::min(r, m - 1)) * lda + k0;
-      if (m == kMR) {
+      for (int r = 0; r < h; ++r) s[r] = A + (i0 + ir + std::min(r, m - 1)) * lda + k0;
+      if (m == 6 && h == 6) {
         for (int64_t k = 0; k < kc; ++k)
-          for (int r = 0; r < kMR; ++r) d[k * kMR + r] = s[r][k];
+          for (int r = 0; r < 6; ++r) d[k * 6 + r] = s[r][k];
+      } else if (m == 4 && h == 4) {
+        for (int64_t k = 0; k < kc; ++k)
+          for (int r = 0; r < 4; ++r) d[k * 4 + r] = s[r][k];
       } else {
         for (int64_t k = 0; k < kc; ++k)
-          for (int r = 0; r < kMR; ++r) d[k * kMR + r] = r < m ? s[r][k] : 0.f;
+          for (int r = 0; r < h; ++r) d[k * h + r] = r < m ? s[r][k] : 0.f;
       }
-    } else {  // op(A)[i, k] = A[k·lda + i]: 6 neighbours per k
+    } else {  // op(A)[i, k] = A[k·lda + i]: neighbours per k
       for (int64_t k = 0; k < kc; ++k) {
         const float* s = A + (k0 + k) * lda + i0 + ir;
-        for (int r = 0; r < kMR; ++r) d[k * kMR + r] = r < m ? s[r] : 0.f;
+        for (int r = 0; r < h; ++r) d[k * h + r] = r < m ? s[r] : 0.f;
       }
     }
   }
@@ -144,11 +178,47 @@ struct Store {
   bool first, last;   // first / last K block (the bias is added in the last)
 };
 
-// The 6×16 micro-kernel: kc rank-1 updates of a tile of C held in 12 ymm registers, then
-// C[0:m, 0:n] = alpha·acc + beta·C (+ bias) for the tile's m × n corner.
+// C[0:m, 0:n] = alpha·acc + beta·C (+ bias) for a tile's m × n corner (acc: 2 vectors a row).
+inline void store_tile(const __m256* acc, int m, int n, float* c, int64_t ldc, const Store& st,
+                       const float* bias) {
+  const bool full = n == kNR;
+  const bool read_c = !(st.first && st.beta == 0.f);
+  alignas(32) float tile[kMR * kNR];
+  float* out = full ? c : tile;
+  const int64_t ld = full ? ldc : kNR;
+  if (!full && read_c)
+    for (int r = 0; r < m; ++r) std::memcpy(tile + r * kNR, c + r * ldc, n * sizeof(float));
+  __m256 vb0 = _mm256_setzero_ps(), vb1 = vb0;
+  const bool add_bias = st.last && bias != nullptr;
+  if (add_bias) {
+    alignas(32) float bb[kNR] = {};
+    std::memcpy(bb, bias, n * sizeof(float));
+    vb0 = _mm256_load_ps(bb);
+    vb1 = _mm256_load_ps(bb + 8);
+  }
+  const __m256 va = _mm256_set1_ps(st.alpha), vbeta = _mm256_set1_ps(st.first ? st.beta : 1.f);
+  for (int r = 0; r < m; ++r) {
+    float* o = out + r * ld;
+    __m256 x0 = _mm256_mul_ps(va, acc[2 * r]), x1 = _mm256_mul_ps(va, acc[2 * r + 1]);
+    if (read_c) {
+      x0 = _mm256_fmadd_ps(vbeta, _mm256_loadu_ps(o), x0);
+      x1 = _mm256_fmadd_ps(vbeta, _mm256_loadu_ps(o + 8), x1);
+    }
+    if (add_bias) {
+      x0 = _mm256_add_ps(x0, vb0);
+      x1 = _mm256_add_ps(x1, vb1);
+    }
+    _mm256_storeu_ps(o, x0);
+    _mm256_storeu_ps(o + 8, x1);
+  }
+  if (!full)
+    for (int r = 0; r < m; ++r) std::memcpy(c + r * ldc, tile + r * kNR, n * sizeof(float));
+}
+
+// The 6×16 micro-kernel: kc rank-1 updates of a tile of C held in 12 ymm registers.
 void micro_6x16(int64_t kc, const float* __restrict pa, const float* __restrict pb, float* c,
                 int64_t ldc, int m, int n, const Store& st, const float* bias) {
-  for (int r = 0; r < std::min(m, kMR); ++r) _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+  for (int r = 0; r < m; ++r) _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
          c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
 #pragma GCC unroll 4
@@ -175,43 +245,40 @@ void micro_6x16(int64_t kc, const float* __restrict pa, const float* __restrict 
     a = _mm256_broadcast_ss(pa + 5);
     c50 = _mm256_fmadd_ps(a, b0, c50);
     c51 = _mm256_fmadd_ps(a, b1, c51);
-    pa += kMR;
+    pa += 6;
     pb += kNR;
   }
-  const __m256 acc[2 * kMR] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
-  const bool full = m == kMR && n == kNR;
-  const bool read_c = !(st.first && st.beta == 0.f);
-  alignas(32) float tile[kMR * kNR];
-  float* out = full ? c : tile;
-  const int64_t ld = full ? ldc : kNR;
-  if (!full && read_c)
-    for (int r = 0; r < m; ++r) std::memcpy(tile + r * kNR, c + r * ldc, n * sizeof(float));
-  __m256 vb0 = _mm256_setzero_ps(), vb1 = vb0;
-  const bool add_bias = st.last && bias != nullptr;
-  if (add_bias) {
-    alignas(32) float bb[kNR] = {};
-    std::memcpy(bb, bias, n * sizeof(float));
-    vb0 = _mm256_load_ps(bb);
-    vb1 = _mm256_load_ps(bb + 8);
+  const __m256 acc[12] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
+  store_tile(acc, m, n, c, ldc, st, bias);
+}
+
+// The same for 4 rows (8 accumulators), for the rows that 6 does not divide.
+void micro_4x16(int64_t kc, const float* __restrict pa, const float* __restrict pb, float* c,
+                int64_t ldc, int m, int n, const Store& st, const float* bias) {
+  for (int r = 0; r < m; ++r) _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
+         c30 = c00, c31 = c00;
+#pragma GCC unroll 4
+  for (int64_t k = 0; k < kc; ++k) {
+    __m256 b0 = _mm256_load_ps(pb), b1 = _mm256_load_ps(pb + 8);
+    __asm__("" : "+x"(b0), "+x"(b1));
+    __m256 a = _mm256_broadcast_ss(pa);
+    c00 = _mm256_fmadd_ps(a, b0, c00);
+    c01 = _mm256_fmadd_ps(a, b1, c01);
+    a = _mm256_broadcast_ss(pa + 1);
+    c10 = _mm256_fmadd_ps(a, b0, c10);
+    c11 = _mm256_fmadd_ps(a, b1, c11);
+    a = _mm256_broadcast_ss(pa + 2);
+    c20 = _mm256_fmadd_ps(a, b0, c20);
+    c21 = _mm256_fmadd_ps(a, b1, c21);
+    a = _mm256_broadcast_ss(pa + 3);
+    c30 = _mm256_fmadd_ps(a, b0, c30);
+    c31 = _mm256_fmadd_ps(a, b1, c31);
+    pa += 4;
+    pb += kNR;
   }
-  const __m256 va = _mm256_set1_ps(st.alpha), vbeta = _mm256_set1_ps(st.first ? st.beta : 1.f);
-  const int rows = full ? kMR : m;
-  for (int r = 0; r < rows; ++r) {
-    float* o = out + r * ld;
-    __m256 x0 = _mm256_mul_ps(va, acc[2 * r]), x1 = _mm256_mul_ps(va, acc[2 * r + 1]);
-    if (read_c) {
-      x0 = _mm256_fmadd_ps(vbeta, _mm256_loadu_ps(o), x0);
-      x1 = _mm256_fmadd_ps(vbeta, _mm256_loadu_ps(o + 8), x1);
-    }
-    if (add_bias) {
-      x0 = _mm256_add_ps(x0, vb0);
-      x1 = _mm256_add_ps(x1, vb1);
-    }
-    _mm256_storeu_ps(o, x0);
-    _mm256_storeu_ps(o + 8, x1);
-  }
-  if (!full)
-    for (int r = 0; r < m; ++r) std::memcpy(c + r * ldc, tile + r * kNR, n * sizeof(float));
+  const __m256 acc[8] = {c00, c01, c10, c11, c20, c21, c30, c31};
+  store_tile(acc, m, n, c, ldc, st, bias);
 }
 
 // C[m0:m1, n0:n1] on the calling thread.
@@ -226,7 +293,8 @@ void sgemm_block(bool ta, bool tb, int64_t K, float alpha, const float* A, int64
   const int64_t nmb = (mlen + kMC - 1) / kMC;
   const int64_t mcs = ((mlen + nmb - 1) / nmb + kMR - 1) / kMR * kMR;
   const int64_t ncs = std::min<int64_t>(kNC, (nlen + kNR - 1) / kNR * kNR);
-  float* pa = scratch_a.get(static_cast<size_t>(mcs * kcs));
+  float* pa = scratch_a.get(static_cast<size_t>((mcs + kMR) * kcs));
+  Sliver plan[kMaxSlivers];
   float* pb = scratch_b.get(static_cast<size_t>(ncs * kcs));
   for (int64_t jc = n0; jc < n1; jc += kNC) {
     const int64_t nc = std::min(kNC, n1 - jc);
@@ -236,14 +304,19 @@ void sgemm_block(bool ta, bool tb, int64_t K, float alpha, const float* A, int64
       const Store st{alpha, beta, pc == 0, pc + kc >= K};
       for (int64_t ic = m0; ic < m1; ic += mcs) {
         const int64_t mc = std::min(mcs, m1 - ic);
-        pack_a(ta, A, lda, ic, pc, mc, kc, pa);
+        const int nsl = plan_slivers(mc, plan);
+        pack_a(ta, A, lda, ic, pc, kc, plan, nsl, pa);
         for (int64_t jr = 0; jr < nc; jr += kNR) {
           const int n = static_cast<int>(std::min<int64_t>(kNR, nc - jr));
           const float* bsl = pb + jr * kc;
           const float* bias_j = bias ? bias + jc + jr : nullptr;
-          for (int64_t ir = 0; ir < mc; ir += kMR) {
-            const int m = static_cast<int>(std::min<int64_t>(kMR, mc - ir));
-            micro_6x16(kc, pa + ir * kc, bsl, C + (ic + ir) * ldc + jc + jr, ldc, m, n, st, bias_j);
+          for (int j = 0; j < nsl; ++j) {
+            const Sliver& sl = plan[j];
+            float* c = C + (ic + sl.row) * ldc + jc + jr;
+            if (sl.h == 6)
+              micro_6x16(kc, pa + sl.row * kc, bsl, c, ldc, sl.m, n, st, bias_j);
+            else
+              micro_4x16(kc, pa + sl.row * kc, bsl, c, ldc, sl.m, n, st, bias_j);
           }
         }
       }
@@ -277,7 +350,9 @@ void sgemm_avx2(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, 
   const double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
   int nt = omp_in_parallel() ? 1 : std::max(threads, 1);
   const int64_t mt = (M + kMR - 1) / kMR, ntl = (N + kNR - 1) / kNR;
-  const bool split_n = ntl >= mt;
+  // Each thread packs all of the operand along the dimension that is not split: split the one
+  // whose other operand is smaller (A is M×K, B is K×N), if it has a tile for every thread.
+  const bool split_n = ntl >= nt && (M <= N || mt < nt);
   nt = static_cast<int>(std::min<int64_t>(nt, split_n ? ntl : mt));
   if (nt <= 1 || flops < 2e6) {
     sgemm_block(ta, tb, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, 0, M, 0, N);
