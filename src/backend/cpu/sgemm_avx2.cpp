@@ -84,6 +84,48 @@ int plan_slivers(int64_t mc, Sliver* out) {
 }
 constexpr int kMaxSlivers = static_cast<int>(kMC / 4) + 2;
 
+// tmp[k·8 + r] = rows[r][k] for r, k < 8 (an 8×8 transpose through registers)
+inline void transpose8_rows(const float* const* rows, float* tmp) {
+  const __m256 r0 = _mm256_loadu_ps(rows[0]), r1 = _mm256_loadu_ps(rows[1]),
+               r2 = _mm256_loadu_ps(rows[2]), r3 = _mm256_loadu_ps(rows[3]),
+               r4 = _mm256_loadu_ps(rows[4]), r5 = _mm256_loadu_ps(rows[5]),
+               r6 = _mm256_loadu_ps(rows[6]), r7 = _mm256_loadu_ps(rows[7]);
+  const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1),
+               t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3),
+               t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
+               t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+  const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
+               u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
+               u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
+               u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  _mm256_store_ps(tmp, _mm256_permute2f128_ps(u0, u4, 0x20));
+  _mm256_store_ps(tmp + 8, _mm256_permute2f128_ps(u1, u5, 0x20));
+  _mm256_store_ps(tmp + 16, _mm256_permute2f128_ps(u2, u6, 0x20));
+  _mm256_store_ps(tmp + 24, _mm256_permute2f128_ps(u3, u7, 0x20));
+  _mm256_store_ps(tmp + 32, _mm256_permute2f128_ps(u0, u4, 0x31));
+  _mm256_store_ps(tmp + 40, _mm256_permute2f128_ps(u1, u5, 0x31));
+  _mm256_store_ps(tmp + 48, _mm256_permute2f128_ps(u2, u6, 0x31));
+  _mm256_store_ps(tmp + 56, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+
+// A full sliver of h (6 or 4) rows of a row-major A: 8 k at a time through an 8×8 transpose;
+// each k's h values are written with an 8-wide store whose extra lanes the next k (or, after
+// the last, the scalar tail, the next sliver or the buffer's slack) overwrites.
+inline void pack_rows_h(const float* const* s, int h, int64_t kc, float* d) {
+  const float* rows[8];
+  for (int r = 0; r < 8; ++r) rows[r] = r < h ? s[r] : s[0];
+  alignas(32) float tmp[64];
+  int64_t k = 0;
+  for (; k + 8 <= kc; k += 8) {
+    const float* rk[8];
+    for (int r = 0; r < 8; ++r) rk[r] = rows[r] + k;
+    transpose8_rows(rk, tmp);
+    for (int q = 0; q < 8; ++q) _mm256_storeu_ps(d + (k + q) * h, _mm256_load_ps(tmp + q * 8));
+  }
+  for (; k < kc; ++k)
+    for (int r = 0; r < h; ++r) d[k * h + r] = s[r][k];
+}
+
 // op(A)[i0 : i0+mc, k0 : k0+kc] → one sliver after another, sliver j at dst + row_j·kc laid
 // out as [k][r] with h rows (missing rows zero)
 void pack_a(bool ta, const float* A, int64_t lda, int64_t i0, int64_t k0, int64_t kc,
@@ -93,14 +135,10 @@ void pack_a(bool ta, const float* A, int64_t lda, int64_t i0, int64_t k0, int64_
     const int h = plan[j].h, m = plan[j].m;
     float* d = dst + ir * kc;
     if (!ta) {  // rows of A are contiguous in k: gather one value from each row
-      const float* s[kMR];
-      for (int r = 0; r < h; ++r) s[r] = A + (i0 + ir + std::min(r, m - 1)) * lda + k0;
-      if (m == 6 && h == 6) {
-        for (int64_t k = 0; k < kc; ++k)
-          for (int r = 0; r < 6; ++r) d[k * 6 + r] = s[r][k];
-      } else if (m == 4 && h == 4) {
-        for (int64_t k = 0; k < kc; ++k)
-          for (int r = 0; r < 4; ++r) d[k * 4 + r] = s[r][k];
+      const float* s[8];
+      for (int r = 0; r < 8; ++r) s[r] = A + (i0 + ir + std::min(r, m - 1)) * lda + k0;
+      if (m == h) {
+        pack_rows_h(s, h, kc, d);
       } else {
         for (int64_t k = 0; k < kc; ++k)
           for (int r = 0; r < h; ++r) d[k * h + r] = r < m ? s[r][k] : 0.f;
