@@ -253,9 +253,14 @@ inline void store_tile(const __m256* acc, int m, int n, float* c, int64_t ldc, c
     for (int r = 0; r < m; ++r) std::memcpy(c + r * ldc, tile + r * kNR, n * sizeof(float));
 }
 
-// The 6×16 micro-kernel: kc rank-1 updates of a tile of C held in 12 ymm registers.
-void micro_6x16(int64_t kc, const float* __restrict pa, const float* __restrict pb, float* c,
-                int64_t ldc, int m, int n, const Store& st, const float* bias) {
+// The R×16 micro-kernel (R = 6, or 4 for the rows 6 does not divide): kc rank-1 updates of a
+// tile of C held in 2R ymm registers (with 2 for B and 1 broadcast: 15 of the 16), then stored.
+// The accumulators are named variables, not an array indexed in a loop: with an array GCC kept
+// them in memory and the kernel ran 3x slower.
+template <int R>
+void micro_kernel(int64_t kc, const float* __restrict pa, const float* __restrict pb, float* c,
+                  int64_t ldc, int m, int n, const Store& st, const float* bias) {
+  static_assert(R == 6 || R == 4);
   for (int r = 0; r < m; ++r) _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
          c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
@@ -277,48 +282,19 @@ void micro_6x16(int64_t kc, const float* __restrict pa, const float* __restrict 
     a = _mm256_broadcast_ss(pa + 3);
     c30 = _mm256_fmadd_ps(a, b0, c30);
     c31 = _mm256_fmadd_ps(a, b1, c31);
-    a = _mm256_broadcast_ss(pa + 4);
-    c40 = _mm256_fmadd_ps(a, b0, c40);
-    c41 = _mm256_fmadd_ps(a, b1, c41);
-    a = _mm256_broadcast_ss(pa + 5);
-    c50 = _mm256_fmadd_ps(a, b0, c50);
-    c51 = _mm256_fmadd_ps(a, b1, c51);
-    pa += 6;
+    if constexpr (R == 6) {
+      a = _mm256_broadcast_ss(pa + 4);
+      c40 = _mm256_fmadd_ps(a, b0, c40);
+      c41 = _mm256_fmadd_ps(a, b1, c41);
+      a = _mm256_broadcast_ss(pa + 5);
+      c50 = _mm256_fmadd_ps(a, b0, c50);
+      c51 = _mm256_fmadd_ps(a, b1, c51);
+    }
+    pa += R;
     pb += kNR;
   }
   const __m256 acc[12] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
-  store_tile(acc, m, n, c, ldc, st, bias);
-}
-
-// The same for 4 rows (8 accumulators), for the rows that 6 does not divide. Written out like
-// the 6-row kernel on purpose: a template over the row count with an accumulator array ran 3x
-// slower (GCC kept the array in memory, since the store indexes it by the runtime row count).
-void micro_4x16(int64_t kc, const float* __restrict pa, const float* __restrict pb, float* c,
-                int64_t ldc, int m, int n, const Store& st, const float* bias) {
-  for (int r = 0; r < m; ++r) _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
-  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
-         c30 = c00, c31 = c00;
-#pragma GCC unroll 4
-  for (int64_t k = 0; k < kc; ++k) {
-    __m256 b0 = _mm256_load_ps(pb), b1 = _mm256_load_ps(pb + 8);
-    __asm__("" : "+x"(b0), "+x"(b1));
-    __m256 a = _mm256_broadcast_ss(pa);
-    c00 = _mm256_fmadd_ps(a, b0, c00);
-    c01 = _mm256_fmadd_ps(a, b1, c01);
-    a = _mm256_broadcast_ss(pa + 1);
-    c10 = _mm256_fmadd_ps(a, b0, c10);
-    c11 = _mm256_fmadd_ps(a, b1, c11);
-    a = _mm256_broadcast_ss(pa + 2);
-    c20 = _mm256_fmadd_ps(a, b0, c20);
-    c21 = _mm256_fmadd_ps(a, b1, c21);
-    a = _mm256_broadcast_ss(pa + 3);
-    c30 = _mm256_fmadd_ps(a, b0, c30);
-    c31 = _mm256_fmadd_ps(a, b1, c31);
-    pa += 4;
-    pb += kNR;
-  }
-  const __m256 acc[8] = {c00, c01, c10, c11, c20, c21, c30, c31};
-  store_tile(acc, m, n, c, ldc, st, bias);
+  store_tile(acc, m, n, c, ldc, st, bias);  // m <= R: rows 4 and 5 only when R = 6
 }
 
 // C[m0:m1, n0:n1] on the calling thread.
@@ -354,9 +330,9 @@ void sgemm_block(bool ta, bool tb, int64_t K, float alpha, const float* A, int64
             const Sliver& sl = plan[j];
             float* c = C + (ic + sl.row) * ldc + jc + jr;
             if (sl.h == 6)
-              micro_6x16(kc, pa + sl.row * kc, bsl, c, ldc, sl.m, n, st, bias_j);
+              micro_kernel<6>(kc, pa + sl.row * kc, bsl, c, ldc, sl.m, n, st, bias_j);
             else
-              micro_4x16(kc, pa + sl.row * kc, bsl, c, ldc, sl.m, n, st, bias_j);
+              micro_kernel<4>(kc, pa + sl.row * kc, bsl, c, ldc, sl.m, n, st, bias_j);
           }
         }
       }
