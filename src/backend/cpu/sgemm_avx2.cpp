@@ -3,13 +3,14 @@
 //   pc: the K dimension in blocks of up to kKC   (C is accumulated across these blocks)
 //   ic: rows of C in blocks of up to kMC         (a packed A block, mc × kc, stays in L2)
 //   jr: 16-column slivers of the B panel         (one sliver, kc × 16, stays in L1)
-//   ir: 6-row slivers of the A block             → the micro-kernel: a 6×16 tile of C in 12
-//                                                   ymm accumulators, kc rank-1 updates
+//   ir: 6-row slivers of the A block (4-row ones → the micro-kernel: a 6×16 (4×16) tile of C in
+//       where 6 does not divide the rows)           12 (8) ymm accumulators, kc rank-1 updates
 // Packing lays every sliver out in the order the kernel reads it, zero-padded to full tiles,
 // so the kernel never branches on edges; partial tiles are stored through a small buffer.
-// With several threads the larger of M and N is split into contiguous ranges, one per thread:
-// each thread packs what it needs and no two write the same C elements; the K order of every
-// element is the same at any thread count, so results do not depend on it.
+// With several threads N (or M) is split into contiguous ranges, one per thread, whichever
+// makes the operand every thread packs in full the smaller one: no two threads write the same
+// C elements, and the K order of every element is the same at any thread count, so results do
+// not depend on it.
 #include "backend/cpu/sgemm_avx2.h"
 
 #include <omp.h>

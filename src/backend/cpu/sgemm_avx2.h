@@ -13,7 +13,7 @@ bool sgemm_avx2_available();
 // True when cpu::gemm sends float32 products to it (available, and no AVX-512 in the build).
 bool sgemm_avx2_preferred();
 
-// C = alpha · op(A) · op(B) + beta · C (+ bias[j] on every row j-th column, when bias is given)
+// C = alpha · op(A) · op(B) + beta · C (+ bias[j] added to column j of every row, when given)
 // with op(A) [M, K], op(B) [K, N] and C [M, N] row-major with row stride ldc.
 // op(A)[i, k] = ta ? A[k·lda + i] : A[i·lda + k], likewise op(B) with tb.
 // beta = 0 never reads C (NaN in new memory cannot leak). `threads` caps the OpenMP team
