@@ -55,8 +55,10 @@ Tensor matmul_raw(const Tensor& a, const Tensor& b) {
       oa += idx * ea.strides()[d];
       ob += idx * eb.strides()[d];
     }
-    Tensor ai = detail::make_view(ea, Shape{M, K}, Shape{ea.strides()[nd], ea.strides()[nd + 1]}, oa);
-    Tensor bi = detail::make_view(eb, Shape{K, N}, Shape{eb.strides()[nd], eb.strides()[nd + 1]}, ob);
+    Tensor ai =
+        detail::make_view(ea, Shape{M, K}, Shape{ea.strides()[nd], ea.strides()[nd + 1]}, oa);
+    Tensor bi =
+        detail::make_view(eb, Shape{K, N}, Shape{eb.strides()[nd], eb.strides()[nd + 1]}, ob);
     Tensor ci = detail::make_view(c, Shape{M, N}, Shape{N, 1}, i * M * N);
     cpu::gemm(ai, bi, ci);
   }
@@ -112,7 +114,8 @@ void check_matmul(const Tensor& a, const Tensor& b, const char* op) {
   SN_CHECK(a.dtype() == b.dtype(), DTypeError, op, ": dtype mismatch (", a.dtype(), " and ",
            b.dtype(), "); hint: convert one with .to()");
   SN_CHECK(a.dim() >= 1 && b.dim() >= 1, ShapeError, op,
-           ": both arguments need at least 1 dimension (shapes ", a.shape(), " and ", b.shape(), ")");
+           ": both arguments need at least 1 dimension (shapes ", a.shape(), " and ", b.shape(),
+           ")");
   SN_CHECK(a.dtype() != kBool, DTypeError, op, ": not supported for bool tensors");
   const int64_t ka = a.shape()[a.dim() - 1];
   const int64_t kb = b.dim() == 1 ? b.shape()[0] : b.shape()[b.dim() - 2];
@@ -195,15 +198,18 @@ class LinearBackward : public Node {
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   SN_CHECK(x.defined() && weight.defined(), ValueError, "linear: input or weight is undefined");
-  SN_CHECK(weight.dim() == 2, ShapeError, "linear: weight must be 2-D [out, in] (got ", weight.shape(), ")");
-  SN_CHECK(x.dim() >= 1, ShapeError, "linear: input must have at least 1 dim (got ", x.shape(), ")");
+  SN_CHECK(weight.dim() == 2, ShapeError, "linear: weight must be 2-D [out, in] (got ",
+           weight.shape(), ")");
+  SN_CHECK(x.dim() >= 1, ShapeError, "linear: input must have at least 1 dim (got ", x.shape(),
+           ")");
   const int64_t in_f = weight.shape()[1], out_f = weight.shape()[0];
   SN_CHECK(x.shape()[x.dim() - 1] == in_f, ShapeError, "linear: input ", x.shape(),
            " cannot be multiplied with weight ", weight.shape(), " (", x.shape()[x.dim() - 1],
            " != ", in_f, ")");
   SN_CHECK(x.dtype() == weight.dtype(), DTypeError, "linear: dtype mismatch (input ", x.dtype(),
            ", weight ", weight.dtype(), ")");
-  SN_CHECK(is_floating(x.dtype()), DTypeError, "linear: expected floating-point input, got ", x.dtype());
+  SN_CHECK(is_floating(x.dtype()), DTypeError, "linear: expected floating-point input, got ",
+           x.dtype());
   if (bias.defined())
     SN_CHECK(bias.dim() == 1 && bias.shape()[0] == out_f && bias.dtype() == x.dtype(), ShapeError,
              "linear: bias must be [", out_f, "] of dtype ", x.dtype(), " (got ", bias.shape(), " ",

@@ -67,8 +67,8 @@ std::vector<double> reference(const Problem& p, float alpha, float beta, bool wi
 
 std::vector<float> run(const Problem& p, float alpha, float beta, bool with_bias, int threads) {
   std::vector<float> C = p.C0;
-  sgemm_avx2(p.c.ta, p.c.tb, p.c.M, p.c.N, p.c.K, alpha, p.A.data(), p.lda, p.B.data(), p.ldb,
-             beta, C.data(), p.ldc, with_bias ? p.bias.data() : nullptr, threads);
+  sgemm_avx2(p.c.ta, p.c.tb, p.c.M, p.c.N, p.c.K, alpha, p.A.data(), p.lda, p.B.data(), p.ldb, beta,
+             C.data(), p.ldc, with_bias ? p.bias.data() : nullptr, threads);
   return C;
 }
 
@@ -86,9 +86,9 @@ void expect_close(const Problem& p, const std::vector<float>& got, const std::ve
         wj = j;
       }
     }
-  EXPECT_LE(worst, tol) << what << ": " << (p.c.ta ? "T" : "N") << (p.c.tb ? "T" : "N") << " M="
-                        << p.c.M << " N=" << p.c.N << " K=" << p.c.K << " worst at [" << wi << ", "
-                        << wj << "]";
+  EXPECT_LE(worst, tol) << what << ": " << (p.c.ta ? "T" : "N") << (p.c.tb ? "T" : "N")
+                        << " M=" << p.c.M << " N=" << p.c.N << " K=" << p.c.K << " worst at [" << wi
+                        << ", " << wj << "]";
   // the padding between rows of C is never written
   for (int64_t i = 0; i < p.c.M; ++i)
     for (int64_t j = p.c.N; j < p.ldc; ++j)
@@ -117,9 +117,9 @@ TEST_F(SgemmAvx2, MatchesFloat64ReferenceOnEdgeSizes) {
 
 TEST_F(SgemmAvx2, BlocksOfKMAndNAlphaBetaBias) {
   // K over the 320 block (two and three blocks), M over the 132-row block, N over 2048 columns
-  const Case cases[] = {{false, false, 140, 70, 700},  {false, true, 128, 512, 784},
-                        {true, false, 300, 130, 128},  {true, true, 61, 45, 333},
-                        {false, false, 7, 2100, 20},   {true, false, 512, 100, 64}};
+  const Case cases[] = {{false, false, 140, 70, 700}, {false, true, 128, 512, 784},
+                        {true, false, 300, 130, 128}, {true, true, 61, 45, 333},
+                        {false, false, 7, 2100, 20},  {true, false, 512, 100, 64}};
   uint32_t seed = 100;
   for (const Case& c : cases) {
     const Problem p = make_problem(c, 3, seed++);
@@ -131,8 +131,10 @@ TEST_F(SgemmAvx2, BlocksOfKMAndNAlphaBetaBias) {
 }
 
 TEST_F(SgemmAvx2, ThreadCountDoesNotChangeResults) {
-  const Case cases[] = {{false, true, 128, 512, 784}, {true, false, 512, 300, 128},
-                        {false, false, 200, 40, 500}, {true, true, 30, 700, 90}};
+  const Case cases[] = {{false, true, 128, 512, 784},
+                        {true, false, 512, 300, 128},
+                        {false, false, 200, 40, 500},
+                        {true, true, 30, 700, 90}};
   uint32_t seed = 7;
   for (const Case& c : cases) {
     const Problem p = make_problem(c, 0, seed++);

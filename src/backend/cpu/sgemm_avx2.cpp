@@ -78,15 +78,18 @@ int plan_slivers(int64_t mc, Sliver* out) {
     add(4, 4);
   } else {
     for (int64_t i = 0; i < n6; ++i) add(6, 6);
-    if (rem == 5) add(6, 5);
-    else if (rem > 0) add(4, rem);
+    if (rem == 5)
+      add(6, 5);
+    else if (rem > 0)
+      add(4, rem);
   }
   return n;
 }
 constexpr int kMaxSlivers = static_cast<int>(kMC / 4) + 2;
 
-// tmp[k·8 + r] = rows[r][k] for r, k < 8 (an 8×8 transpose through registers)
-inline void transpose8_rows(const float* const* rows, float* tmp) {
+// d[k·ldd + r] = rows[r][k] for r, k < 8: an 8×8 transpose through registers (d 32-byte
+// aligned, ldd a multiple of 8)
+inline void transpose8(const float* const* rows, float* d, int64_t ldd) {
   const __m256 r0 = _mm256_loadu_ps(rows[0]), r1 = _mm256_loadu_ps(rows[1]),
                r2 = _mm256_loadu_ps(rows[2]), r3 = _mm256_loadu_ps(rows[3]),
                r4 = _mm256_loadu_ps(rows[4]), r5 = _mm256_loadu_ps(rows[5]),
@@ -99,14 +102,14 @@ inline void transpose8_rows(const float* const* rows, float* tmp) {
                u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
                u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
                u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-  _mm256_store_ps(tmp, _mm256_permute2f128_ps(u0, u4, 0x20));
-  _mm256_store_ps(tmp + 8, _mm256_permute2f128_ps(u1, u5, 0x20));
-  _mm256_store_ps(tmp + 16, _mm256_permute2f128_ps(u2, u6, 0x20));
-  _mm256_store_ps(tmp + 24, _mm256_permute2f128_ps(u3, u7, 0x20));
-  _mm256_store_ps(tmp + 32, _mm256_permute2f128_ps(u0, u4, 0x31));
-  _mm256_store_ps(tmp + 40, _mm256_permute2f128_ps(u1, u5, 0x31));
-  _mm256_store_ps(tmp + 48, _mm256_permute2f128_ps(u2, u6, 0x31));
-  _mm256_store_ps(tmp + 56, _mm256_permute2f128_ps(u3, u7, 0x31));
+  _mm256_store_ps(d, _mm256_permute2f128_ps(u0, u4, 0x20));
+  _mm256_store_ps(d + 1 * ldd, _mm256_permute2f128_ps(u1, u5, 0x20));
+  _mm256_store_ps(d + 2 * ldd, _mm256_permute2f128_ps(u2, u6, 0x20));
+  _mm256_store_ps(d + 3 * ldd, _mm256_permute2f128_ps(u3, u7, 0x20));
+  _mm256_store_ps(d + 4 * ldd, _mm256_permute2f128_ps(u0, u4, 0x31));
+  _mm256_store_ps(d + 5 * ldd, _mm256_permute2f128_ps(u1, u5, 0x31));
+  _mm256_store_ps(d + 6 * ldd, _mm256_permute2f128_ps(u2, u6, 0x31));
+  _mm256_store_ps(d + 7 * ldd, _mm256_permute2f128_ps(u3, u7, 0x31));
 }
 
 // A full sliver of h (6 or 4) rows of a row-major A: 8 k at a time through an 8×8 transpose;
@@ -120,7 +123,7 @@ inline void pack_rows_h(const float* const* s, int h, int64_t kc, float* d) {
   for (; k + 8 <= kc; k += 8) {
     const float* rk[8];
     for (int r = 0; r < 8; ++r) rk[r] = rows[r] + k;
-    transpose8_rows(rk, tmp);
+    transpose8(rk, tmp, 8);
     for (int q = 0; q < 8; ++q) _mm256_storeu_ps(d + (k + q) * h, _mm256_load_ps(tmp + q * 8));
   }
   for (; k < kc; ++k)
@@ -153,30 +156,6 @@ void pack_a(bool ta, const float* A, int64_t lda, int64_t i0, int64_t k0, int64_
   }
 }
 
-// d[k·ldd + c] = s[c·ld + k] for c, k < 8
-inline void transpose8x8(const float* s, int64_t ld, float* d, int64_t ldd) {
-  const __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + ld),
-               r2 = _mm256_loadu_ps(s + 2 * ld), r3 = _mm256_loadu_ps(s + 3 * ld),
-               r4 = _mm256_loadu_ps(s + 4 * ld), r5 = _mm256_loadu_ps(s + 5 * ld),
-               r6 = _mm256_loadu_ps(s + 6 * ld), r7 = _mm256_loadu_ps(s + 7 * ld);
-  const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1),
-               t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3),
-               t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
-               t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-  const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
-               u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
-               u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
-               u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-  _mm256_store_ps(d, _mm256_permute2f128_ps(u0, u4, 0x20));
-  _mm256_store_ps(d + ldd, _mm256_permute2f128_ps(u1, u5, 0x20));
-  _mm256_store_ps(d + 2 * ldd, _mm256_permute2f128_ps(u2, u6, 0x20));
-  _mm256_store_ps(d + 3 * ldd, _mm256_permute2f128_ps(u3, u7, 0x20));
-  _mm256_store_ps(d + 4 * ldd, _mm256_permute2f128_ps(u0, u4, 0x31));
-  _mm256_store_ps(d + 5 * ldd, _mm256_permute2f128_ps(u1, u5, 0x31));
-  _mm256_store_ps(d + 6 * ldd, _mm256_permute2f128_ps(u2, u6, 0x31));
-  _mm256_store_ps(d + 7 * ldd, _mm256_permute2f128_ps(u3, u7, 0x31));
-}
-
 // op(B)[k0 : k0+kc, j0 : j0+nc] → slivers of kNR columns: dst[sliver][k][c]
 void pack_b(bool tb, const float* B, int64_t ldb, int64_t k0, int64_t j0, int64_t kc, int64_t nc,
             float* dst) {
@@ -199,8 +178,14 @@ void pack_b(bool tb, const float* B, int64_t ldb, int64_t k0, int64_t j0, int64_
       if (n == kNR) {
         int64_t k = 0;
         for (; k + 8 <= kc; k += 8) {
-          transpose8x8(s + k, ldb, d + k * kNR, kNR);
-          transpose8x8(s + 8 * ldb + k, ldb, d + k * kNR + 8, kNR);
+          const float* lo[8];
+          const float* hi[8];
+          for (int c = 0; c < 8; ++c) {
+            lo[c] = s + c * ldb + k;
+            hi[c] = s + (c + 8) * ldb + k;
+          }
+          transpose8(lo, d + k * kNR, kNR);
+          transpose8(hi, d + k * kNR + 8, kNR);
         }
         for (; k < kc; ++k)
           for (int c = 0; c < kNR; ++c) d[k * kNR + c] = s[c * ldb + k];
@@ -364,7 +349,8 @@ void sgemm_avx2(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, 
   }
   // Threads only pay off once each has a few hundred microseconds of work... or at least a
   // few tiles: below ~2 MFLOP one thread is faster than waking the team.
-  const double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
+  const double flops =
+      2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
   int nt = omp_in_parallel() ? 1 : std::max(threads, 1);
   const int64_t mt = (M + kMR - 1) / kMR, ntl = (N + kNR - 1) / kNR;
   // Each thread packs all of the operand along the dimension that is not split: split the one
