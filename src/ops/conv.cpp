@@ -10,7 +10,6 @@
 
 #include <cstring>
 
-#include "backend/cpu/loops.h"
 #include "backend/cpu/sgemm_avx2.h"
 #include "core/dispatch.h"
 #include "core/tensor_internal.h"

@@ -1,13 +1,13 @@
-// GEMM through OpenBLAS (the OpenMP build, so BLAS and our loops share one thread pool).
+// GEMM: float32 on our AVX2 kernel where the build prefers it (sgemm_avx2.h), otherwise
+// OpenBLAS (the OpenMP build, so BLAS and our loops share one thread pool).
 #include "backend/cpu/gemm.h"
 
 #include <cblas.h>
 
-#include "backend/cpu/loops.h"
-#include "backend/cpu/sgemm_avx2.h"
-
 #include <type_traits>
 
+#include "backend/cpu/loops.h"
+#include "backend/cpu/sgemm_avx2.h"
 #include "core/dispatch.h"
 #include "core/tensor_internal.h"
 
@@ -76,6 +76,15 @@ bool gemv_typed(const Tensor& A, const Tensor& B, const Tensor& C, double alpha,
   return true;
 }
 
+// C = alpha·A·B + beta·C (+ bias) on the AVX2 kernel, operands laid out as for BLAS.
+void own_sgemm(const BlasOperand& a, const BlasOperand& b, const Tensor& C, int64_t M, int64_t N,
+               int64_t K, double alpha, double beta, const float* bias) {
+  sgemm_avx2(a.trans == CblasTrans, b.trans == CblasTrans, M, N, K, static_cast<float>(alpha),
+             static_cast<const float*>(a.t.raw_data()), a.ld,
+             static_cast<const float*>(b.t.raw_data()), b.ld, static_cast<float>(beta),
+             static_cast<float*>(C.raw_data()), N, bias, num_threads());
+}
+
 bool gemv(const Tensor& A, const Tensor& B, const Tensor& C, double alpha, double beta) {
   // gemv scales y by beta before adding; clear it so garbage (NaN) in new memory cannot leak
   if (beta == 0.0) detail::fill_raw(C, 0.0);
@@ -101,10 +110,7 @@ void gemm(const Tensor& A, const Tensor& B, const Tensor& C, double alpha, doubl
   if (dt == kFloat32 || dt == kFloat64) {
     BlasOperand a = blas_operand(A), b = blas_operand(B);
     if (dt == kFloat32 && sgemm_avx2_preferred())
-      sgemm_avx2(a.trans == CblasTrans, b.trans == CblasTrans, M, N, K, static_cast<float>(alpha),
-                 static_cast<const float*>(a.t.raw_data()), a.ld,
-                 static_cast<const float*>(b.t.raw_data()), b.ld, static_cast<float>(beta),
-                 static_cast<float*>(C.raw_data()), N, nullptr, num_threads());
+      own_sgemm(a, b, C, M, N, K, alpha, beta, nullptr);
     else if (dt == kFloat32)
       cblas_sgemm(CblasRowMajor, a.trans, b.trans, M, N, K, static_cast<float>(alpha),
                   static_cast<const float*>(a.t.raw_data()), a.ld,
@@ -141,11 +147,7 @@ bool gemm_bias(const Tensor& A, const Tensor& B, const Tensor& C, const Tensor& 
   SN_ASSERT(B.shape()[0] == K && C.shape()[0] == M && C.shape()[1] == N && C.is_contiguous());
   BlasOperand a = blas_operand(A), b = blas_operand(B);
   Tensor bc = detail::contiguous_raw(bias);
-  sgemm_avx2(a.trans == CblasTrans, b.trans == CblasTrans, M, N, K, 1.f,
-             static_cast<const float*>(a.t.raw_data()), a.ld,
-             static_cast<const float*>(b.t.raw_data()), b.ld, 0.f,
-             static_cast<float*>(C.raw_data()), N, static_cast<const float*>(bc.raw_data()),
-             num_threads());
+  own_sgemm(a, b, C, M, N, K, 1.0, 0.0, static_cast<const float*>(bc.raw_data()));
   return true;
 }
 

@@ -347,8 +347,7 @@ void sgemm_avx2(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, 
       }
     return;
   }
-  // Threads only pay off once each has a few hundred microseconds of work... or at least a
-  // few tiles: below ~2 MFLOP one thread is faster than waking the team.
+  // below ~2 MFLOP one thread is faster than waking the team; never more threads than tiles
   const double flops =
       2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
   int nt = omp_in_parallel() ? 1 : std::max(threads, 1);
