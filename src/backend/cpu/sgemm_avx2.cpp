@@ -256,6 +256,8 @@ void micro_kernel(int64_t kc, const float* __restrict pa, const float* __restric
     // keep B in registers: GCC would otherwise fold the loads into all 12 FMAs, and 18 loads
     // per 12 FMAs make the loop load-bound (56 instead of ~90 GFLOP/s on Zen 3)
     __asm__("" : "+x"(b0), "+x"(b1));
+    // A streams from L2: fetching 8 k ahead measured 1.5-2% faster than the hardware prefetcher
+    _mm_prefetch(reinterpret_cast<const char*>(pa + 8 * R), _MM_HINT_T0);
     __m256 a = _mm256_broadcast_ss(pa);
     c00 = _mm256_fmadd_ps(a, b0, c00);
     c01 = _mm256_fmadd_ps(a, b1, c01);
