@@ -482,8 +482,6 @@ Tensor unary(const UnarySpec& spec, const Tensor& a, FwdT fwd, UnaryBwdFn bwd, d
     });                                                                                            \
   }
 
-constexpr double kSqrt1_2 = 0.70710678118654752440;
-constexpr double kInvSqrt2Pi = 0.39894228040143267794;
 constexpr double kSqrt2OverPi = 0.79788456080286535588;
 
 // float32 exp/tanh/erf/sigmoid come from backend/cpu/vec_math.h, which vectorises (libm does not)

@@ -10,6 +10,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace fs = std::filesystem;
 
@@ -274,3 +275,62 @@ TEST_F(CliTest, BadInputIsOneLineAndExitCode2) {
 }
 
 }  // namespace
+
+TEST_F(CliTest, NumericOptionsAreCheckedBeforeAnyWork) {
+  const std::string csv = (dir_ / "blobs.csv").string();
+  struct Case {
+    std::string args, message;
+  };
+  const std::vector<Case> cases = {
+      {"train --data " + csv + " --target label --epochs 0", "--epochs: must be > 0 (got 0)"},
+      {"train --data " + csv + " --target label --batch-size -4",
+       "--batch-size: must be > 0 (got -4)"},
+      // a negative or zero rate used to fall back to the optimizer's default without a word
+      {"train --data " + csv + " --target label --lr -0.5", "--lr: must be > 0 (got -0.5)"},
+      {"train --data " + csv + " --target label --lr 0", "--lr: must be > 0 (got 0)"},
+      {"train --data " + csv + " --target label --lr inf", "--lr: must be > 0 (got inf)"},
+      {"train --data " + csv + " --target label --momentum -1",
+       "--momentum: must be >= 0 (got -1)"},
+      {"train --data " + csv + " --target label --weight-decay -0.1",
+       "--weight-decay: must be >= 0 (got -0.1)"},
+      {"train --data " + csv + " --target label --val-split 1",
+       "--val-split: must be in [0, 1) (got 1)"},
+      {"train --data " + csv + " --target label --test-split 0",
+       "--test-split: must be in (0, 1) (got 0)"},
+      {"train --data " + csv + " --target label --patience -2",
+       "--patience: must be >= 0 (got -2)"},
+      {"train --data " + csv + " --target label --threads -3", "--threads: must be >= 0 (got -3)"},
+      {"train --data " + csv + " --target label --limit -5", "--limit: must be >= 0 (got -5)"},
+      {"train --data " + csv + " --target label --lr fast", "Could not convert: --lr = fast"},
+      {"gradcheck --preset mlp --input-shape 4 --samples 0", "--samples: must be > 0 (got 0)"},
+      {"gradcheck --preset mlp --input-shape 4 --eps 0", "--eps: must be > 0 (got 0)"},
+      {"gradcheck --preset mlp --input-shape 4 --batch 0", "--batch: must be > 0 (got 0)"},
+      {"graph --preset mlp --input-shape 4 --outputs 0", "--outputs: must be > 0 (got 0)"},
+      {"classic hebb --data " + csv + " --target label --lr -1", "--lr: must be > 0 (got -1)"},
+  };
+  for (const Case& c : cases) {
+    const bool train = c.args.rfind("train ", 0) == 0;
+    Result r = run(c.args + (train ? " --out " + (dir_ / "never").string() : ""));
+    EXPECT_EQ(r.code, 2) << c.args << "\n" << r.out;
+    EXPECT_NE(r.out.find(c.message), std::string::npos) << c.args << "\n" << r.out;
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << c.args << "\n" << r.out;
+  }
+  EXPECT_FALSE(fs::exists(dir_ / "never"));
+  Result r = run("resume " + (dir_ / "never").string() + " --epochs -1");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("--epochs: must be > 0 (got -1)"), std::string::npos) << r.out;
+}
+
+TEST_F(CliTest, NoValidationSplitKeepsTheBestByTrainingLoss) {
+  // with --val-split 0 there is no val_loss: the best checkpoint and early stopping follow the
+  // training loss (this used to stop with a ModelCheckpoint error after the first epoch)
+  const std::string out = (dir_ / "noval").string();
+  Result r = run("train --data " + (dir_ / "blobs.csv").string() +
+                 " --target label --epochs 3 --val-split 0 --patience 2 --out " + out);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("epoch 3/3"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("(by loss)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("test accuracy: "), std::string::npos) << r.out;
+  EXPECT_TRUE(fs::exists(fs::path(out) / "best.safetensors"));
+  EXPECT_EQ(read(fs::path(out) / "history.csv").find("val_loss"), std::string::npos);
+}

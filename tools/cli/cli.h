@@ -51,6 +51,14 @@ struct RunPaths {
 // A checkpoint path given either a run folder (its best.safetensors, else last) or a file.
 std::string resolve_checkpoint(const std::string& path_or_run);
 
+// Checks for numeric options (finite, and in range), with plain messages: `--epochs: must be > 0
+// (got -1)` (CLI11 puts the option's name first). A value that is not a number passes through to
+// CLI11's own "Could not convert" error.
+CLI::Validator positive();       // > 0
+CLI::Validator non_negative();   // >= 0
+CLI::Validator fraction();       // in [0, 1)
+CLI::Validator open_fraction();  // in (0, 1)
+
 std::string read_text(const std::string& path);
 void write_text_atomic(const std::string& path, const std::string& text);
 std::string fmt(double v, int precision = 4);

@@ -163,6 +163,33 @@ std::string resolve_checkpoint(const std::string& p) {
   return p;
 }
 
+namespace {
+// `what` goes into the error, `desc` into --help (`--epochs INT:positive=5`)
+CLI::Validator number_check(std::function<bool(double)> ok, const std::string& what,
+                            const std::string& desc) {
+  return CLI::Validator(
+      [ok, what](std::string& text) -> std::string {
+        double v = 0;
+        if (!CLI::detail::lexical_cast(text, v)) return "";  // CLI11 reports the conversion
+        return std::isfinite(v) && ok(v) ? "" : "must be " + what + " (got " + text + ")";
+      },
+      desc);
+}
+}  // namespace
+
+CLI::Validator positive() {
+  return number_check([](double v) { return v > 0; }, "> 0", "positive");
+}
+CLI::Validator non_negative() {
+  return number_check([](double v) { return v >= 0; }, ">= 0", "non-negative");
+}
+CLI::Validator fraction() {
+  return number_check([](double v) { return v >= 0 && v < 1; }, "in [0, 1)", "in [0, 1)");
+}
+CLI::Validator open_fraction() {
+  return number_check([](double v) { return v > 0 && v < 1; }, "in (0, 1)", "in (0, 1)");
+}
+
 std::string read_text(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   SN_CHECK(f.good(), IOError, "cannot open '", path, "'");

@@ -38,7 +38,9 @@ void add_graph(CLI::App& app) {
   cmd->add_option("--preset", a->preset, "preset model instead of a spec");
   cmd->add_option("--input-shape", a->input, "per-example input shape, e.g. 4 or 1,28,28")
       ->delimiter(',');
-  cmd->add_option("--outputs", a->outputs, "outputs of a preset model")->capture_default_str();
+  cmd->add_option("--outputs", a->outputs, "outputs of a preset model")
+      ->capture_default_str()
+      ->check(positive());
   cmd->add_option("--out", a->out, "output path without extension")->capture_default_str();
   cmd->add_flag("--trace", a->trace, "print the step-by-step backward pass");
   cmd->add_flag("--markdown", a->markdown, "print the trace as Markdown");
@@ -105,10 +107,18 @@ void add_gradcheck(CLI::App& app) {
   cmd->add_option("--preset", a->preset, "preset model instead of a spec");
   cmd->add_option("--input-shape", a->input, "per-example input shape, e.g. 1,28,28")
       ->delimiter(',');
-  cmd->add_option("--outputs", a->outputs, "outputs of a preset model")->capture_default_str();
-  cmd->add_option("--samples", a->samples, "elements checked per parameter")->capture_default_str();
-  cmd->add_option("--batch", a->batch, "examples in the random input batch")->capture_default_str();
-  cmd->add_option("--eps", a->eps, "finite-difference step")->capture_default_str();
+  cmd->add_option("--outputs", a->outputs, "outputs of a preset model")
+      ->capture_default_str()
+      ->check(positive());
+  cmd->add_option("--samples", a->samples, "elements checked per parameter")
+      ->capture_default_str()
+      ->check(positive());
+  cmd->add_option("--batch", a->batch, "examples in the random input batch")
+      ->capture_default_str()
+      ->check(positive());
+  cmd->add_option("--eps", a->eps, "finite-difference step")
+      ->capture_default_str()
+      ->check(positive());
   cmd->callback([a] {
     SN_CHECK(!a->model.empty() || !a->preset.empty(), ValueError,
              "gradcheck: give --model FILE or --preset NAME");
@@ -236,10 +246,8 @@ void add_classic(CLI::App& app) {
     sub->add_option("--target", a->target, "target column")->required();
     sub->add_option("--epochs", a->epochs, "passes over the data")
         ->capture_default_str()
-        ->check(CLI::PositiveNumber);
-    sub->add_option("--lr", a->lr, "learning rate η")
-        ->capture_default_str()
-        ->check(CLI::PositiveNumber);
+        ->check(positive());
+    sub->add_option("--lr", a->lr, "learning rate η")->capture_default_str()->check(positive());
     if (!l.modes.empty()) {
       a->mode = l.modes.front();
       std::string list;
@@ -257,7 +265,7 @@ void add_classic(CLI::App& app) {
       a->batch_size = l.batch_size;
       sub->add_option("--batch-size", a->batch_size, "samples per update in --mode minibatch")
           ->capture_default_str()
-          ->check(CLI::PositiveNumber);
+          ->check(positive());
     }
     if (extra) extra(sub, *a);
     const bool raw = l.raw_target;

@@ -168,11 +168,13 @@ void run_training(const TrainArgs& a, const std::string& out_dir, bool resume,
   std::map<std::string, std::string> extra = {{"normalisation", extra_norm.dump()},
                                               {"data", a.data.to_json().dump()},
                                               {"classes", json(d.class_names).dump()}};
+  // without a validation split, "best" and early stopping go by the training loss
+  const std::string monitor = a.val_split > 0 ? "val_loss" : "loss";
   std::vector<train::CallbackPtr> callbacks;
   callbacks.push_back(std::make_shared<train::ProgressBar>());
   callbacks.push_back(std::make_shared<train::ModelCheckpoint>(
       train::ModelCheckpointOptions{.path = run.best,
-                                    .monitor = "val_loss",
+                                    .monitor = monitor,
                                     .save_best_only = true,
                                     .model_spec = built.spec,
                                     .extra = extra}));
@@ -183,8 +185,8 @@ void run_training(const TrainArgs& a, const std::string& out_dir, bool resume,
   callbacks.push_back(std::make_shared<train::JsonLinesLogger>(
       run.history_jsonl, train::LoggerOptions{.append = resume}));
   if (a.patience > 0)
-    callbacks.push_back(std::make_shared<train::EarlyStopping>(
-        train::EarlyStoppingOptions{.patience = a.patience, .restore_best_weights = true}));
+    callbacks.push_back(std::make_shared<train::EarlyStopping>(train::EarlyStoppingOptions{
+        .monitor = monitor, .patience = a.patience, .restore_best_weights = true}));
 
   train::History h = train::fit(model, loss_for(d), *opt, loader,
                                 {.epochs = a.epochs,
@@ -241,9 +243,11 @@ void add_train(CLI::App& app) {
   cmd->add_option("--task", a->data.task, "CSV: classification, regression or auto")
       ->check(CLI::IsMember({"auto", "classification", "regression"}));
   cmd->add_option("--test-split", a->data.test_split, "CSV/mnist: fraction held out for testing")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(open_fraction());
   cmd->add_option("--limit", a->data.limit,
-                  "use only this many training/test examples (quick runs)");
+                  "use only this many training/test examples (quick runs)")
+      ->check(non_negative());
   auto* model =
       cmd->add_option("--model", a->model_file, "JSON model spec file (docs/model-spec.md)");
   cmd->add_option(
@@ -257,24 +261,31 @@ void add_train(CLI::App& app) {
       ->excludes(model);
   cmd->add_option("--epochs", a->epochs, "epochs to train")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive());
   cmd->add_option("--batch-size", a->batch_size,
                   "examples per batch (default: 128; 32 for the lenet preset)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive());
   cmd->add_option("--optimizer", a->optimizer, "sgd, adam, adamw, rmsprop, adagrad, adadelta")
       ->capture_default_str();
   cmd->add_option("--schedule", a->schedule,
                   "learning-rate schedule: cosine (to 0 over the epochs) or none")
       ->capture_default_str();
-  cmd->add_option("--lr", a->lr, "learning rate (default: the optimizer's usual one)");
-  cmd->add_option("--momentum", a->momentum, "SGD momentum")->capture_default_str();
-  cmd->add_option("--weight-decay", a->weight_decay, "weight decay")->capture_default_str();
+  cmd->add_option("--lr", a->lr, "learning rate (default: the optimizer's usual one)")
+      ->check(positive());
+  cmd->add_option("--momentum", a->momentum, "SGD momentum")
+      ->capture_default_str()
+      ->check(non_negative());
+  cmd->add_option("--weight-decay", a->weight_decay, "weight decay")
+      ->capture_default_str()
+      ->check(non_negative());
   cmd->add_option("--val-split", a->val_split, "fraction of the training data for validation")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(fraction());
   cmd->add_option("--patience", a->patience, "early stopping patience in epochs (0: off)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(non_negative());
   cmd->add_option("--seed", a->seed, "random seed")->capture_default_str();
-  cmd->add_option("--threads", a->threads, "threads (default: all cores)");
+  cmd->add_option("--threads", a->threads, "threads (default: all cores)")->check(non_negative());
   cmd->add_option("--out", a->out, "run folder (default: runs/<data>-<model>)");
   cmd->callback([a] {
     std::string out = a->out;
@@ -298,8 +309,8 @@ void add_resume(CLI::App& app) {
   auto epochs = std::make_shared<int64_t>(0);
   auto threads = std::make_shared<int>(0);
   cmd->add_option("run", *dir, "run folder written by `sinapsis train`")->required();
-  cmd->add_option("--epochs", *epochs, "total epochs (default: the run's own)");
-  cmd->add_option("--threads", *threads, "threads");
+  cmd->add_option("--epochs", *epochs, "total epochs (default: the run's own)")->check(positive());
+  cmd->add_option("--threads", *threads, "threads (default: all cores)")->check(non_negative());
   cmd->callback([dir, epochs, threads] {
     RunPaths run(*dir);
     SN_CHECK(fs::exists(run.run_json), IOError, "resume: '", *dir,
