@@ -70,7 +70,9 @@ void Shape::resize(int n, int64_t fill) {
 }
 int64_t Shape::numel() const {
   int64_t n = 1;
-  for (int i = 0; i < n_; ++i) n *= d_[i];
+  for (int i = 0; i < n_; ++i)
+    SN_CHECK(!__builtin_mul_overflow(n, d_[i], &n), ShapeError, "shape: ", *this,
+             " has too many elements (more than 2^63)");
   return n;
 }
 std::string Shape::str() const {
@@ -379,10 +381,15 @@ Tensor from_blob_copy(const void* data, const Shape& shape, DType dtype) {
 }
 Tensor arange(double end, TensorOptions opts) { return arange(0, end, 1, opts); }
 Tensor arange(double start, double end, double step, TensorOptions opts) {
+  SN_CHECK(std::isfinite(start) && std::isfinite(end) && std::isfinite(step), ValueError,
+           "arange: start, end and step must be finite (got ", start, ", ", end, ", ", step, ")");
   SN_CHECK(step != 0, ValueError, "arange: step must be nonzero");
   SN_CHECK((end - start) / step >= 0 || start == end, ValueError, "arange: range [", start, ", ",
            end, ") with step ", step, " is empty in the wrong direction");
-  const int64_t n = static_cast<int64_t>(std::ceil((end - start) / step));
+  const double count = std::ceil((end - start) / step);
+  SN_CHECK(count < 0x1p62, ValueError, "arange: range [", start, ", ", end, ") with step ", step,
+           " has too many elements (", count, ")");
+  const int64_t n = static_cast<int64_t>(count);
   Tensor t = detail::make_tensor(Shape{std::max<int64_t>(n, 0)}, opts.dtype);
   SN_DISPATCH_NUMERIC(opts.dtype, "arange", [&] {
     scalar_t* p = static_cast<scalar_t*>(t.raw_data());

@@ -103,7 +103,8 @@ Shape infer_shape(const Shape& shape, int64_t numel, const char* op, const Shape
       infer = i;
     } else {
       SN_CHECK(out[i] >= 0, ShapeError, op, ": invalid size ", out[i], " in shape ", shape);
-      known *= out[i];
+      SN_CHECK(!__builtin_mul_overflow(known, out[i], &known), ShapeError, op, ": shape ", shape,
+               " has too many elements (more than 2^63)");
     }
   }
   if (infer >= 0) {

@@ -3,6 +3,7 @@
 // crash; the last test throws a pile of hostile calls at the ops.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <functional>
 
 #include "sinapsis/sinapsis.h"
@@ -83,6 +84,38 @@ TEST(Errors, ReshapeElementCount) {
                   }),
                   "view: tensor of shape [3, 2] with strides [1, 3] is not contiguous; hint: use "
                   "reshape()");
+}
+
+TEST(Errors, SizesThatOverflowInt64) {
+  // 2^32 · 2^32 does not fit in int64: every path that multiplies sizes says so instead of
+  // wrapping around (a wrapped count used to reach a signed-overflow in reshape)
+  constexpr int64_t k32 = int64_t{1} << 32;
+  EXPECT_EQ(message_of<ShapeError>([] {
+              zeros({k32, k32});
+            }),
+            "tensor: shape [4294967296, 4294967296] has too many elements");
+  EXPECT_EQ(message_of<ShapeError>([] {
+              ones({4}).reshape({k32, k32});
+            }),
+            "reshape: shape [4294967296, 4294967296] has too many elements (more than 2^63)");
+  EXPECT_EQ(message_of<ShapeError>([] {
+              ones({1}).expand({k32, k32});
+            }),
+            "shape: [4294967296, 4294967296] has too many elements (more than 2^63)");
+  EXPECT_EQ(message_of<ShapeError>([] {
+              Shape({k32, k32, 2}).numel();
+            }),
+            "shape: [4294967296, 4294967296, 2] has too many elements (more than 2^63)");
+}
+
+TEST(Errors, ArangeNonFiniteOrTooLong) {
+  // 1e300 elements used to be cast to int64 (undefined behaviour) and came back as an empty tensor
+  EXPECT_EQ(message_of<ValueError>([] { arange(0, 1e300, 1); }),
+            "arange: range [0, 1e+300) with step 1 has too many elements (1e+300)");
+  EXPECT_EQ(message_of<ValueError>([] { arange(0, std::nan(""), 1); }),
+            "arange: start, end and step must be finite (got 0, nan, 1)");
+  EXPECT_EQ(message_of<ValueError>([] { arange(0, 1, INFINITY); }),
+            "arange: start, end and step must be finite (got 0, 1, inf)");
 }
 
 TEST(Errors, DTypeMismatch) {
