@@ -316,9 +316,40 @@ TEST_F(CliTest, NumericOptionsAreCheckedBeforeAnyWork) {
     EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << c.args << "\n" << r.out;
   }
   EXPECT_FALSE(fs::exists(dir_ / "never"));
+  // errors found while loading (unknown data set, preset or optimizer) leave no run folder
+  for (const std::string& args : {std::string("train --data nosuch-data"),
+                                  "train --data " + csv + " --target label --preset nope",
+                                  "train --data " + csv + " --target label --optimizer nadam"}) {
+    Result r = run(args + " --out " + (dir_ / "never").string());
+    EXPECT_EQ(r.code, 2) << args << "\n" << r.out;
+    EXPECT_FALSE(fs::exists(dir_ / "never")) << args;
+  }
   Result r = run("resume " + (dir_ / "never").string() + " --epochs -1");
   EXPECT_EQ(r.code, 2) << r.out;
   EXPECT_NE(r.out.find("--epochs: must be > 0 (got -1)"), std::string::npos) << r.out;
+}
+
+TEST_F(CliTest, EvalOnDataTheModelDoesNotFit) {
+  const std::string out = (dir_ / "blobs").string();
+  Result r = run("train --data " + (dir_ / "blobs.csv").string() +
+                 " --target label --epochs 1 --out " + out);
+  ASSERT_EQ(r.code, 0) << r.out;
+  r = run("eval " + out + " --data fashion-mnist");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(
+      r.out.find("eval: fashion-mnist has examples of shape [1, 28, 28] but the model takes [3]"),
+      std::string::npos)
+      << r.out;
+  std::string wide = "x1,x2,x3,label\n";
+  for (int i = 0; i < 30; ++i)
+    wide += std::to_string(i) + ",1,2," + std::string(1, 'a' + i % 3) + "\n";
+  {
+    std::ofstream f(dir_ / "three.csv");
+    f << wide;
+  }
+  r = run("eval " + out + " --data " + (dir_ / "three.csv").string());
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("has 3 classes but the model has 2 outputs"), std::string::npos) << r.out;
 }
 
 TEST_F(CliTest, NoValidationSplitKeepsTheBestByTrainingLoss) {

@@ -64,6 +64,12 @@ void add_eval(CLI::App& app) {
     DataSpec ds = r.data;
     if (!data->empty()) ds.data = *data;
     LoadedData d = load_data(ds);
+    SN_CHECK(d.input_shape == r.built.input_shape, ShapeError, "eval: ", ds.data,
+             " has examples of shape ", d.input_shape, " but the model takes ",
+             r.built.input_shape);
+    SN_CHECK(d.num_outputs == r.built.output_shape.numel(), ShapeError, "eval: ", ds.data, " has ",
+             d.num_outputs, d.classification ? " classes" : " targets", " but the model has ",
+             r.built.output_shape.numel(), " outputs");
     data::DataLoader loader(d.test, {.batch_size = 1000});
     train::LossFn lf;
     std::vector<train::MetricPtr> ms;

@@ -106,7 +106,6 @@ void run_training(const TrainArgs& a, const std::string& out_dir, bool resume,
   if (a.threads > 0) set_num_threads(a.threads);
   manual_seed(a.seed);
   RunPaths run(out_dir);
-  fs::create_directories(run.dir);
 
   std::cout << "data:   " << std::flush;
   LoadedData d = load_data(a.data);
@@ -122,6 +121,9 @@ void run_training(const TrainArgs& a, const std::string& out_dir, bool resume,
   else
     SN_CHECK(a.schedule == "none", ValueError, "--schedule: unknown '", a.schedule,
              "' (expected cosine or none)");
+  // only now, with the data, model and optimizer in hand: a run that fails to start leaves no
+  // empty folder behind
+  fs::create_directories(run.dir);
 
   train::History previous;
   int64_t initial_epoch = 0;
