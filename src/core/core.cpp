@@ -154,7 +154,7 @@ Tensor make_tensor(const Shape& shape, DType dtype) {
   auto impl = std::make_shared<TensorImpl>();
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
-  impl->numel = shape.numel();
+  impl->numel = numel;  // counted (and checked) above
   impl->dtype = dtype;
   impl->contiguous = true;
   impl->storage = std::make_shared<Storage>(static_cast<size_t>(impl->numel) * itemsize(dtype));
