@@ -34,6 +34,12 @@ Tensor Sequential::forward(const Tensor& x) {
   return h;
 }
 
+Value Sequential::forward_multi(const Value& in) {
+  Value h = in;
+  for (const auto& [name, child] : named_children()) h = child->call(h);
+  return h;
+}
+
 std::shared_ptr<Module> Sequential::ptr(int64_t i) const {
   const int64_t n = static_cast<int64_t>(size());
   SN_CHECK(i >= -n && i < n, IndexError, "Sequential: index ", i, " is out of range for ", n,

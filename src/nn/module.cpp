@@ -65,6 +65,21 @@ Tensor Module::forward(const Tensor&) {
            "Tensor forward(const Tensor& x) in ", type_name());
 }
 
+Value Module::forward_multi(const Value& in) {
+  SN_CHECK(in.has(0), ValueError, label(), ": called with no input tensor (", in.size(), " item",
+           in.size() == 1 ? "" : "s", ", the first undefined)");
+  return in.with_first(forward(in[0]));
+}
+
+Value Module::call(const Value& in) {
+  Value out = forward_multi(in);
+  if (hooks_.empty() || in.empty() || out.empty()) [[likely]]
+    return out;
+  auto hooks = hooks_;  // a copy: a hook may remove itself (or others) while running
+  for (auto& [id, fn] : hooks) fn(*this, in[0], out[0]);
+  return out;
+}
+
 Tensor Module::call_with_hooks(const Tensor& x) {
   Tensor y = forward(x);
   // a copy: a hook may remove itself (or others) while running

@@ -25,6 +25,9 @@ class Sequential : public Module {
   explicit Sequential(const std::vector<ModulePtr>& modules);
 
   Tensor forward(const Tensor& x) override;
+  // Each child's call() on the previous one's output: a (data, state...) value flows through,
+  // the state taken and given back by the layers that have one (see value.h).
+  Value forward_multi(const Value& in) override;
   std::string type_name() const override { return "Sequential"; }
 
   // Adds a module at the end, named by its position (or by `name`).

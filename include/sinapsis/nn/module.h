@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "sinapsis/core/tensor.h"
+#include "sinapsis/nn/value.h"
 
 namespace sn::nn {
 
@@ -111,6 +112,13 @@ class Module {
       return forward(x);
     return call_with_hooks(x);
   }
+  // Several tensors in and out (see value.h): item 0 is the data, the rest is state. The
+  // default runs forward(in[0]) and passes the other items through unchanged, so one-tensor
+  // layers carry a recurrent layer's state along. A module with several inputs or outputs
+  // (LSTM: {x, h0, c0} -> {y, h_n, c_n}) overrides this AND forward (its main output alone).
+  virtual Value forward_multi(const Value& in);
+  // forward_multi(in), plus any forward hooks (they see item 0 of the input and the output).
+  Value call(const Value& in);
 
   // ---- identity and printing ----
   // Class name, e.g. "Linear". The default demangles the C++ type, so user classes print
