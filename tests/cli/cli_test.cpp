@@ -147,6 +147,19 @@ TEST_F(CliTest, GlassBoxCommands) {
   EXPECT_NE(dot.find("digraph"), std::string::npos);
   EXPECT_NE(dot.find("x3"), std::string::npos);
   EXPECT_NE(r.out.find("dE/dh += dE/dy1"), std::string::npos) << r.out;
+  // a recurrent network unrolled over 3 steps: W_hh's gradient is the sum over time
+  const std::string u = (dir_ / "rnn").string();
+  r = run("graph --rnn 3 --out " + u + " --trace");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::string rdot = read(u + ".dot");
+  for (const char* name : {"W_hh", "h1", "h2", "h3", "x3"})
+    EXPECT_NE(rdot.find(name), std::string::npos) << name;
+  EXPECT_NE(r.out.find("dE/dW_hh = (via u3) + (via u2) + (via u1)"), std::string::npos) << r.out;
+  r = run("graph --rnn 2 --preset mlp --input-shape 4");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("--rnn draws its own network"), std::string::npos) << r.out;
+  r = run("graph --rnn 9");
+  EXPECT_EQ(r.code, 2) << r.out;
 
   {
     std::ofstream f(dir_ / "m.json");

@@ -23,6 +23,41 @@ nn::BuiltModel model_from(const std::string& model_file, const std::string& pres
   return nn::build_model(nn::preset_spec(preset, Shape(input), outputs));
 }
 
+// The course's recurrent network as the graph it becomes when unrolled in time: an Elman RNN
+// h_t = tanh(W_xh·x_t + W_hh·h_{t-1} + b), y_t = W_hy·h_t, E = ½·Σ_t (y_t - d_t)², built from
+// public ops so every multiply and add is a node. The same W_hh is used at every step, so its
+// gradient is the sum over time: backpropagation through time is backpropagation on this graph.
+Tensor unrolled_rnn(int64_t steps, std::vector<Tensor>& named) {
+  constexpr int64_t kHidden = 2;
+  Tensor w_xh =
+      mul(randn({kHidden, 1}, {.dtype = kFloat64}), 0.8).requires_grad_().set_name("W_xh");
+  Tensor w_hh =
+      mul(randn({kHidden, kHidden}, {.dtype = kFloat64}), 0.5).requires_grad_().set_name("W_hh");
+  Tensor b = mul(randn({kHidden, 1}, {.dtype = kFloat64}), 0.1).requires_grad_().set_name("b");
+  Tensor w_hy =
+      mul(randn({1, kHidden}, {.dtype = kFloat64}), 0.8).requires_grad_().set_name("W_hy");
+  named = {w_xh, w_hh, b, w_hy};
+  Tensor h = zeros({kHidden, 1}, {.dtype = kFloat64}).set_name("h0");
+  Tensor E;
+  for (int64_t t = 1; t <= steps; ++t) {
+    const std::string n = std::to_string(t);
+    // a sine wave in, the next value of it as the target: the classic sequence task
+    Tensor x = full({1, 1}, std::sin(0.6 * double(t)), {.dtype = kFloat64}).set_name("x" + n);
+    Tensor d = full({1, 1}, std::sin(0.6 * double(t + 1)), {.dtype = kFloat64}).set_name("d" + n);
+    Tensor u = matmul(w_hh, h).set_name("u" + n);  // the recurrent term W_hh·h_{t-1}
+    Tensor a = add(add(matmul(w_xh, x), u), b).set_name("a" + n);
+    h = tanh(a).set_name("h" + n);
+    Tensor y = matmul(w_hy, h).set_name("y" + n);
+    Tensor r = sub(y, d).set_name("r" + n);
+    Tensor e = mul(sum(mul(r, r)), 0.5).set_name("e" + n);
+    E = E.defined() ? add(E, e) : e;
+    named.insert(named.end(), {x, u, a, h, y, r, e});
+  }
+  E.set_name("E");
+  named.push_back(E);
+  return E;
+}
+
 void add_graph(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "graph",
@@ -32,6 +67,7 @@ void add_graph(CLI::App& app) {
     std::vector<int64_t> input;
     int64_t outputs = 3;
     bool trace = false, markdown = false, backward = false;
+    int64_t unroll = 0;
   };
   auto a = std::make_shared<Args>();
   cmd->add_option("--model", a->model, "JSON model spec (default: the lecture graph)");
@@ -45,13 +81,20 @@ void add_graph(CLI::App& app) {
   cmd->add_flag("--trace", a->trace, "print the step-by-step backward pass");
   cmd->add_flag("--markdown", a->markdown, "print the trace as Markdown");
   cmd->add_flag("--backward", a->backward, "also draw the gradient edges");
+  cmd->add_option("--rnn", a->unroll,
+                  "a small recurrent network unrolled over this many time steps (1-8) instead")
+      ->check(CLI::Range(1, 8));
   cmd->callback([a] {
+    SN_CHECK(a->unroll == 0 || (a->model.empty() && a->preset.empty()), ValueError,
+             "graph: --rnn draws its own network; drop --model/--preset");
     manual_seed(0);
     viz::GraphRecorder rec;
     viz::BackpropTrace trace({.recorder = &rec});
     Tensor E;
     std::vector<Tensor> named;
-    if (a->model.empty() && a->preset.empty()) {
+    if (a->unroll > 0) {
+      E = unrolled_rnn(a->unroll, named);
+    } else if (a->model.empty() && a->preset.empty()) {
       // the lecture graph: h = 3·x3 is shared by y1 and y2
       Tensor x1 = tensor(1.0, {.requires_grad = true}).set_name("x1");
       Tensor x2 = tensor(2.0, {.requires_grad = true}).set_name("x2");
