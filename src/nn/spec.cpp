@@ -12,6 +12,7 @@
 #include "sinapsis/autograd/node.h"
 #include "sinapsis/nn/conv.h"
 #include "sinapsis/nn/nn.h"
+#include "sinapsis/nn/transformer.h"
 #include "sinapsis/ops/ops.h"
 
 namespace sn::nn {
@@ -75,6 +76,31 @@ Padding padding_arg(const json& j) {
 int64_t channels(const Shape& in, const char* type) {
   SN_CHECK(in.size() >= 2, ShapeError, type, " gets [N] but needs [N, C, ...]");
   return in[1];
+}
+
+// The feature size of a sequence input [N, T, E] (attention and transformer layers).
+int64_t sequence_features(const Shape& in, const char* type) {
+  SN_CHECK(in.size() == 3, ShapeError, type, " gets ", shape_n(in),
+           " but needs a sequence [N, T, E]; hint: the spec's \"input\" is [T, E] per example");
+  return in[2];
+}
+int64_t nhead(const json& l, const char* type) {
+  const int64_t h = integer(l, "nhead", -1);
+  SN_CHECK(h > 0, ValueError, "model spec: ", type, " needs \"nhead\" > 0");
+  return h;
+}
+// PyTorch's defaults, except batch_first: a spec's batch is always dim 0.
+TransformerLayerOptions transformer_options(const json& l) {
+  const std::string act = l.value("activation", std::string("relu"));
+  SN_CHECK(act == "relu" || act == "gelu", ValueError,
+           "model spec: \"activation\" must be \"relu\" or \"gelu\" (got \"", act, "\")");
+  return {.dim_feedforward = integer(l, "dim_feedforward", 2048),
+          .dropout = num(l, "dropout", 0.1),
+          .activation = act == "gelu" ? TransformerActivation::GELU : TransformerActivation::ReLU,
+          .layer_norm_eps = num(l, "layer_norm_eps", 1e-5),
+          .batch_first = true,
+          .norm_first = boolean(l, "norm_first", false),
+          .causal = boolean(l, "causal", false)};
 }
 
 // Builds one layer given the current input shape (batch dim included, size 1). May fill in
@@ -245,6 +271,37 @@ const std::map<std::string, Builder>& layer_table() {
          o.c5 = integer(l, "c5", o.c5);
          o.pool_proj = integer(l, "pool_proj", o.pool_proj);
          return std::make_shared<Inception>(channels(in, "Inception"), o);
+       }},
+      // attention: per example [T, E] (batch first, as every spec input); self-attention
+      {"MultiheadAttention",
+       [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
+         const int64_t e = sequence_features(in, "MultiheadAttention");
+         const int64_t heads = integer(l, "num_heads", -1);
+         SN_CHECK(heads > 0, ValueError, "model spec: MultiheadAttention needs \"num_heads\" > 0");
+         return std::make_shared<MultiheadAttention>(
+             e, heads,
+             MultiheadAttentionOptions{.dropout = num(l, "dropout", 0.0),
+                                       .bias = boolean(l, "bias", true),
+                                       .batch_first = true,
+                                       .need_weights = false,
+                                       .causal = boolean(l, "causal", false)});
+       }},
+      {"TransformerEncoderLayer",
+       [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
+         const int64_t d = sequence_features(in, "TransformerEncoderLayer");
+         return std::make_shared<TransformerEncoderLayer>(d, nhead(l, "TransformerEncoderLayer"),
+                                                          transformer_options(l));
+       }},
+      {"TransformerEncoder",
+       [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
+         const int64_t d = sequence_features(in, "TransformerEncoder");
+         const int64_t n = integer(l, "num_layers", -1);
+         SN_CHECK(n > 0, ValueError, "model spec: TransformerEncoder needs \"num_layers\" > 0");
+         const TransformerLayerOptions o = transformer_options(l);
+         return std::make_shared<TransformerEncoder>(
+             TransformerEncoderLayer(d, nhead(l, "TransformerEncoder"), o), n,
+             boolean(l, "norm", false) ? ModulePtr(LayerNorm(d, {.eps = o.layer_norm_eps}))
+                                       : ModulePtr());
        }},
       {"Sequential",
        [](json& l, const Shape& in, Ctx& ctx) -> std::shared_ptr<Module> {

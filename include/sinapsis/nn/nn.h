@@ -7,6 +7,7 @@
 #include "sinapsis/nn/init.h"
 #include "sinapsis/nn/layers.h"
 #include "sinapsis/nn/module.h"
+#include "sinapsis/nn/transformer.h"
 #if __has_include("sinapsis/nn/conv.h")
 #include "sinapsis/nn/conv.h"
 #endif
