@@ -6,6 +6,7 @@
 #include "sinapsis/core/error.h"
 #include "sinapsis/core/shape.h"
 #include "sinapsis/core/tensor.h"
+#include "sinapsis/ops/attention.h"
 #include "sinapsis/ops/ops.h"
 // Each layer has its own umbrella header; they are picked up as they exist.
 #if __has_include("sinapsis/ops/conv.h")
