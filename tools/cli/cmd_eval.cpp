@@ -60,6 +60,10 @@ void add_eval(CLI::App& app) {
   cmd->add_option("run", *run, "run folder or checkpoint file")->required();
   cmd->add_option("--data", *data, "data set to evaluate on (default: the one it was trained on)");
   cmd->callback([run, data] {
+    if (const std::string file = resolve_checkpoint(*run); is_text_checkpoint(file)) {
+      eval_text(file, *data);
+      return;
+    }
     Restored r = restore(*run);
     DataSpec ds = r.data;
     if (!data->empty()) ds.data = *data;

@@ -6,4 +6,6 @@
 #include "sinapsis/data/idx.h"
 #include "sinapsis/data/loader.h"
 #include "sinapsis/data/mnist.h"
+#include "sinapsis/data/text.h"
+#include "sinapsis/data/tokenizer.h"
 #include "sinapsis/data/transforms.h"

@@ -132,6 +132,29 @@ class LinearWarmup : public LRScheduler {
 };
 using LinearLR = LinearWarmup;
 
+// Linear warm-up then a cosine to min_lr, stepped once per optimizer step (nanoGPT's and
+// shared/reference/char_lm.py's schedule, in closed form): at step it
+//   it < warmup:  lr = base · (it + 1) / (warmup + 1)
+//   otherwise:    r = min(1, (it − warmup) / max(1, total_steps − warmup))
+//                 lr = min_lr + (base − min_lr) · (1 + cos(π·r)) / 2
+struct WarmupCosineLROptions {
+  int64_t warmup = 0;       // >= 0
+  int64_t total_steps = 0;  // required, >= 1
+  double min_lr = 0.0;      // >= 0, the same for every group
+};
+class WarmupCosineLR : public LRScheduler {
+ public:
+  WarmupCosineLR(Optimizer& optimizer, WarmupCosineLROptions options);
+  // The formula above for one base rate.
+  static double lr_at(int64_t it, double base, const WarmupCosineLROptions& options);
+
+ protected:
+  std::vector<double> compute_lr() override;
+
+ private:
+  WarmupCosineLROptions options_;
+};
+
 // The 1cycle policy, stepped once per batch: lr rises from max_lr/div_factor to max_lr over
 // pct_start of the steps, then anneals to max_lr/(div_factor·final_div_factor). With
 // cycle_momentum the optimizer's "beta1" (Adam-like) or "momentum" moves the opposite way.

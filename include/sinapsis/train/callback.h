@@ -33,6 +33,10 @@ struct TrainState {
   int64_t num_batches = 0;    // training batches per epoch
   int64_t batch_size = 0;     // examples in the current batch
   int64_t global_step = 0;    // optimizer steps taken in this fit() call
+  // fit_steps only (0 otherwise): the planned number of steps and the current one (absolute,
+  // counted across resumes); an "epoch" is then a period between evaluations.
+  int64_t steps = 0;
+  int64_t step = 0;
 
   double batch_loss = 0;    // loss of the batch that just ended (NaN/Inf when it diverged)
   double running_loss = 0;  // mean training loss of the epoch so far

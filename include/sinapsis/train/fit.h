@@ -1,6 +1,7 @@
 // fit(): the Keras-style training loop (epochs of batches, optional validation, metrics,
-// callbacks, an LR scheduler, resume from an epoch), evaluate() and predict(). It owns no model,
-// optimizer or data: it borrows them for the call. Checkpoint files are in checkpoint.h.
+// callbacks, an LR scheduler, resume from an epoch), fit_steps() (a number of optimizer steps on
+// batches a function hands out, as language models train), evaluate() and predict(). They own
+// no model, optimizer or data: they borrow them for the call. Checkpoints are in checkpoint.h.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -68,6 +69,44 @@ struct FitOptions {
 // as one that never stopped.
 History fit(nn::Module& model, const LossFn& loss_fn, optim::Optimizer& opt,
             data::DataLoader& train, const FitOptions& options = {});
+
+// ---- step-based training ----
+// The batch of step i (absolute: a resumed run continues the count). x goes into the model,
+// y into the loss.
+using BatchFn = std::function<data::Example(int64_t step)>;
+
+struct StepFitOptions {
+  int64_t steps = 1000;  // optimizer steps in all (training ends before step `steps`)
+  // A validation loss every eval_every steps and after the last step (0: only after the last).
+  // Callbacks see each such period of steps as an "epoch": TrainState::epoch is the period's
+  // index, History holds one record per period (its loss the mean over the period's steps),
+  // ModelCheckpoint saves after each period, a resumed run starts at a period boundary.
+  int64_t eval_every = 0;
+  // The validation loss of `model`, called in eval mode under NoGradGuard; empty: none.
+  std::function<double(nn::Module&)> validate{};
+  std::vector<CallbackPtr> callbacks{};
+  // Stepped after every optimizer step (e.g. optim::WarmupCosineLR).
+  optim::LRScheduler* scheduler = nullptr;
+  double clip_grad_norm = 0.0;  // total gradient norm before each step (0: off)
+  // Truncated backpropagation through time (0: off). On: each step runs
+  // model.call({x, state...}), takes item 0 as the output and keeps items 1.. detached as the
+  // state of the next step; the state restarts from nothing (zero) at every step that is a
+  // multiple of state_period (where the batch function's streams wrap). A resumed run starts
+  // from a zero state. Off: model(x), every step from a zero state.
+  int64_t state_period = 0;
+  // Resume: the first step (a multiple of eval_every, from the checkpoint's epoch) and the
+  // history before it.
+  int64_t initial_step = 0;
+  History initial_history{};
+  int verbose = 1;  // as FitOptions::verbose
+};
+
+// Trains for the steps [initial_step, steps). Records per period: "loss", the metrics
+// "tokens_per_s" (input elements per second of training) and "train_time" (seconds of the
+// period without validation), and "val_loss" when options.validate is given. The model is left
+// in train mode.
+History fit_steps(nn::Module& model, const LossFn& loss_fn, optim::Optimizer& opt,
+                  const BatchFn& next_batch, const StepFitOptions& options = {});
 
 struct EvalResult {
   double loss = 0;                          // mean over examples (NaN without a loss_fn)

@@ -8,4 +8,5 @@
 #include "sinapsis/train/checkpoint.h"
 #include "sinapsis/train/fit.h"
 #include "sinapsis/train/history.h"
+#include "sinapsis/train/language_model.h"
 #include "sinapsis/train/metrics.h"
