@@ -11,7 +11,7 @@ bench/torch_ops.py and ../shared/reference/*.py.
 
 Suites: gemm (matmul / linear vs torch, and vs cblas_sgemm called directly), ops (elementwise
 GB/s, per-op overhead), conv (the LeNet convs fwd / fwd+bwd, GFLOP/s beside a cblas_sgemm
-peak), mlp_train / cnn_train / gpt_train (one training step; effective GFLOP/s from the model
+peak), mlp_train / cnn_train / gpt_train / rnn_train (one training step; effective GFLOP/s from the model
 FLOP counts below), mlp_infer (batch 1 and 256 latency), mlp_epoch / cnn_epoch (one
 Fashion-MNIST epoch with --data: wall time and test accuracy), loader (DataLoader samples/s,
 ours only, set against the MLP training step's consumption).
@@ -88,6 +88,17 @@ def gpt_train_flop(batch=16, ctx=64, layers=4, d=128, vocab=96, ff=4) -> float:
     return 2.0 * 3 * fwd
 
 
+def rnn_train_flop(gates: int, batch=32, steps=64, embed=128, hidden=256, layers=2,
+                   vocab=65) -> float:
+    """bench/rnn_train.cpp: per layer the input and the hidden GEMMs (gates·hidden outputs),
+    then the head; every input but the token ids needs its gradient, so backward = 2x forward
+    (gate arithmetic and the embedding lookup not counted)."""
+    tokens = batch * steps
+    rec = sum(tokens * gates * hidden * ((embed if k == 0 else hidden) + hidden)
+              for k in range(layers))
+    return 2.0 * 3 * (rec + tokens * hidden * vocab)
+
+
 @dataclass
 class Spec:
     """What the table needs to know about a case beyond its time: the work per call (FLOP for
@@ -101,6 +112,8 @@ CASE_SPECS: Dict[str, Spec] = {
     "mlp train step b128": Spec(train_flop(mlp_macs(128)), "GFLOP/s", 1.2),
     "cnn train step b64": Spec(train_flop(cnn_macs(64)), "GFLOP/s", 2.0),
     "gpt train step 16x64": Spec(gpt_train_flop(), "GFLOP/s", 1.0),  # informational
+    "lstm train step 32x64": Spec(rnn_train_flop(4), "GFLOP/s", 1.5),
+    "gru train step 32x64": Spec(rnn_train_flop(3), "GFLOP/s", 1.5),
     "mlp infer b1": Spec(2.0 * sum(mlp_macs(1)), "GFLOP/s", 3.0),
     "mlp infer b256": Spec(2.0 * sum(mlp_macs(256)), "GFLOP/s", 1.1),
     "mlp fashion-mnist epoch": Spec(60000, "samples/s", 1.2),
@@ -236,6 +249,9 @@ SUITES: Dict[str, Suite] = {
                        parse_torch=rows_from_train_py("cnn train step b64"), workload=True),
     "gpt_train": Suite(ours=[["bench_gpt_train"]], torch=[[str(REFERENCE / "gpt_train.py")]],
                        parse_torch=rows_from_train_py("gpt train step 16x64"), workload=True),
+    "rnn_train": Suite(ours=[["bench_rnn_train"]], torch=[[str(BENCH_DIR / "torch_rnn.py")]],
+                       parse_torch=lambda line: rows_from_ours({**line, "impl": "torch"}),
+                       workload=True),
     "mlp_infer": Suite(ours=[["bench_mlp_infer"]], torch=[[str(REFERENCE / "mlp_infer.py")]],
                        parse_torch=rows_from_infer_py, workload=True),
     "mlp_epoch": Suite(ours=[["bench_mlp_train", "--data", DATA]],
@@ -247,7 +263,8 @@ SUITES: Dict[str, Suite] = {
     "loader": Suite(ours=[["bench_loader", "--data", DATA]], torch=[],
                     parse_torch=lambda line: [], workload=True),
 }
-DEFAULT_SUITES = ["gemm", "ops", "conv", "mlp_train", "cnn_train", "gpt_train", "mlp_infer",
+DEFAULT_SUITES = ["gemm", "ops", "conv", "mlp_train", "cnn_train", "gpt_train", "rnn_train",
+                  "mlp_infer",
                   "mlp_epoch", "cnn_epoch", "loader"]
 
 

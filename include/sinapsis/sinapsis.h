@@ -9,6 +9,9 @@
 #include "sinapsis/ops/attention.h"
 #include "sinapsis/ops/ops.h"
 // Each layer has its own umbrella header; they are picked up as they exist.
+#if __has_include("sinapsis/ops/rnn.h")
+#include "sinapsis/ops/rnn.h"
+#endif
 #if __has_include("sinapsis/ops/conv.h")
 #include "sinapsis/ops/conv.h"
 #endif

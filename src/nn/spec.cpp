@@ -104,6 +104,49 @@ TransformerLayerOptions transformer_options(const json& l) {
           .causal = boolean(l, "causal", false)};
 }
 
+// RNN / LSTM / GRU: the spec's input is batch-major ([N, T, features]), so batch_first
+// defaults to true here (PyTorch's module default is false; the spec writes the value it used).
+std::shared_ptr<Module> recurrent_layer(const std::string& type, json& l, const Shape& in) {
+  const int64_t hidden = integer(l, "hidden_size", -1);
+  SN_CHECK(hidden > 0, ValueError, "model spec: ", type, " needs \"hidden_size\" > 0");
+  if (in.size() != 3)
+    SN_THROW(ShapeError, type, " gets ", shape_n(in),
+             ": expected [N, T, features], a sequence per example");
+  const int64_t have = in.back(), want = integer(l, "input_size", have);
+  if (want != have)
+    SN_THROW(ShapeError, type, "(", want, " → ", hidden, ") gets ", shape_n(in),
+             ": expected [N, T, ", want, "]; hint: drop \"input_size\" to infer it");
+  l["input_size"] = have;
+  const int64_t layers = integer(l, "num_layers", 1);
+  const bool bias = boolean(l, "bias", true), bf = boolean(l, "batch_first", true);
+  const bool bi = boolean(l, "bidirectional", false);
+  const double dropout = num(l, "dropout", 0.0);
+  l["batch_first"] = bf;
+  if (type == "LSTM")
+    return std::make_shared<LSTM>(have, hidden,
+                                  LSTMOptions{.num_layers = layers,
+                                              .bias = bias,
+                                              .batch_first = bf,
+                                              .dropout = dropout,
+                                              .bidirectional = bi,
+                                              .proj_size = integer(l, "proj_size", 0)});
+  if (type == "GRU")
+    return std::make_shared<GRU>(have, hidden,
+                                 GRUOptions{.num_layers = layers,
+                                            .bias = bias,
+                                            .batch_first = bf,
+                                            .dropout = dropout,
+                                            .bidirectional = bi});
+  const std::string nl = l.value("nonlinearity", std::string("tanh"));
+  return std::make_shared<RNN>(have, hidden,
+                               RNNOptions{.num_layers = layers,
+                                          .bias = bias,
+                                          .batch_first = bf,
+                                          .dropout = dropout,
+                                          .bidirectional = bi,
+                                          .nonlinearity = nl});
+}
+
 // Builds one layer given the current input shape (batch dim included, size 1). May fill in
 // inferred options in `layer`.
 using Builder = std::function<std::shared_ptr<Module>(json& layer, const Shape& in, Ctx& ctx)>;
@@ -310,6 +353,18 @@ const std::map<std::string, Builder>& layer_table() {
              TransformerEncoderLayer(d, nhead(l, "TransformerEncoder"), o), n,
              boolean(l, "norm", false) ? ModulePtr(LayerNorm(d, {.eps = o.layer_norm_eps}))
                                        : ModulePtr());
+       }},
+      {"RNN",
+       [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
+         return recurrent_layer("RNN", l, in);
+       }},
+      {"LSTM",
+       [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
+         return recurrent_layer("LSTM", l, in);
+       }},
+      {"GRU",
+       [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
+         return recurrent_layer("GRU", l, in);
        }},
       {"Sequential",
        [](json& l, const Shape& in, Ctx& ctx) -> std::shared_ptr<Module> {

@@ -8,6 +8,9 @@
 #include "sinapsis/nn/layers.h"
 #include "sinapsis/nn/module.h"
 #include "sinapsis/nn/transformer.h"
+#if __has_include("sinapsis/nn/rnn.h")
+#include "sinapsis/nn/rnn.h"
+#endif
 #if __has_include("sinapsis/nn/conv.h")
 #include "sinapsis/nn/conv.h"
 #endif
