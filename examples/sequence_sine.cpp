@@ -37,6 +37,9 @@ void write(const std::string& path, const std::string& svg) {
 
 int main() {
   sn::manual_seed(0);
+  // A model this small gains nothing from a second thread, and on a busy machine every BLAS
+  // call that forks a team waits for a core: one thread keeps the run to a fraction of a second.
+  sn::set_num_threads(1);
   nn::GRU gru(1, kHidden, {.batch_first = true});
   nn::Linear head(kHidden, 1);
   std::vector<sn::Tensor> params = gru.parameters();

@@ -59,7 +59,11 @@ Tensor tr(const Tensor& w) {
 template <typename F>
 void for_rows(int64_t B, double work, F&& f) {
   const int nt = convops::team_size(B, work);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+  if (nt <= 1) {
+    for (int64_t b = 0; b < B; ++b) f(b);
+    return;
+  }
+#pragma omp parallel for num_threads(nt) schedule(static)
   for (int64_t b = 0; b < B; ++b) f(b);
 }
 
@@ -172,7 +176,11 @@ void forward_kernel(RnnKind kind, const Dims& d, const Slots& sl, const Tensor& 
   // input projection of every step: gates = x·W_ihᵀ + bias_i
   Tensor gates = make_tensor(Shape{d.T * B, GH}, x2.dtype());
   if (!cpu::gemm_bias(x2, tr(w.w_ih), gates, bias_i)) {
-    detail::copy_raw(gates, bias_i);
+    // the bias into every row, then gates += x·W_ihᵀ (a row copy loop: copy_raw would fork
+    // threads for what is a memcpy per row)
+    const T* bi = bias_i.data_ptr<T>();
+    T* g = gates.data_ptr<T>();
+    for (int64_t r = 0; r < d.T * B; ++r) std::memcpy(g + r * GH, bi, sizeof(T) * GH);
     cpu::gemm(x2, tr(w.w_ih), gates, 1.0, 1.0);
   }
   T* G = gates.data_ptr<T>();
