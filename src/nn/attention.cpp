@@ -1,7 +1,7 @@
 // MultiheadAttention (PyTorch 1.13's nn.MultiheadAttention): the input projections, the masks
 // (PyTorch 1.13's module convention: bool true = masked out, float = added), heads, the output
-// projection. The attention itself is one internal function with two paths: the fused op when
-// the probabilities are not wanted, the composed matmul/softmax reference when they are.
+// projection. The attention itself has two paths: the fused op (sn::scaled_dot_product_attention)
+// when the probabilities are not wanted, the composed matmul/softmax when they are (as PyTorch).
 // The transformer layers built on it are in transformer.cpp.
 #include <cmath>
 #include <limits>
@@ -11,6 +11,7 @@
 #include "sinapsis/autograd/node.h"
 #include "sinapsis/nn/init.h"
 #include "sinapsis/nn/transformer.h"
+#include "sinapsis/ops/attention.h"
 #include "sinapsis/ops/ops.h"
 
 namespace sn::nn {
@@ -68,17 +69,12 @@ std::pair<Tensor, Tensor> composed(const Heads& h, const Tensor& mask, double dr
   return {matmul(probs, h.v), probs};
 }
 
-// The fast path (no probabilities returned). `causal` (only given without another mask): keys
-// after the query are masked out. Until the fused op lands this is the composed one.
+// The fast path (no probabilities returned): the fused op, which keeps no L×S matrix. The mask
+// is additive (float, -inf = masked out), so the op's bool convention never comes into it.
+// `causal` (given only without another mask): keys after the query are masked out.
 Tensor fused(const Heads& h, const Tensor& mask, bool causal, double dropout_p) {
-  Tensor m = mask;
-  if (causal) {
-    const int64_t L = h.q.shape()[2], S = h.k.shape()[2];
-    const Tensor c = gt(arange(S).unsqueeze(0), arange(L).unsqueeze(1));  // [L, S]
-    m = masked_fill(zeros(Shape{1, 1, L, S}, {.dtype = h.q.dtype()}), c.reshape(Shape{1, 1, L, S}),
-                    -std::numeric_limits<double>::infinity());
-  }
-  return composed(h, m, dropout_p).first;
+  return scaled_dot_product_attention(
+      h.q, h.k, h.v, {.attn_mask = mask, .is_causal = causal, .dropout = dropout_p});
 }
 
 }  // namespace detail_attention
