@@ -159,6 +159,28 @@ TEST_F(TextCli, ModelSpecFile) {
   EXPECT_NE(r.out.find("expected logits [1, 1, 29]"), std::string::npos) << r.out;
 }
 
+TEST_F(TextCli, SmallLstmWithTruncatedBpttCarriesItsStateIntoGenerate) {
+  // Embedding -> LSTM -> Linear, as the char-lstm preset but tiny
+  const std::string spec =
+      write("lstm.json",
+            R"({"layers": [{"type": "Embedding", "num_embeddings": 29, "embedding_dim": 8},
+                     {"type": "LSTM", "hidden_size": 12, "num_layers": 2},
+                     {"type": "Linear", "out": 29}]})");
+  const std::string runp = path("lstm");
+  Result r = run("train --data text:" + path("play.txt") + " --model " + spec +
+                 " --steps 12 --eval-every 6 --warmup 2 --batch 4 --block 8 --tbptt --threads 1"
+                 " --out " +
+                 runp);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("truncated BPTT"), std::string::npos) << r.out;
+  // an LSTM returns its state: generation carries it (no context limit) past the block of 8
+  const std::string gen = "generate " + runp + " --tokens 40 --seed 4";
+  Result g1 = run(gen, false), g2 = run(gen, false);
+  ASSERT_EQ(g1.code, 0) << g1.out;
+  EXPECT_EQ(g1.out, g2.out);
+  EXPECT_GE(g1.out.size(), 41u);
+}
+
 TEST_F(TextCli, BadTextAndPromptsAreOneLineErrors) {
   auto train_err = [&](const std::string& data) {
     Result r = run("train --data " + data + kTiny + " --out " + path("bad"));
