@@ -96,7 +96,7 @@ LayerNorm::LayerNorm(const Shape& normalized_shape, LayerNormOptions opts)
   SN_CHECK(opts.eps > 0, ValueError, "LayerNorm: eps must be positive (got ", opts.eps, ")");
   if (opts.elementwise_affine) {
     weight_ = register_parameter("weight", ones(normalized_shape));
-    bias_ = register_parameter("bias", zeros(normalized_shape));
+    if (opts.bias) bias_ = register_parameter("bias", zeros(normalized_shape));
   }
 }
 
@@ -122,7 +122,8 @@ std::string LayerNorm::extra_repr() const {
   std::ostringstream eps;
   eps << opts_.eps;
   return s + "), eps=" + eps.str() +
-         ", elementwise_affine=" + (opts_.elementwise_affine ? "True" : "False");
+         ", elementwise_affine=" + (opts_.elementwise_affine ? "True" : "False") +
+         (opts_.elementwise_affine && !opts_.bias ? ", bias=False" : "");
 }
 std::string LayerNorm::brief() const { return "LayerNorm(" + shape_.str() + ")"; }
 

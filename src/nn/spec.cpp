@@ -240,7 +240,8 @@ const std::map<std::string, Builder>& layer_table() {
        [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
          const int64_t f = integer(l, "features", in.back());
          l["features"] = f;
-         return std::make_shared<LayerNorm>(f, LayerNormOptions{.eps = num(l, "eps", 1e-5)});
+         return std::make_shared<LayerNorm>(
+             f, LayerNormOptions{.eps = num(l, "eps", 1e-5), .bias = boolean(l, "bias", true)});
        }},
       {"Conv1d",
        [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
@@ -366,6 +367,37 @@ const std::map<std::string, Builder>& layer_table() {
        [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
          return recurrent_layer("GRU", l, in);
        }},
+      {"GPT",
+       [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
+         // token ids [N, T] in, logits [N, T, vocab_size] out (nn::GPT, gpt.h)
+         SN_CHECK(in.size() == 2, ShapeError, "GPT gets ", shape_n(in),
+                  " but needs token ids [N, T]; hint: \"input\" is [T]");
+         GPTOptions o;
+         o.vocab_size = integer(l, "vocab_size", -1);
+         SN_CHECK(o.vocab_size > 0, ValueError, "model spec: GPT needs \"vocab_size\" > 0");
+         o.n_layer = integer(l, "n_layer", o.n_layer);
+         o.n_head = integer(l, "n_head", o.n_head);
+         o.n_embd = integer(l, "n_embd", o.n_embd);
+         o.block_size = integer(l, "block_size", std::max<int64_t>(in[1], o.block_size));
+         o.dropout = num(l, "dropout", o.dropout);
+         o.bias = boolean(l, "bias", o.bias);
+         o.tie_weights = boolean(l, "tie_weights", o.tie_weights);
+         const std::string a = l.value("gelu", std::string("none"));
+         SN_CHECK(a == "none" || a == "tanh", ValueError,
+                  "model spec: GPT \"gelu\" must be \"none\" or \"tanh\" (got \"", a, "\")");
+         o.gelu_tanh = a == "tanh";
+         SN_CHECK(in[1] <= o.block_size, ShapeError, "GPT(block_size ", o.block_size, ") gets ",
+                  shape_n(in), ": ", in[1], " tokens exceed block_size");
+         l["vocab_size"] = o.vocab_size;
+         l["n_layer"] = o.n_layer;
+         l["n_head"] = o.n_head;
+         l["n_embd"] = o.n_embd;
+         l["block_size"] = o.block_size;
+         l["dropout"] = o.dropout;
+         l["bias"] = o.bias;
+         l["tie_weights"] = o.tie_weights;
+         return std::make_shared<GPT>(o);
+       }},
       {"Sequential",
        [](json& l, const Shape& in, Ctx& ctx) -> std::shared_ptr<Module> {
          SN_CHECK(l.contains("layers") && l["layers"].is_array(), ValueError,
@@ -444,7 +476,9 @@ std::shared_ptr<Module> build_list(const json& layers, Shape& shape, Ctx& ctx, j
       NoGradGuard ng;
       const bool was = m->is_training();
       m->eval();
-      y = (*m)(zeros(shape, {.dtype = ctx.dtype}));
+      // layers that look tokens up take int64 ids whatever "input_dtype" says (0 is a valid id)
+      const bool ids = type == "GPT" || type == "Embedding";
+      y = (*m)(zeros(shape, {.dtype = ids ? kInt64 : ctx.dtype}));
       m->train(was);
     } catch (const Error& e) {
       SN_THROW(ShapeError, "layer ", my_index, " ", m->brief(), " gets ", shape_n(shape), ": ",

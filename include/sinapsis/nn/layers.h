@@ -92,6 +92,7 @@ class Embedding : public Module {
 struct LayerNormOptions {
   double eps = 1e-5;
   bool elementwise_affine = true;  // learnable weight (ones) and bias (zeros) of that shape
+  bool bias = true;  // false: the weight only, no bias (PyTorch 2.1's bias=False; GPT-2 style)
 };
 
 // Normalises over the trailing dims given by `normalized_shape`:

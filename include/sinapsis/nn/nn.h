@@ -4,9 +4,11 @@
 #pragma once
 #include "sinapsis/nn/activation.h"
 #include "sinapsis/nn/container.h"
+#include "sinapsis/nn/gpt.h"
 #include "sinapsis/nn/init.h"
 #include "sinapsis/nn/layers.h"
 #include "sinapsis/nn/module.h"
+#include "sinapsis/nn/positional.h"
 #include "sinapsis/nn/transformer.h"
 #if __has_include("sinapsis/nn/rnn.h")
 #include "sinapsis/nn/rnn.h"
