@@ -185,6 +185,28 @@ TEST(Attention, EqualsComposedReference) {
   }
 }
 
+TEST(Attention, HeadViewsOfAPackedProjection) {
+  // q, k, v as [B, H, T, hd] views of one [B, T, 3C] tensor (what GPT and MHA pass): read in
+  // place, the output laid out [B, T, H, hd] so that merging the heads back is free
+  manual_seed(12);
+  const int64_t B = 2, T = 37, H = 3, hd = 16, C = H * hd;
+  Tensor qkv = randn({B, T, 3 * C}).requires_grad_(true);
+  auto heads = [&](const Tensor& t, int64_t part) {
+    return t.narrow(2, part * C, C).view({B, T, H, hd}).transpose(1, 2);
+  };
+  Tensor y = scaled_dot_product_attention(heads(qkv, 0), heads(qkv, 1), heads(qkv, 2),
+                                          {.is_causal = true});
+  EXPECT_TRUE(y.transpose(1, 2).is_contiguous());
+  Tensor gy = randn(y.shape());
+  y.backward(gy);
+  Tensor g = qkv.grad();
+  qkv.zero_grad();
+  Tensor yr = reference(heads(qkv, 0), heads(qkv, 1), heads(qkv, 2), {.is_causal = true});
+  yr.backward(gy);
+  EXPECT_TRUE(close(y, yr, 1e-4, 1e-5));
+  EXPECT_TRUE(close(g, qkv.grad(), 1e-3, 1e-4));
+}
+
 TEST(Attention, FullyMaskedRowsAreZeroNotNaN) {
   Tensor q = randn({1, 2, 4}), k = randn({1, 3, 4}), v = randn({1, 3, 2});
   Tensor m = zeros({2, 3}, {.dtype = kBool});
