@@ -46,11 +46,11 @@ GPTBlock::GPTBlock(const GPTOptions& o) : o_(o) {
 // at absolute position T_past + i sees keys 0 ... T_past + i).
 Tensor GPTBlock::attend(const Tensor& x, Tensor* k_cache, Tensor* v_cache) {
   const int64_t B = x.size(0), T = x.size(1), C = o_.n_embd, H = o_.n_head, hd = C / H;
-  Tensor qkv = (*c_attn_)(x);
-  auto heads = [&](int64_t part) {
-    return qkv.narrow(2, part * C, C).view({B, T, H, hd}).transpose(1, 2);
-  };
-  Tensor q = heads(0), k = heads(1), v = heads(2);
+  // split (one backward node that concatenates the three gradients), not three narrows (each
+  // would zero-fill a [B, T, 3C] gradient and the engine would add them up)
+  std::vector<Tensor> qkv = split((*c_attn_)(x), C, 2);
+  auto heads = [&](const Tensor& t) { return t.view({B, T, H, hd}).transpose(1, 2); };
+  Tensor q = heads(qkv[0]), k = heads(qkv[1]), v = heads(qkv[2]);
   if (k_cache) {
     if (k_cache->defined() && k_cache->size(2) > 0) {
       k = cat({*k_cache, k}, 2);
