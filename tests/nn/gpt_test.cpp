@@ -228,6 +228,19 @@ TEST(GPT, ModelSpecEntry) {
   EXPECT_THROW(nn::build_model(R"({"input": [4], "layers": [{"type": "GPT"}]})"), ValueError);
 }
 
+TEST(GPT, DropoutOnlyInTraining) {
+  manual_seed(13);
+  GPT model(
+      {.vocab_size = 9, .n_layer = 1, .n_head = 2, .n_embd = 8, .block_size = 6, .dropout = 0.3});
+  Tensor idx = randint(0, 9, {2, 6});
+  Tensor a = model(idx), b = model(idx);
+  EXPECT_FALSE(allclose(a, b));  // embedding, attention and residual dropout drawn each call
+  a.sum().backward();            // and differentiable
+  EXPECT_TRUE(model.wte().weight().grad().defined());
+  model.eval();
+  EXPECT_TRUE(equal(model(idx), model(idx)));
+}
+
 TEST(SinusoidalPositionalEncoding, MatchesTheFormula) {
   nn::SinusoidalPositionalEncoding pe(6, 10);
   EXPECT_TRUE(pe.state_dict().empty());
