@@ -48,9 +48,9 @@ class ImportCli : public ::testing::Test {
         sn::nn::build_model(sn::nn::preset_spec(preset, sn::Shape{block}, vocab));
     sn::io::TensorMap tensors;
     for (auto& [name, t] : b.module->named_parameters()) {
-      std::string n = name;
-      if (model == "lstm")
-        n = (name[0] == '0' ? "emb" : name[0] == '1' ? "rnn" : "head") + name.substr(1);
+      // char_lm.py's names: GPT's own below the spec's Sequential, emb/rnn/head for the LSTM
+      std::string n = name.substr(2);
+      if (model == "lstm") n = (name[0] == '0' ? "emb." : name[0] == '1' ? "rnn." : "head.") + n;
       tensors[n] = t;
     }
     std::string vocab_json = "[";
@@ -129,6 +129,7 @@ TEST_F(ImportCli, FilesThatAreNotCharLmModelsAreRefused) {
   EXPECT_NE(r.out.find("no 'vocab' in the metadata"), std::string::npos) << r.out;
   // a tensor of the wrong shape names the preset and the key
   sn::io::TensorMap t = ck.tensors;
+  ASSERT_TRUE(t.count("wpe.weight"));  // PyTorch's names
   t["wpe.weight"] = sn::zeros({9, 128});
   r = with("shape.safetensors", ck.metadata, t);
   EXPECT_EQ(r.code, 2) << r.out;

@@ -38,7 +38,8 @@ bool ends_with(const std::string& s, const std::string& tail) {
 
 // The GPT layer's number of heads; an error for other models.
 int64_t gpt_heads(const std::string& spec) {
-  for (const auto& l : json::parse(spec)["layers"])
+  const json j = json::parse(spec);  // named: a range-for over a temporary's member dangles
+  for (const auto& l : j["layers"])
     if (l.value("type", "") == "GPT") return l.value("n_head", int64_t{0});
   SN_THROW(ValueError,
            "generate: --attention draws a GPT's attention; this model has no GPT layer");

@@ -49,10 +49,11 @@ data::TokenizerPtr vocabulary(const std::string& text, const std::string& file) 
   return std::make_shared<data::CharTokenizer>(chars);
 }
 
-// PyTorch's module names -> the preset's. The GPT module uses char_lm.py's names as they are;
-// the char-lstm preset is a Sequential (Embedding, LSTM, Linear), children "0", "1", "2".
+// PyTorch's module names -> the preset's. A spec builds a Sequential: the GPT module is its
+// child "0" and uses char_lm.py's names below that (wte, h.0.c_attn, ...); the char-lstm preset
+// is (Embedding, LSTM, Linear), children "0", "1", "2" for char_lm.py's emb, rnn and head.
 std::string preset_name(const std::string& torch_name, const std::string& model) {
-  if (model != "lstm") return torch_name;
+  if (model == "gpt") return "0." + torch_name;
   for (auto [from, to] : {std::pair{"emb.", "0."}, {"rnn.", "1."}, {"head.", "2."}})
     if (torch_name.rfind(from, 0) == 0) return to + torch_name.substr(std::string(from).size());
   return torch_name;  // reported as unexpected by the strict load
