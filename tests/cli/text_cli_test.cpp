@@ -181,6 +181,27 @@ TEST_F(TextCli, SmallLstmWithTruncatedBpttCarriesItsStateIntoGenerate) {
   EXPECT_GE(g1.out.size(), 41u);
 }
 
+TEST_F(TextCli, SmallGptGeneratesWithItsBlockAndDrawsAttention) {
+  const std::string spec = write("gpt.json", R"({"layers": [{"type": "GPT", "vocab_size": 29,
+      "block_size": 16, "n_layer": 2, "n_head": 2, "n_embd": 16}]})");
+  const std::string runp = path("gpt");
+  Result r =
+      run("train --data text:" + path("play.txt") + " --model " + spec +
+          " --steps 6 --eval-every 3 --warmup 2 --batch 4 --block 16 --threads 1 --out " + runp);
+  ASSERT_EQ(r.code, 0) << r.out;
+  // 40 tokens: past the block of 16, the context slides
+  Result g = run("generate " + runp + " --tokens 40 --seed 3 --attention " + path("att.svg"));
+  ASSERT_EQ(g.code, 0) << g.out;
+  const std::string svg = read(dir_ / "att.svg");
+  EXPECT_NE(svg.find("layer 1, head 1"), std::string::npos);
+  EXPECT_EQ(svg.find("layer 2"), std::string::npos);
+  // --attention needs a GPT
+  ASSERT_EQ(run("train --data text:" + path("play.txt") + kTiny + " --out " + path("b")).code, 0);
+  g = run("generate " + path("b") + " --tokens 5 --attention " + path("no.svg"));
+  EXPECT_EQ(g.code, 2);
+  EXPECT_NE(g.out.find("has no GPT layer"), std::string::npos) << g.out;
+}
+
 TEST_F(TextCli, BadTextAndPromptsAreOneLineErrors) {
   auto train_err = [&](const std::string& data) {
     Result r = run("train --data " + data + kTiny + " --out " + path("bad"));
