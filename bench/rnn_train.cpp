@@ -2,7 +2,8 @@
 // --model lstm: Embedding(65, 128) -> 2 recurrent layers of 256 (batch_first) -> Linear(256, 65),
 // batch 32 x 64 steps, cross-entropy over every position, Adam lr 2e-3, gradients clipped to
 // norm 1.0, each window from a zero state; cycling through 8 random batches. The PyTorch side is
-// bench/torch_rnn.py (nn.LSTM / nn.GRU on the same shapes).
+// bench/torch_rnn.py (nn.LSTM / nn.GRU on the same shapes). Also one generation step of the LSTM
+// model (batch 1, state carried).
 #include <sinapsis/sinapsis.h>
 
 #include "harness.h"
@@ -53,6 +54,38 @@ void run_case(const Args& args, const char* name) {
       .print();
 }
 
+// Generation: batch 1, one token per call with the LSTM's (h, c) carried, as char_lm.py samples;
+// the timed part is the forward of one token and the softmax over the vocabulary.
+void run_generate(const Args& args) {
+  const char* name = "lstm generate token b1";
+  if (!args.only.empty() && std::string(name).find(args.only) == std::string::npos) return;
+  sn::manual_seed(0);
+  nn::Sequential model(
+      {nn::Embedding(kVocab, kEmbed),
+       nn::LSTM(kEmbed, kHidden, nn::LSTMOptions{.num_layers = kLayers, .batch_first = true}),
+       nn::Linear(kHidden, kVocab)});
+  model.eval();
+  sn::NoGradGuard no_grad;
+  sn::Tensor tok = sn::zeros({1, 1}, {.dtype = sn::kInt64}), h, c;
+  int64_t i = 0;
+  StepTiming t = time_steps(args, 50, 2000, [&] {
+    nn::Value out = i++ == 0 ? model.call({tok}) : model.call({tok, h, c});
+    h = out[1];
+    c = out[2];
+    sn::Tensor p = sn::softmax(out[0].reshape({kVocab}), 0);
+    tok.fill_(static_cast<double>(i % kVocab));  // stand-in for the sample, same cost on both sides
+    (void)p;
+  });
+  Json()
+      .s("bench", "rnn_train")
+      .s("case", name)
+      .s("impl", "sinapsis")
+      .n("threads", args.threads)
+      .steps(t)
+      .n("tokens_per_s", 1.0 / t.median_s)
+      .print();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -61,5 +94,6 @@ int main(int argc, char** argv) {
   sn::set_num_threads(args.threads);
   run_case<nn::LSTM, nn::LSTMOptions>(args, "lstm train step 32x64");
   run_case<nn::GRU, nn::GRUOptions>(args, "gru train step 32x64");
+  run_generate(args);
   return 0;
 }

@@ -114,6 +114,7 @@ CASE_SPECS: Dict[str, Spec] = {
     "gpt train step 16x64": Spec(gpt_train_flop(), "GFLOP/s", 1.0),  # informational
     "lstm train step 32x64": Spec(rnn_train_flop(4), "GFLOP/s", 1.5),
     "gru train step 32x64": Spec(rnn_train_flop(3), "GFLOP/s", 1.5),
+    "lstm generate token b1": Spec(target=2.0),
     "mlp infer b1": Spec(2.0 * sum(mlp_macs(1)), "GFLOP/s", 3.0),
     "mlp infer b256": Spec(2.0 * sum(mlp_macs(256)), "GFLOP/s", 1.1),
     "mlp fashion-mnist epoch": Spec(60000, "samples/s", 1.2),

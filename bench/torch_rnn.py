@@ -3,6 +3,7 @@
 the shapes of ../shared/reference/char_lm.py --model lstm (Embedding(65, 128) -> nn.LSTM /
 nn.GRU(128, 256, num_layers=2, batch_first=True) -> Linear(256, 65), batch 32 x 64, cross-entropy,
 Adam lr 2e-3, clip_grad_norm_ 1.0, zero initial state), cycling through 8 random batches.
+Also one generation step of the LSTM model (batch 1, (h, c) carried, forward + softmax).
 Prints one JSON line per case: {"bench": "rnn_train", "case", "median_ms", ...}.
 """
 import argparse
@@ -80,5 +81,38 @@ def run(name, cell):
                       "final_loss": round(state["loss"].item(), 4)}), flush=True)
 
 
+def run_generate():
+    name = "lstm generate token b1"
+    if args.only and args.only not in name:
+        return
+    torch.manual_seed(0)
+    model = CharRNN(nn.LSTM).eval()
+    state = {"i": 0, "hc": None}
+    tok = torch.zeros(1, 1, dtype=torch.long)
+
+    def step():
+        with torch.no_grad():
+            y, state["hc"] = model.rnn(model.emb(tok), state["hc"])
+            p = torch.softmax(model.head(y).reshape(VOCAB), 0)
+        state["i"] += 1
+        tok.fill_(state["i"] % VOCAB)  # stand-in for the sample, same cost on both sides
+        return p
+
+    for _ in range(50):
+        step()
+    times = []
+    start = time.perf_counter()
+    while len(times) < 2000 or time.perf_counter() - start < args.min_time:
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    med = statistics.median(times)
+    print(json.dumps({"bench": "rnn_train", "case": name, "impl": "torch",
+                      "torch": torch.__version__, "threads": args.threads,
+                      "median_ms": round(med * 1e3, 5), "steps": len(times),
+                      "tokens_per_s": round(1.0 / med, 1)}), flush=True)
+
+
 run("lstm train step 32x64", nn.LSTM)
 run("gru train step 32x64", nn.GRU)
+run_generate()
