@@ -16,9 +16,9 @@
 #include "sinapsis/ops/conv.h"
 #endif
 #if __has_include("sinapsis/nn/nn.h")
+#include "sinapsis/nn/conv.h"
 #include "sinapsis/nn/nn.h"
 #include "sinapsis/nn/spec.h"
-#include "sinapsis/nn/conv.h"
 #endif
 #if __has_include("sinapsis/loss/loss.h")
 #include "sinapsis/loss/loss.h"

@@ -345,102 +345,114 @@ const std::map<std::string, Builder>& layer_table() {
                                                           transformer_options(l));
        }},
       {"TransformerEncoder",
-       [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
-         const int64_t d = sequence_features(in, "TransformerEncoder");
-         const int64_t n = integer(l, "num_layers", -1);
-         SN_CHECK(n > 0, ValueError, "model spec: TransformerEncoder needs \"num_layers\" > 0");
-         const TransformerLayerOptions o = transformer_options(l);
-         return std::make_shared<TransformerEncoder>(
-             TransformerEncoderLayer(d, nhead(l, "TransformerEncoder"), o), n,
-             boolean(l, "norm", false) ? ModulePtr(LayerNorm(d, {.eps = o.layer_norm_eps}))
-                                       : ModulePtr());
-       }},
+       [](json& l, const Shape& in,
+          Ctx&) -> std::
+                    shared_ptr<Module> {
+                      const int64_t d = sequence_features(in, "TransformerEncoder");
+                      const int64_t n = integer(l, "num_layers", -1);
+                      SN_CHECK(n > 0, ValueError,
+                               "model spec: TransformerEncoder needs \"num_layers\" > 0");
+                      const TransformerLayerOptions o = transformer_options(l);
+                      return std::make_shared<TransformerEncoder>(
+                          TransformerEncoderLayer(d, nhead(l, "TransformerEncoder"), o), n,
+                          boolean(l, "norm", false)
+                              ? ModulePtr(LayerNorm(d, {.eps = o.layer_norm_eps}))
+                              : ModulePtr());
+                    }},
       {"RNN",
-       [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
-         return recurrent_layer("RNN", l, in);
-       }},
+       [](json& l, const Shape& in,
+          Ctx&) -> std::shared_ptr<Module> { return recurrent_layer("RNN", l, in); }},
       {"LSTM",
-       [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
-         return recurrent_layer("LSTM", l, in);
-       }},
+       [](json& l, const Shape& in,
+          Ctx&) -> std::shared_ptr<Module> { return recurrent_layer("LSTM", l, in); }},
       {"GRU",
-       [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
-         return recurrent_layer("GRU", l, in);
-       }},
+       [](json& l, const Shape& in,
+          Ctx&) -> std::shared_ptr<Module> { return recurrent_layer("GRU", l, in); }},
       {"GPT",
-       [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
-         // token ids [N, T] in, logits [N, T, vocab_size] out (nn::GPT, gpt.h)
-         SN_CHECK(in.size() == 2, ShapeError, "GPT gets ", shape_n(in),
-                  " but needs token ids [N, T]; hint: \"input\" is [T]");
-         GPTOptions o;
-         o.vocab_size = integer(l, "vocab_size", -1);
-         SN_CHECK(o.vocab_size > 0, ValueError, "model spec: GPT needs \"vocab_size\" > 0");
-         o.n_layer = integer(l, "n_layer", o.n_layer);
-         o.n_head = integer(l, "n_head", o.n_head);
-         o.n_embd = integer(l, "n_embd", o.n_embd);
-         o.block_size = integer(l, "block_size", std::max<int64_t>(in[1], o.block_size));
-         o.dropout = num(l, "dropout", o.dropout);
-         o.bias = boolean(l, "bias", o.bias);
-         o.tie_weights = boolean(l, "tie_weights", o.tie_weights);
-         const std::string a = l.value("gelu", std::string("none"));
-         SN_CHECK(a == "none" || a == "tanh", ValueError,
-                  "model spec: GPT \"gelu\" must be \"none\" or \"tanh\" (got \"", a, "\")");
-         o.gelu_tanh = a == "tanh";
-         SN_CHECK(in[1] <= o.block_size, ShapeError, "GPT(block_size ", o.block_size, ") gets ",
-                  shape_n(in), ": ", in[1], " tokens exceed block_size");
-         l["vocab_size"] = o.vocab_size;
-         l["n_layer"] = o.n_layer;
-         l["n_head"] = o.n_head;
-         l["n_embd"] = o.n_embd;
-         l["block_size"] = o.block_size;
-         l["dropout"] = o.dropout;
-         l["bias"] = o.bias;
-         l["tie_weights"] = o.tie_weights;
-         return std::make_shared<GPT>(o);
-       }},
+       [](json& l, const Shape& in, Ctx&)
+           -> std::
+               shared_ptr<Module> {
+                 // token ids [N, T] in, logits [N, T, vocab_size] out (nn::GPT, gpt.h)
+                 SN_CHECK(in.size() == 2, ShapeError, "GPT gets ", shape_n(in),
+                          " but needs token ids [N, T]; hint: \"input\" is [T]");
+                 GPTOptions o;
+                 o.vocab_size = integer(l, "vocab_size", -1);
+                 SN_CHECK(o.vocab_size > 0, ValueError, "model spec: GPT needs \"vocab_size\" > 0");
+                 o.n_layer = integer(l, "n_layer", o.n_layer);
+                 o.n_head = integer(l, "n_head", o.n_head);
+                 o.n_embd = integer(l, "n_embd", o.n_embd);
+                 o.block_size = integer(l, "block_size", std::max<int64_t>(in[1], o.block_size));
+                 o.dropout = num(l, "dropout", o.dropout);
+                 o.bias = boolean(l, "bias", o.bias);
+                 o.tie_weights = boolean(l, "tie_weights", o.tie_weights);
+                 const std::string a = l.value("gelu", std::string("none"));
+                 SN_CHECK(a == "none" || a == "tanh", ValueError,
+                          "model spec: GPT \"gelu\" must be \"none\" or \"tanh\" (got \"", a,
+                          "\")");
+                 o.gelu_tanh = a == "tanh";
+                 SN_CHECK(in[1] <= o.block_size, ShapeError, "GPT(block_size ", o.block_size,
+                          ") gets ", shape_n(in), ": ", in[1], " tokens exceed block_size");
+                 l["vocab_size"] = o.vocab_size;
+                 l["n_layer"] = o.n_layer;
+                 l["n_head"] = o.n_head;
+                 l["n_embd"] = o.n_embd;
+                 l["block_size"] = o.block_size;
+                 l["dropout"] = o.dropout;
+                 l["bias"] = o.bias;
+                 l["tie_weights"] = o.tie_weights;
+                 return std::make_shared<GPT>(o);
+               }},
       {"Sequential",
-       [](json& l, const Shape& in, Ctx& ctx) -> std::shared_ptr<Module> {
-         SN_CHECK(l.contains("layers") && l["layers"].is_array(), ValueError,
-                  "model spec: Sequential needs a \"layers\" list");
-         Shape s = in;
-         json norm = json::array();
-         auto m = build_list(l["layers"], s, ctx, norm, "Sequential");
-         l["layers"] = norm;
-         return m;
-       }},
+       [](json& l, const Shape& in,
+          Ctx& ctx) -> std::
+                        shared_ptr<Module> {
+                          SN_CHECK(l.contains("layers") && l["layers"].is_array(), ValueError,
+                                   "model spec: Sequential needs a \"layers\" list");
+                          Shape s = in;
+                          json norm = json::array();
+                          auto m = build_list(l["layers"], s, ctx, norm, "Sequential");
+                          l["layers"] = norm;
+                          return m;
+                        }},
       {"Residual",
-       [](json& l, const Shape& in, Ctx& ctx) -> std::shared_ptr<Module> {
-         SN_CHECK(l.contains("body") && l["body"].is_array(), ValueError,
-                  "model spec: Residual needs a \"body\" list of layers");
-         Shape s = in;
-         json norm = json::array();
-         auto body = build_list(l["body"], s, ctx, norm, "Residual body");
-         l["body"] = norm;
-         ModulePtr shortcut;
-         if (l.contains("shortcut")) {
-           Shape s2 = in;
-           json norm2 = json::array();
-           shortcut = ModulePtr(build_list(l["shortcut"], s2, ctx, norm2, "Residual shortcut"));
-           l["shortcut"] = norm2;
-         }
-         return std::make_shared<Residual>(ModulePtr(body), shortcut);
-       }},
+       [](json& l, const Shape& in,
+          Ctx& ctx) -> std::
+                        shared_ptr<Module> {
+                          SN_CHECK(l.contains("body") && l["body"].is_array(), ValueError,
+                                   "model spec: Residual needs a \"body\" list of layers");
+                          Shape s = in;
+                          json norm = json::array();
+                          auto body = build_list(l["body"], s, ctx, norm, "Residual body");
+                          l["body"] = norm;
+                          ModulePtr shortcut;
+                          if (l.contains("shortcut")) {
+                            Shape s2 = in;
+                            json norm2 = json::array();
+                            shortcut = ModulePtr(
+                                build_list(l["shortcut"], s2, ctx, norm2, "Residual shortcut"));
+                            l["shortcut"] = norm2;
+                          }
+                          return std::make_shared<Residual>(ModulePtr(body), shortcut);
+                        }},
       {"Parallel",
-       [](json& l, const Shape& in, Ctx& ctx) -> std::shared_ptr<Module> {
-         SN_CHECK(l.contains("branches") && l["branches"].is_array() && !l["branches"].empty(),
-                  ValueError,
-                  "model spec: Parallel needs a non-empty \"branches\" list of layer lists");
-         std::vector<ModulePtr> branches;
-         json norm = json::array();
-         for (auto& b : l["branches"]) {
-           Shape s = in;
-           json nb = json::array();
-           branches.emplace_back(build_list(b, s, ctx, nb, "Parallel branch"));
-           norm.push_back(nb);
-         }
-         l["branches"] = norm;
-         return std::make_shared<Parallel>(branches, integer(l, "dim", 1));
-       }},
+       [](json& l, const Shape& in, Ctx& ctx)
+           -> std::
+               shared_ptr<Module> {
+                 SN_CHECK(
+                     l.contains("branches") && l["branches"].is_array() && !l["branches"].empty(),
+                     ValueError,
+                     "model spec: Parallel needs a non-empty \"branches\" list of layer lists");
+                 std::vector<ModulePtr> branches;
+                 json norm = json::array();
+                 for (auto& b : l["branches"]) {
+                   Shape s = in;
+                   json nb = json::array();
+                   branches.emplace_back(build_list(b, s, ctx, nb, "Parallel branch"));
+                   norm.push_back(nb);
+                 }
+                 l["branches"] = norm;
+                 return std::make_shared<Parallel>(branches, integer(l, "dim", 1));
+               }},
   };
   return table;
 }

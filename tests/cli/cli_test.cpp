@@ -1,7 +1,9 @@
 // End-to-end tests of the `sinapsis` executable: train / resume / eval / predict / info on a
 // small generated CSV and a Fashion-MNIST subset, and the one-line errors with exit code 2.
 #include <gtest/gtest.h>
+
 #include <sys/wait.h>
+#include "cli_run.h"
 
 #include <cmath>
 #include <cstdio>
@@ -16,30 +18,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int code;
-  std::string out;
-};
-
-Result run(const std::string& args) {
-  const std::string bin = std::string(SN_BINARY_DIR) + "/tools/cli/sinapsis";
-  const std::string cmd = bin + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  EXPECT_NE(p, nullptr);
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+using Result = sn::test::CliResult;
+Result run(const std::string& args, bool merge_stderr = true) {
+  return sn::test::run_cli(args, merge_stderr);
 }
-
-std::string read(const fs::path& p) {
-  std::ifstream f(p);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+std::string read(const fs::path& p) { return sn::test::read_file(p); }
 
 class CliTest : public ::testing::Test {
  protected:

@@ -2,8 +2,10 @@
 // file, generate from the run folder (same seed, same text), eval and resume it, BPE and a spec
 // file, and the one-line errors for bad text, prompts and models.
 #include <gtest/gtest.h>
+
 #include <sys/wait.h>
 #include <unistd.h>
+#include "cli_run.h"
 
 #include <cstdio>
 #include <filesystem>
@@ -16,30 +18,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int code;
-  std::string out;
-};
-
+using Result = sn::test::CliResult;
 Result run(const std::string& args, bool merge_stderr = true) {
-  const std::string bin = std::string(SN_BINARY_DIR) + "/tools/cli/sinapsis";
-  const std::string cmd = bin + " " + args + (merge_stderr ? " 2>&1" : " 2>/dev/null");
-  FILE* p = popen(cmd.c_str(), "r");
-  EXPECT_NE(p, nullptr);
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  return sn::test::run_cli(args, merge_stderr);
 }
-
-std::string read(const fs::path& p) {
-  std::ifstream f(p);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+std::string read(const fs::path& p) { return sn::test::read_file(p); }
 
 class TextCli : public ::testing::Test {
  protected:
