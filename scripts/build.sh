@@ -12,5 +12,12 @@ if [[ "${1:-}" == "--sanitize" ]]; then
   args=(-G Ninja -DCMAKE_BUILD_TYPE=Debug -DSN_SANITIZE=ON -DSN_BUILD_BENCH=OFF -DSN_BUILD_TESTS=ON
         -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" -DCMAKE_CXX_FLAGS="")
 fi
+# ccache, when present, makes rebuilds of a fresh checkout (CI, a second work tree) quick;
+# paths are taken relative to the checkout so that two checkouts share the cache
+if command -v ccache >/dev/null 2>&1; then
+  args+=("-DCMAKE_CXX_COMPILER_LAUNCHER=env;CCACHE_BASEDIR=$root;CCACHE_NOHASHDIR=1;ccache")
+else
+  args+=(-DCMAKE_CXX_COMPILER_LAUNCHER=)
+fi
 cmake -S "$root" -B "$dir" "${args[@]}" >/dev/null
 cmake --build "$dir" -j "$(nproc)"
