@@ -12,7 +12,8 @@ bench/torch_ops.py and ../shared/reference/*.py.
 Suites: gemm (matmul / linear vs torch, and vs cblas_sgemm called directly), ops (elementwise
 GB/s, per-op overhead), conv (the LeNet convs fwd / fwd+bwd, GFLOP/s beside a cblas_sgemm
 peak), mlp_train / cnn_train / gpt_train / rnn_train (one training step; effective GFLOP/s from the model
-FLOP counts below), mlp_infer (batch 1 and 256 latency), mlp_epoch / cnn_epoch (one
+FLOP counts below), text_gen (char_lm.py's generation tokens/s, GPT and LSTM, batch 1),
+mlp_infer (batch 1 and 256 latency), mlp_epoch / cnn_epoch (one
 Fashion-MNIST epoch with --data: wall time and test accuracy), loader (DataLoader samples/s,
 ours only, set against the MLP training step's consumption).
 
@@ -54,6 +55,7 @@ REFERENCE = (ROOT / ".." / "shared" / "reference").resolve()
 TORCH_PY = "/usr/bin/python3"  # Debian's torch is installed for the system Python only
 OPENBLAS_OMP = "/usr/lib/x86_64-linux-gnu/openblas-openmp"
 FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
+TINY_SHAKESPEARE = (ROOT / ".." / "shared" / "data" / "tinyshakespeare.txt").resolve()
 DATA = "{data}"  # placeholder in suite commands, replaced by --data
 
 
@@ -115,6 +117,8 @@ CASE_SPECS: Dict[str, Spec] = {
     "lstm train step 32x64": Spec(rnn_train_flop(4), "GFLOP/s", 1.5),
     "gru train step 32x64": Spec(rnn_train_flop(3), "GFLOP/s", 1.5),
     "lstm generate token b1": Spec(target=2.0),
+    "gpt generate b1": Spec(target=2.0),
+    "lstm generate b1": Spec(target=2.0),
     "mlp infer b1": Spec(2.0 * sum(mlp_macs(1)), "GFLOP/s", 3.0),
     "mlp infer b256": Spec(2.0 * sum(mlp_macs(256)), "GFLOP/s", 1.1),
     "mlp fashion-mnist epoch": Spec(60000, "samples/s", 1.2),
@@ -219,6 +223,13 @@ def rows_from_train_py(case: str) -> Callable[[dict], List[Row]]:
     return parse
 
 
+def rows_from_char_lm(line: dict) -> List[Row]:
+    """../shared/reference/char_lm.py: its gen_tokens_per_s as ms per generated token."""
+    if "gen_tokens_per_s" not in line:
+        return []
+    return [with_spec(Row(f"{line['model']} generate b1", 1e3 / line["gen_tokens_per_s"]))]
+
+
 def rows_from_infer_py(line: dict) -> List[Row]:
     """../shared/reference/mlp_infer.py: one line, a result (us_median) per batch size."""
     return [with_spec(Row(f"mlp infer b{r['batch']}", r["us_median"] / 1e3))
@@ -232,6 +243,7 @@ class Suite:
     parse_torch: Callable[[dict], List[Row]]
     takes_sizes: bool = False       # whether --sizes is passed through (matmul sizes)
     workload: bool = False          # listed in the memory / accuracy table
+    torch_min_time: bool = True     # whether the PyTorch scripts take --min-time
 
 
 SUITES: Dict[str, Suite] = {
@@ -253,6 +265,13 @@ SUITES: Dict[str, Suite] = {
     "rnn_train": Suite(ours=[["bench_rnn_train"]], torch=[[str(BENCH_DIR / "torch_rnn.py")]],
                        parse_torch=lambda line: rows_from_ours({**line, "impl": "torch"}),
                        workload=True),
+    # generation speed as char_lm.py measures it (1 training step first: the weights do not
+    # change the work; its validation pass is outside the timed generation)
+    "text_gen": Suite(ours=[["bench_text_gen", "--data", str(TINY_SHAKESPEARE)]],
+                      torch=[[str(REFERENCE / "char_lm.py"), "--model", m, "--data",
+                              str(TINY_SHAKESPEARE), "--iters", "1", "--eval-interval", "0",
+                              "--generate", "2000"] for m in ("gpt", "lstm")],
+                      parse_torch=rows_from_char_lm, torch_min_time=False),
     "mlp_infer": Suite(ours=[["bench_mlp_infer"]], torch=[[str(REFERENCE / "mlp_infer.py")]],
                        parse_torch=rows_from_infer_py, workload=True),
     "mlp_epoch": Suite(ours=[["bench_mlp_train", "--data", DATA]],
@@ -265,7 +284,7 @@ SUITES: Dict[str, Suite] = {
                     parse_torch=lambda line: [], workload=True),
 }
 DEFAULT_SUITES = ["gemm", "ops", "conv", "mlp_train", "cnn_train", "gpt_train", "rnn_train",
-                  "mlp_infer",
+                  "text_gen", "mlp_infer",
                   "mlp_epoch", "cnn_epoch", "loader"]
 
 
@@ -397,7 +416,8 @@ def main() -> int:
                     for script, *extra in suite.torch:
                         if not Path(script).exists():
                             continue
-                        cmd = [TORCH_PY, script, *common, *sizes, *fill(extra)]
+                        cmd = [TORCH_PY, script, *(common if suite.torch_min_time
+                                                    else common[:2]), *sizes, *fill(extra)]
                         if variant == "omp-passive":
                             cmd += ["--omp-wait-policy", "passive"]
                         lines, rss = run_json(cmd, torch_env(threads, variant), 1800)

@@ -124,13 +124,19 @@ struct Sampler {
   std::vector<int64_t> context;  // every token so far
   std::vector<Tensor> state;
   int64_t fed = 0;  // tokens the state has seen
+  bool restart_when_full = false;
+  int64_t origin = 0;  // where the context starts (moves only with restart_when_full)
   bool stateful = false, started = false;
 
   // The logits for the next token.
   std::vector<float> next_logits() {
     const auto n = static_cast<int64_t>(context.size());
+    if (started && restart_when_full && block > 0 && n - origin > block) {
+      origin = n - 1;  // a full context starts again from its last token
+      fed = block;     // and a stateful model from a fresh state
+    }
     const bool restart = !started || !stateful || (block > 0 && fed + 1 > block);
-    const int64_t take = restart ? (block > 0 ? std::min(block, n) : n) : 1;
+    const int64_t take = restart ? std::min(block > 0 ? block : n, n - origin) : 1;
     std::vector<int64_t> in(context.end() - take, context.end());
     std::vector<Tensor> items{tensor(in, Shape{1, take})};
     if (!restart) items.insert(items.end(), state.begin(), state.end());
@@ -165,6 +171,7 @@ std::vector<int64_t> generate(nn::Module& model, const data::Tokenizer& tokenize
   EvalScope eval(model);
   NoGradGuard ng;
   Sampler s{model, o.block_size, tokenizer.vocab_size(), std::move(ids), {}};
+  s.restart_when_full = o.restart;
   std::mt19937_64 gen(o.seed);
   data::Utf8Stream text;
   std::vector<int64_t> out;

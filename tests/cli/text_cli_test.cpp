@@ -77,6 +77,12 @@ TEST_F(TextCli, TrainGenerateEvalResume) {
   Result g3 = run("generate " + runp + " --prompt ROMEO --tokens 60 --seed 6 --top-k 3", false);
   ASSERT_EQ(g3.code, 0) << g3.out;
   EXPECT_NE(g3.out, g1.out);
+  // char_lm.py's restart rule instead of the sliding context; the speed goes to stderr
+  Result g4 = run("generate " + runp + " --prompt ROMEO --tokens 60 --seed 5 --context restart");
+  ASSERT_EQ(g4.code, 0) << g4.out;
+  EXPECT_NE(g4.out.find("60 tokens in "), std::string::npos) << g4.out;
+  EXPECT_NE(g4.out.find(" tokens/s)"), std::string::npos) << g4.out;
+  EXPECT_NE(run(gen + " --context wrap").code, 0);
 
   // eval of the last checkpoint repeats the final validation loss
   Result e = run("eval " + runp + "/last.safetensors");

@@ -1,6 +1,7 @@
 // Language-model pieces: the validation loss against a hand computation, top-k / top-p /
 // temperature distributions, drawing, and generation: determinism by seed, the carried state,
-// the sliding context past block_size (stateful and stateless models agree), errors.
+// the sliding context past block_size (stateful and stateless models agree), the restart
+// rule, errors.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -137,6 +138,25 @@ TEST(Generate, CarriesStateAndSlidesPastTheBlock) {
   generate(with_state, tok, "0123456",
            {.tokens = 1, .sample = {.temperature = 0}, .block_size = 4});
   EXPECT_EQ(with_state.calls, (std::vector<int64_t>{4}));
+}
+
+TEST(Generate, RestartStartsAFullContextAgainFromItsLastToken) {
+  data::CharTokenizer tok(U"01234567");
+  GenerateOptions o{.tokens = 8, .sample = {.temperature = 0}, .block_size = 4, .restart = true};
+  PositionModel with_state(8, true), without(8, false);
+  std::vector<int64_t> a = generate(with_state, tok, "0", o);
+  std::vector<int64_t> b = generate(without, tok, "0", o);
+  // positions 0, 1, 2, 3, then the last token alone at position 0 again (char_lm.py's sampler)
+  EXPECT_EQ(a, (std::vector<int64_t>{1, 2, 3, 4, 1, 2, 3, 4}));
+  EXPECT_EQ(b, a);
+  // stateful: every token is one cached step; stateless: the context grows again from 1
+  EXPECT_EQ(with_state.calls, (std::vector<int64_t>(8, 1)));
+  EXPECT_EQ(without.calls, (std::vector<int64_t>{1, 2, 3, 4, 1, 2, 3, 4}));
+  // a prompt longer than the block is still cropped to its last block tokens first
+  with_state.calls.clear();
+  generate(with_state, tok, "0123456",
+           {.tokens = 2, .sample = {.temperature = 0}, .block_size = 4, .restart = true});
+  EXPECT_EQ(with_state.calls, (std::vector<int64_t>{4, 1}));
 }
 
 TEST(Generate, BadInputIsAClearError) {

@@ -2,7 +2,9 @@
 // folder or checkpoint holds everything: the model spec, the weights, the tokenizer and the
 // longest context the model takes. With --attention, a GPT's attention weights over the final
 // context are drawn as heat maps (recomputed from each block's ln_1 output and c_attn weights).
+#include <chrono>
 #include <cmath>
+#include <iomanip>
 #include <iostream>
 
 #include "cli.h"
@@ -19,6 +21,7 @@ struct GenerateArgs {
   double temperature = 1.0, top_p = 1.0;
   uint64_t seed = 1337;
   int threads = 0;
+  std::string context = "slide";
 };
 
 json entry(const train::CheckpointInfo& info, const std::string& key, const std::string& file) {
@@ -119,13 +122,21 @@ void run_generate(const GenerateArgs& a) {
       .tokens = a.tokens,
       .sample = {.temperature = a.temperature, .top_k = a.top_k, .top_p = a.top_p},
       .seed = a.seed,
-      .block_size = text.value("context", int64_t{0})};
+      .block_size = text.value("context", int64_t{0}),
+      .restart = a.context == "restart"};
   const int64_t heads = a.attention.empty() ? 0 : gpt_heads(info.model_spec);
   std::cout << a.prompt << std::flush;
+  const auto t0 = std::chrono::steady_clock::now();
   std::vector<int64_t> ids =
       train::generate(*built.module, *tok, a.prompt, o,
                       [](const std::string& piece) { std::cout << piece << std::flush; });
-  std::cout << "\n";
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::cout << "\n" << std::flush;
+  std::cerr << ids.size() << " tokens in " << std::fixed << std::setprecision(2) << seconds
+            << " s (" << std::setprecision(0) << static_cast<double>(ids.size()) / seconds
+            << " tokens/s)\n"
+            << std::defaultfloat;
   if (heads == 0) return;
   // the last context the model saw: prompt and new tokens, at most its block
   std::vector<int64_t> all = tok->encode(a.prompt);
@@ -160,6 +171,10 @@ void add_generate(CLI::App& app) {
   cmd->add_option("--seed", a->seed, "random seed (the same seed gives the same text)")
       ->capture_default_str();
   cmd->add_option("--threads", a->threads, "threads (default: all cores)")->check(non_negative());
+  cmd->add_option("--context", a->context,
+                  "past the block size: slide (re-run the last block tokens, nanoGPT) or "
+                  "restart (start again from the last token with an empty cache, char_lm.py)")
+      ->check(CLI::IsMember({"slide", "restart"}));
   cmd->add_option("--attention", a->attention,
                   "GPT: draw each layer's and head's attention over the final context to this SVG");
   cmd->callback([a] { run_generate(*a); });

@@ -45,8 +45,12 @@ struct GenerateOptions {
   uint64_t seed = 0;  // a private generator: the same seed gives the same text
   // The longest context the model takes (a GPT's block size; 0: no limit, e.g. an LSTM).
   // Past it the context slides: the model re-runs on the last block_size tokens, as nanoGPT's
-  // sampler does.
+  // sampler does (each new token then costs a whole block's forward).
   int64_t block_size = 0;
+  // Instead of sliding, a full context starts again from the last token alone with a fresh
+  // state (char_lm.py's sampler, which its tokens/s figure measures: every token then costs one
+  // cached step).
+  bool restart = false;
 };
 
 // Samples `options.tokens` tokens after `prompt` (not empty; characters outside a character
