@@ -16,3 +16,6 @@ if(NOT SN_LAPACKE)
   message(FATAL_ERROR "sinapsis: liblapacke not found (needed by src/classic); "
                       "install it with scripts/install-deps.sh (Debian package liblapacke-dev)")
 endif()
+# `sinapsis --version` and sn::build_info() report the project's version (one file only).
+set_property(SOURCE ${PROJECT_SOURCE_DIR}/src/core/build_info.cpp APPEND PROPERTY
+             COMPILE_DEFINITIONS SN_VERSION="${PROJECT_VERSION}")

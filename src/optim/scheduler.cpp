@@ -322,6 +322,80 @@ std::vector<double> OneCycleLR::compute_lr() {
   return lrs;
 }
 
+// ---------------------------------------------------------------- ChainedScheduler
+
+namespace {
+std::string chain_name(const std::vector<LRScheduler*>& ss) {
+  std::string n = "ChainedScheduler(";
+  for (size_t i = 0; i < ss.size(); ++i) {
+    SN_CHECK(ss[i] != nullptr, ValueError, "ChainedScheduler: scheduler ", i, " is null");
+    n += (i ? "," : "") + ss[i]->name();
+  }
+  return n + ")";
+}
+}  // namespace
+
+ChainedScheduler::ChainedScheduler(Optimizer& optimizer, std::vector<LRScheduler*> schedulers)
+    : LRScheduler(optimizer, chain_name(schedulers)), schedulers_(std::move(schedulers)) {
+  SN_CHECK(!schedulers_.empty(), ValueError, "ChainedScheduler: no schedulers given");
+  for (size_t i = 0; i < schedulers_.size(); ++i)
+    SN_CHECK(schedulers_[i]->last_epoch() == 0, ValueError,
+             "ChainedScheduler: ", schedulers_[i]->name(), " has been stepped already (last_epoch ",
+             schedulers_[i]->last_epoch(), "); hint: chain the schedulers right after making them");
+  // The parts applied epoch 0 when they were made: the chain starts there, without stepping.
+  base_lrs_ = schedulers_.front()->base_lrs();
+  last_epoch_ = 0;
+  for (size_t g = 0; g < num_groups(); ++g) last_lr_.push_back(group_lr(g));
+}
+
+// Each part updates the optimizer's lr in turn; the chain's rates are what they leave.
+std::vector<double> ChainedScheduler::compute_lr() {
+  for (LRScheduler* s : schedulers_) s->step();
+  std::vector<double> lrs;
+  for (size_t g = 0; g < num_groups(); ++g) lrs.push_back(group_lr(g));
+  return lrs;
+}
+
+std::map<std::string, double> ChainedScheduler::state_dict() const {
+  std::map<std::string, double> s = LRScheduler::state_dict();
+  for (size_t i = 0; i < schedulers_.size(); ++i)
+    for (const auto& [k, v] : schedulers_[i]->state_dict()) s[std::to_string(i) + "." + k] = v;
+  return s;
+}
+
+void ChainedScheduler::load_state_dict(const std::map<std::string, double>& state) {
+  std::map<std::string, double> own;
+  std::vector<std::map<std::string, double>> parts(schedulers_.size());
+  for (const auto& [k, v] : state) {
+    const size_t dot = k.find('.');
+    const bool digits =
+        dot != std::string::npos && dot > 0 && dot <= 6 && k.find_first_not_of("0123456789") == dot;
+    if (!digits) {
+      own[k] = v;
+      continue;
+    }
+    const size_t i = std::stoul(k.substr(0, dot));
+    SN_CHECK(i < schedulers_.size(), ValueError, name(), ": load_state_dict: key '", k,
+             "' is for scheduler ", i, " but the chain has ", schedulers_.size());
+    parts[i][k.substr(dot + 1)] = v;
+  }
+  // Each part checks its own state as it loads it; should part i refuse, the parts before it
+  // are put back, so a failed load changes nothing.
+  const std::map<std::string, double> own_before = LRScheduler::state_dict();
+  std::vector<std::map<std::string, double>> parts_before;
+  for (LRScheduler* p : schedulers_) parts_before.push_back(p->state_dict());
+  size_t loaded = 0;
+  try {
+    LRScheduler::load_state_dict(own);
+    for (; loaded < schedulers_.size(); ++loaded)
+      schedulers_[loaded]->load_state_dict(parts[loaded]);
+  } catch (...) {
+    for (size_t i = 0; i < loaded; ++i) schedulers_[i]->load_state_dict(parts_before[i]);
+    LRScheduler::load_state_dict(own_before);
+    throw;
+  }
+}
+
 // ---------------------------------------------------------------- ReduceLROnPlateau
 
 ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& optimizer, ReduceLROnPlateauOptions options)
@@ -423,6 +497,50 @@ void ReduceLROnPlateau::load_state_dict(const std::map<std::string, double>& s) 
            ": load_state_dict: the state is for a different number of parameter groups");
   last_epoch_ = last_epoch, num_bad_epochs_ = bad, cooldown_counter_ = cooldown, best_ = best;
   last_lr_ = std::move(last);
+}
+
+// ---------------------------------------------------------------- PlateauScheduler
+
+PlateauScheduler::PlateauScheduler(Optimizer& optimizer, ReduceLROnPlateauOptions options,
+                                   std::function<double()> metric)
+    : LRScheduler(optimizer, "PlateauScheduler"),
+      plateau_(std::make_unique<ReduceLROnPlateau>(optimizer, std::move(options))),
+      metric_(std::move(metric)) {
+  SN_CHECK(metric_ != nullptr, ValueError, "PlateauScheduler: the metric function is empty");
+  initial_step();
+}
+
+// Epoch 0 keeps the rates; later epochs hand the metric to ReduceLROnPlateau, which cuts the
+// optimizer's lr itself.
+std::vector<double> PlateauScheduler::compute_lr() {
+  if (last_epoch_ > 0) plateau_->step(metric_());
+  std::vector<double> lrs;
+  for (size_t g = 0; g < num_groups(); ++g) lrs.push_back(group_lr(g));
+  return lrs;
+}
+
+std::map<std::string, double> PlateauScheduler::state_dict() const {
+  std::map<std::string, double> s = LRScheduler::state_dict();
+  for (const auto& [k, v] : plateau_->state_dict()) s["plateau." + k] = v;
+  return s;
+}
+
+void PlateauScheduler::load_state_dict(const std::map<std::string, double>& state) {
+  std::map<std::string, double> own, inner;
+  for (const auto& [k, v] : state) {
+    if (k.rfind("plateau.", 0) == 0)
+      inner[k.substr(8)] = v;
+    else
+      own[k] = v;
+  }
+  const std::map<std::string, double> own_before = LRScheduler::state_dict();
+  LRScheduler::load_state_dict(own);
+  try {
+    plateau_->load_state_dict(inner);
+  } catch (...) {
+    LRScheduler::load_state_dict(own_before);
+    throw;
+  }
 }
 
 }  // namespace sn::optim

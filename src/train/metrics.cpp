@@ -201,6 +201,18 @@ double ConfusionMatrix::precision(int64_t c) const {
   return ratio(count(c, c), col);
 }
 
+double ConfusionMatrix::f1(int64_t c) const {
+  const double p = precision(c), r = recall(c);
+  if (std::isnan(p) || std::isnan(r)) return kNaN;
+  return p + r == 0 ? 0.0 : 2 * p * r / (p + r);
+}
+
+int64_t ConfusionMatrix::support(int64_t c) const {
+  int64_t row = 0;
+  for (int64_t p = 0; p < n_; ++p) row += count(c, p);
+  return row;
+}
+
 double ConfusionMatrix::value() const {
   double sum = 0;
   int64_t present = 0;
@@ -245,6 +257,47 @@ std::string ConfusionMatrix::to_string() const {
   os << "\n"
      << "accuracy " << pct(accuracy()) << " of " << total() << ", balanced accuracy "
      << pct(value()) << "\n";
+  return os.str();
+}
+
+std::string ConfusionMatrix::report() const {
+  std::vector<std::string> labels(static_cast<size_t>(n_));
+  size_t w = 12;  // "weighted avg"
+  for (int64_t c = 0; c < n_; ++c) {
+    labels[static_cast<size_t>(c)] = names_.empty() ? std::to_string(c) : names_[c];
+    w = std::max(w, labels[static_cast<size_t>(c)].size());
+  }
+  auto num = [](double v) {
+    if (std::isnan(v)) return std::string("-");
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.4f", v);
+    return std::string(buf);
+  };
+  auto row = [&](const std::string& name, double p, double r, double f, int64_t sup) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "%*s  %9s  %9s  %9s  %7lld\n", static_cast<int>(w), name.c_str(),
+                  num(p).c_str(), num(r).c_str(), num(f).c_str(), static_cast<long long>(sup));
+    return std::string(buf);
+  };
+  std::ostringstream os;
+  char head[160];
+  std::snprintf(head, sizeof head, "%*s  %9s  %9s  %9s  %7s\n", static_cast<int>(w), "class",
+                "precision", "recall", "f1", "support");
+  os << head;
+  // averages over the classes where each value is defined; weights: the class's support
+  double mp = 0, mr = 0, mf = 0, wp = 0, wr = 0, wf = 0;
+  int64_t np = 0, nr = 0, nf = 0, wsp = 0, wsr = 0, wsf = 0;
+  for (int64_t c = 0; c < n_; ++c) {
+    const double p = precision(c), r = recall(c), f = f1(c);
+    const int64_t s = support(c);
+    os << row(labels[static_cast<size_t>(c)], p, r, f, s);
+    if (!std::isnan(p)) mp += p, ++np, wp += p * s, wsp += s;
+    if (!std::isnan(r)) mr += r, ++nr, wr += r * s, wsr += s;
+    if (!std::isnan(f)) mf += f, ++nf, wf += f * s, wsf += s;
+  }
+  auto mean = [](double sum, int64_t n) { return n == 0 ? kNaN : sum / static_cast<double>(n); };
+  os << row("macro avg", mean(mp, np), mean(mr, nr), mean(mf, nf), total())
+     << row("weighted avg", mean(wp, wsp), mean(wr, wsr), mean(wf, wsf), total());
   return os.str();
 }
 

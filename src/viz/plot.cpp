@@ -56,6 +56,21 @@ std::vector<double> nice_ticks(double lo, double hi, int target) {
   return ticks;
 }
 
+// Whole-number ticks (epochs): steps of 1, 2, 5, 10, ... covering [lo, hi].
+std::vector<double> integer_ticks(double lo, double hi, int target) {
+  const double raw = std::max(1.0, (hi - lo) / std::max(1, target));
+  const double mag = std::pow(10.0, std::floor(std::log10(raw)));
+  double step = mag;
+  for (double m : {1.0, 2.0, 5.0, 10.0})
+    if (raw <= m * mag) {
+      step = m * mag;
+      break;
+    }
+  std::vector<double> ticks;
+  for (double t = std::ceil(lo / step) * step; t <= hi + 1e-9; t += step) ticks.push_back(t);
+  return ticks;
+}
+
 struct Axis {
   double lo = 0, hi = 1;
   bool log = false;
@@ -113,6 +128,7 @@ std::vector<double> log_ticks(const Axis& ax) {
 struct Frame {
   double x0, y0, x1, y1;  // plot area in pixels (y0 top)
   Axis ax, ay;
+  bool integer_x = false;
   double px(double v) const { return ax.map(v, x0, x1); }
   double py(double v) const { return ay.map(v, y1, y0); }
 };
@@ -121,7 +137,9 @@ void draw_axes(std::ostringstream& os, const Frame& f, const std::string& x_labe
                const std::string& y_label, const std::string& title) {
   os << "<rect x=\"" << fmt(f.x0) << "\" y=\"" << fmt(f.y0) << "\" width=\"" << fmt(f.x1 - f.x0)
      << "\" height=\"" << fmt(f.y1 - f.y0) << "\" fill=\"none\" stroke=\"#333333\"/>\n";
-  const std::vector<double> xt = f.ax.log ? log_ticks(f.ax) : nice_ticks(f.ax.lo, f.ax.hi, 6);
+  const std::vector<double> xt = f.ax.log      ? log_ticks(f.ax)
+                                 : f.integer_x ? integer_ticks(f.ax.lo, f.ax.hi, 6)
+                                               : nice_ticks(f.ax.lo, f.ax.hi, 6);
   const std::vector<double> yt = f.ay.log ? log_ticks(f.ay) : nice_ticks(f.ay.lo, f.ay.hi, 5);
   for (double t : xt) {
     if (t < f.ax.lo || t > f.ax.hi) continue;
@@ -152,12 +170,21 @@ struct LegendItem {
   bool dashed = false, dot = false;
 };
 
-void draw_legend(std::ostringstream& os, const Frame& f, const std::vector<LegendItem>& items) {
-  if (items.empty()) return;
+struct Box {
+  double x0, y0, x1, y1;
+  bool contains(double x, double y) const { return x >= x0 && x <= x1 && y >= y0 && y <= y1; }
+};
+
+// Width and height of the legend box for `items`.
+std::pair<double, double> legend_size(const std::vector<LegendItem>& items) {
   size_t longest = 0;
   for (const auto& it : items) longest = std::max(longest, it.name.size());
-  const double w = 34 + 6.2 * static_cast<double>(longest), h = 8 + 16.0 * items.size();
-  const double x = f.x1 - w - 8, y = f.y0 + 8;
+  return {34 + 6.2 * static_cast<double>(longest), 8 + 16.0 * static_cast<double>(items.size())};
+}
+
+void draw_legend(std::ostringstream& os, double x, double y, const std::vector<LegendItem>& items) {
+  if (items.empty()) return;
+  const auto [w, h] = legend_size(items);
   os << "<g class=\"legend\"><rect x=\"" << fmt(x) << "\" y=\"" << fmt(y) << "\" width=\"" << fmt(w)
      << "\" height=\"" << fmt(h)
      << "\" fill=\"#ffffff\" fill-opacity=\"0.85\" stroke=\"#cccccc\"/>\n";
@@ -175,11 +202,51 @@ void draw_legend(std::ostringstream& os, const Frame& f, const std::vector<Legen
   os << "</g>\n";
 }
 
+// The legend in the top-right corner of the frame (figures whose corner is known to be free).
+void draw_legend(std::ostringstream& os, const Frame& f, const std::vector<LegendItem>& items) {
+  if (items.empty()) return;
+  draw_legend(os, f.x1 - legend_size(items).first - 8, f.y0 + 8, items);
+}
+
 std::vector<double> xs_of(const Series& s) {
   if (!s.x.empty()) return s.x;
   std::vector<double> x(s.y.size());
   for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<double>(i + 1);
   return x;
+}
+
+// The drawable runs of one series in pixels: split where a value is not finite (or <= 0 on a
+// log axis), so a gap breaks the line instead of drawing garbage.
+std::vector<std::vector<std::pair<double, double>>> runs_of(const Series& s, const Frame& f,
+                                                            bool log_y) {
+  const std::vector<double> x = xs_of(s);
+  std::vector<std::vector<std::pair<double, double>>> runs(1);
+  for (size_t k = 0; k < s.y.size(); ++k) {
+    const bool ok = std::isfinite(s.y[k]) && std::isfinite(x[k]) && (!log_y || s.y[k] > 0);
+    if (!ok) {
+      if (!runs.back().empty()) runs.emplace_back();
+      continue;
+    }
+    runs.back().push_back({f.px(x[k]), std::clamp(f.py(s.y[k]), f.y0 - 2, f.y1 + 2)});
+  }
+  if (runs.back().empty()) runs.pop_back();
+  return runs;
+}
+
+// True when a drawn line or point comes within 3 pixels of `b` (segments sampled every 2 px).
+bool crosses(const std::vector<std::vector<std::pair<double, double>>>& runs, const Box& b) {
+  const Box g{b.x0 - 3, b.y0 - 3, b.x1 + 3, b.y1 + 3};
+  for (const auto& r : runs) {
+    for (size_t i = 0; i < r.size(); ++i) {
+      if (g.contains(r[i].first, r[i].second)) return true;
+      if (i + 1 == r.size()) break;
+      const double dx = r[i + 1].first - r[i].first, dy = r[i + 1].second - r[i].second;
+      const int n = static_cast<int>(std::ceil(std::hypot(dx, dy) / 2));
+      for (int k = 1; k < n; ++k)
+        if (g.contains(r[i].first + dx * k / n, r[i].second + dy * k / n)) return true;
+    }
+  }
+  return false;
 }
 
 // One panel of line series inside [x0, x1] x [y0, y1] of the page.
@@ -195,53 +262,107 @@ void line_panel(std::ostringstream& os, double x0, double y0, double x1, double 
     all_y.insert(all_y.end(), s.y.begin(), s.y.end());
   }
   for (const auto& m : o.markers) all_x.push_back(m.x);
-  Frame f{x0 + 64,
-          y0 + 34,
-          x1 - 14,
-          y1 - 44,
-          make_axis(all_x, false, false),
-          make_axis(all_y, o.log_y, true)};
-  draw_axes(os, f, o.x_label, o.y_label, o.title);
+  Axis ax = make_axis(all_x, false, false);
+  if (o.integer_x && ax.hi - ax.lo < 1) {  // one epoch: centred, with room either side
+    const double c = std::round((ax.lo + ax.hi) / 2);
+    ax.lo = c - 0.5;
+    ax.hi = c + 0.5;
+  }
+  Frame f{x0 + 64, y0 + 34, x1 - 14, y1 - 44, ax, make_axis(all_y, o.log_y, true), o.integer_x};
+
+  std::vector<std::string> colors;
   std::vector<LegendItem> legend;
   for (size_t i = 0; i < series.size(); ++i) {
     const Series& s = series[i];
-    const std::string color = s.color.empty() ? to_hex(palette(static_cast<int64_t>(i))) : s.color;
-    std::vector<double> x = xs_of(s);
-    // a non-finite value (or ≤ 0 on a log axis) breaks the line instead of drawing garbage
-    std::string pts;
-    auto flush = [&] {
-      if (!pts.empty())
-        os << "<polyline class=\"series\" fill=\"none\" stroke=\"" << color
-           << "\" stroke-width=\"2\"" << (s.dashed ? " stroke-dasharray=\"6,4\"" : "")
-           << " points=\"" << pts << "\"/>\n";
-      pts.clear();
-    };
-    for (size_t k = 0; k < s.y.size(); ++k) {
-      const bool ok = std::isfinite(s.y[k]) && std::isfinite(x[k]) && (!o.log_y || s.y[k] > 0);
-      if (!ok) {
-        flush();
-        continue;
-      }
-      const double cy = std::clamp(f.py(s.y[k]), f.y0 - 2, f.y1 + 2);
-      pts += detail::join(pts.empty() ? "" : " ", fmt(f.px(x[k])), ",", fmt(cy));
-      if (s.markers)
-        os << "<circle cx=\"" << fmt(f.px(x[k])) << "\" cy=\"" << fmt(cy) << "\" r=\"2.5\" fill=\""
-           << color << "\"/>\n";
-    }
-    flush();
-    if (!s.name.empty()) legend.push_back({s.name, color, s.dashed, false});
+    colors.push_back(s.color.empty() ? to_hex(palette(static_cast<int64_t>(i))) : s.color);
+    if (!s.name.empty()) legend.push_back({s.name, colors.back(), s.dashed, false});
   }
-  for (const auto& m : o.markers) {
+  auto all_runs = [&] {
+    std::vector<std::vector<std::pair<double, double>>> all;
+    for (const Series& s : series)
+      for (auto& r : runs_of(s, f, o.log_y)) all.push_back(std::move(r));
+    return all;
+  };
+  // Marker labels go beside their line on the side with room (never into a neighbouring
+  // panel), at the foot of the frame, or at its top when a curve runs through the foot.
+  auto label_box = [&](const VerticalMarker& m, bool top) {
+    const double x = f.px(m.x), w = 5.6 * static_cast<double>(m.label.size()) + 4;
+    const double y0 = top ? f.y0 + 2 : f.y1 - 20, y1 = y0 + 18;
+    return x > (f.x0 + f.x1) / 2 ? Box{x - 4 - w, y0, x, y1} : Box{x, y0, x + 4 + w, y1};
+  };
+  std::vector<bool> label_on_top;
+  for (const auto& m : o.markers)
+    label_on_top.push_back(!m.label.empty() && crosses(all_runs(), label_box(m, false)) &&
+                           !crosses(all_runs(), label_box(m, true)));
+  // The legend's corner: the first of top-right, top-left, bottom-right, bottom-left that no
+  // curve and no marker label touches; if none is free, the y axis grows upwards until the top
+  // corners are free of curves.
+  double lx = 0, ly = 0;
+  if (!legend.empty()) {
+    const auto [w, h] = legend_size(legend);
+    auto free_at = [&](double x, double y) {
+      const Box b{x, y, x + w, y + h};
+      for (size_t i = 0; i < o.markers.size(); ++i)
+        if (!o.markers[i].label.empty()) {
+          const Box l = label_box(o.markers[i], label_on_top[i]);
+          if (l.x0 < b.x1 && b.x0 < l.x1 && l.y0 < b.y1 && b.y0 < l.y1) return false;
+        }
+      return !crosses(all_runs(), b);
+    };
+    const double left = f.x0 + 8, right = f.x1 - w - 8, top = f.y0 + 8, bottom = f.y1 - h - 8;
+    bool placed = false;
+    for (auto [x, y] : {std::pair{right, top}, {left, top}, {right, bottom}, {left, bottom}})
+      if (free_at(x, y)) {
+        lx = x, ly = y, placed = true;
+        break;
+      }
+    if (!placed) {
+      // the data's top must map below the legend: (top - lo) / (hi' - lo) = 1 - room / height
+      const double frac = 1 - (h + 20) / (f.y1 - f.y0);
+      if (frac > 0.2) {
+        if (f.ay.log) {
+          const double l = std::log10(f.ay.lo), t = std::log10(f.ay.hi);
+          f.ay.hi = std::pow(10.0, std::ceil(l + (t - l) / frac));
+        } else {
+          f.ay.hi = f.ay.lo + (f.ay.hi - f.ay.lo) / frac;
+        }
+      }
+      // the strip above the curves is free now; of its two corners, the one no label takes
+      lx = right, ly = top;
+      if (!free_at(right, top) && free_at(left, top)) lx = left;
+    }
+  }
+
+  draw_axes(os, f, o.x_label, o.y_label, o.title);
+  for (size_t i = 0; i < series.size(); ++i) {
+    const Series& s = series[i];
+    for (const auto& r : runs_of(s, f, o.log_y)) {
+      std::string pts;
+      for (const auto& [px, py] : r)
+        pts += detail::join(pts.empty() ? "" : " ", fmt(px), ",", fmt(py));
+      os << "<polyline class=\"series\" fill=\"none\" stroke=\"" << colors[i]
+         << "\" stroke-width=\"2\"" << (s.dashed ? " stroke-dasharray=\"6,4\"" : "") << " points=\""
+         << pts << "\"/>\n";
+      // a lone point draws no line: a dot shows it (markers draw every point anyway)
+      for (const auto& [px, py] : r)
+        if (s.markers || r.size() == 1)
+          os << "<circle cx=\"" << fmt(px) << "\" cy=\"" << fmt(py) << "\" r=\""
+             << (s.markers ? "2.5" : "3.5") << "\" fill=\"" << colors[i] << "\"/>\n";
+    }
+  }
+  for (size_t i = 0; i < o.markers.size(); ++i) {
+    const VerticalMarker& m = o.markers[i];
     const double x = f.px(m.x);
     os << "<line class=\"marker\" x1=\"" << fmt(x) << "\" y1=\"" << fmt(f.y0) << "\" x2=\""
        << fmt(x) << "\" y2=\"" << fmt(f.y1) << "\" stroke=\"#555555\" stroke-dasharray=\"3,3\"/>\n";
-    // the label goes on the side with room, so it never spills into a neighbouring panel
     const bool right_half = x > (f.x0 + f.x1) / 2;
+    // a white halo keeps the label legible should a curve still pass under it
     if (!m.label.empty())
-      text(os, right_half ? x - 4 : x + 4, f.y1 - 8, m.label, 10, right_half ? "end" : "start",
-           " fill=\"#333333\"");
+      text(os, right_half ? x - 4 : x + 4, label_on_top[i] ? f.y0 + 14 : f.y1 - 8, m.label, 10,
+           right_half ? "end" : "start",
+           " fill=\"#333333\" stroke=\"#ffffff\" stroke-width=\"3\" paint-order=\"stroke\"");
   }
-  draw_legend(os, f, legend);
+  draw_legend(os, lx, ly, legend);
 }
 
 }  // namespace
@@ -270,9 +391,12 @@ std::string training_curves_svg(const TrainingCurves& c, int width, int height) 
            "viz::training_curves_svg: best_epoch ", c.best_epoch, " is outside 1..", epochs);
   const bool metric = !c.train_metric.empty() || !c.val_metric.empty();
   std::vector<VerticalMarker> markers;
-  if (c.best_epoch > 0)
-    markers.push_back(
-        {static_cast<double>(c.best_epoch), "early stop: epoch " + std::to_string(c.best_epoch)});
+  SN_CHECK(c.stopped_epoch >= 0 && c.stopped_epoch <= epochs, ValueError,
+           "viz::training_curves_svg: stopped_epoch ", c.stopped_epoch, " is outside 1..", epochs);
+  if (c.best_epoch > 0 && epochs > 1)  // of a single epoch, the mark would say nothing
+    markers.push_back({static_cast<double>(c.best_epoch),
+                       (c.stopped_epoch > 0 ? "early stop: best epoch " : "best epoch ") +
+                           std::to_string(c.best_epoch)});
   const std::string blue = to_hex(palette(0)), orange = to_hex(palette(1));
   auto curves = [&](const std::vector<double>& tr, const std::vector<double>& va) {
     std::vector<Series> s;
@@ -289,10 +413,15 @@ std::string training_curves_svg(const TrainingCurves& c, int width, int height) 
   }
   const double split = metric ? width / 2.0 : width;
   line_panel(os, 0, top, split, height, curves(c.train_loss, c.val_loss),
-             {.title = "loss", .y_label = "loss", .log_y = c.log_loss, .markers = markers});
+             {.title = "loss",
+              .y_label = "loss",
+              .log_y = c.log_loss,
+              .integer_x = true,
+              .markers = markers});
   if (metric)
-    line_panel(os, split, top, width, height, curves(c.train_metric, c.val_metric),
-               {.title = c.metric_name, .y_label = c.metric_name, .markers = markers});
+    line_panel(
+        os, split, top, width, height, curves(c.train_metric, c.val_metric),
+        {.title = c.metric_name, .y_label = c.metric_name, .integer_x = true, .markers = markers});
   // the chosen epoch on the validation curve(s)
   os << "</svg>\n";
   return os.str();

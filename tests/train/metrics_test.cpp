@@ -102,6 +102,43 @@ TEST(Metrics, ConfusionMatrixCountsAndPrints) {
   EXPECT_THROW(ConfusionMatrix(3, {"a", "b"}), ValueError);
 }
 
+TEST(Metrics, ConfusionMatrixF1AndReport) {
+  ConfusionMatrix cm(3, {"cat", "dog", "bird"});
+  // true: 0 0 1 1 2 2 ; predicted: 0 1 1 1 2 0 (as above)
+  cm.update(tensor({{9.0, 0.0, 0.0},
+                    {0.0, 9.0, 0.0},
+                    {0.0, 9.0, 0.0},
+                    {0.0, 9.0, 0.0},
+                    {0.0, 0.0, 9.0},
+                    {9.0, 0.0, 0.0}}),
+            idx({0, 0, 1, 1, 2, 2}));
+  // by hand: cat P 1/2 R 1/2; dog P 2/3 R 1; bird P 1 R 1/2
+  EXPECT_DOUBLE_EQ(cm.f1(0), 0.5);
+  EXPECT_DOUBLE_EQ(cm.f1(1), 0.8);
+  EXPECT_DOUBLE_EQ(cm.f1(2), 2.0 / 3.0);
+  EXPECT_EQ(cm.support(2), 2);
+  const std::string r = cm.report();
+  EXPECT_NE(r.find("precision"), std::string::npos) << r;
+  EXPECT_NE(r.find("   dog     0.6667     1.0000     0.8000        2"), std::string::npos) << r;
+  // macro: P (1/2 + 2/3 + 1)/3, R (1/2 + 1 + 1/2)/3, F1 (1/2 + 4/5 + 2/3)/3
+  EXPECT_NE(r.find("macro avg     0.7222     0.6667     0.6556        6"), std::string::npos) << r;
+  EXPECT_NE(r.find("weighted avg     0.7222     0.6667     0.6556        6"), std::string::npos)
+      << r;
+  // a class never predicted and never present: its values are undefined ("-"), and left out
+  // of the averages
+  ConfusionMatrix two(3);
+  two.update(tensor({{9.0, 0.0, 0.0}, {0.0, 9.0, 0.0}}), idx({0, 1}));
+  EXPECT_TRUE(std::isnan(two.f1(2)));
+  const std::string r2 = two.report();
+  EXPECT_NE(r2.find("-          -          -        0"), std::string::npos) << r2;
+  EXPECT_NE(r2.find("macro avg     1.0000     1.0000     1.0000        2"), std::string::npos)
+      << r2;
+  // precision and recall both 0: F1 0, not NaN
+  ConfusionMatrix miss(2);
+  miss.update(tensor({{0.0, 9.0}, {9.0, 0.0}}), idx({0, 1}));
+  EXPECT_EQ(miss.f1(0), 0.0);
+}
+
 TEST(Metrics, RegressionMeters) {
   MeanSquaredError mse;
   MeanAbsoluteError mae;

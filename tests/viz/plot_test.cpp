@@ -66,8 +66,15 @@ TEST(Plot, TrainingCurvesMarkEarlyStopping) {
   const std::string svg = viz::training_curves_svg(c);
   EXPECT_EQ(xml_problem(svg), "") << svg;
   EXPECT_EQ(count_of(svg, "<polyline class=\"series\""), 4);
-  EXPECT_EQ(count_of(svg, "early stop: epoch 7"), 2);  // in both panels
+  // the best epoch is marked; "early stop" only when early stopping ended the run
+  EXPECT_EQ(count_of(svg, "best epoch 7"), 2);  // in both panels
+  EXPECT_EQ(count_of(svg, "early stop"), 0);
   EXPECT_EQ(count_of(svg, "class=\"marker\""), 2);
+  c.stopped_epoch = 12;
+  EXPECT_EQ(count_of(viz::training_curves_svg(c), "early stop: best epoch 7"), 2);
+  c.stopped_epoch = 13;
+  EXPECT_THROW(viz::training_curves_svg(c), sn::ValueError);
+  c.stopped_epoch = 0;
   EXPECT_NE(svg.find(">accuracy<"), std::string::npos);
   for (int i = 0; i < 4; ++i) EXPECT_EQ(points_in(svg, "series", i), 12);
 

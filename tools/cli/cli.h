@@ -71,6 +71,40 @@ void eval_text(const std::string& checkpoint, const std::string& data);
 // True when the checkpoint file was written by a text run.
 bool is_text_checkpoint(const std::string& checkpoint);
 
+// ---- learning-rate schedules, label smoothing (train_tuning.cpp) ----
+// What --schedule and its options ask for; stored in run.json as "schedule_options".
+struct ScheduleOptions {
+  int64_t step_size = 0;            // step: epochs between cuts (0: a third of the epochs)
+  std::vector<int64_t> milestones;  // multistep: the epochs (1-based) after which to cut
+  double gamma = -1;                // the factor of each cut (-1: 0.1; exponential 0.9)
+  double pct_start = 0.3;           // onecycle: fraction of the steps spent rising
+  int64_t plateau_patience = 2;     // plateau: epochs without improvement before a cut
+  int64_t warmup_epochs = 0;        // linear warm-up, chained with the schedule
+  nlohmann::json to_json() const;
+  static ScheduleOptions from_json(const nlohmann::json& j);
+};
+// The options above, on `train`.
+void add_schedule_options(CLI::App* cmd, ScheduleOptions& s);
+// A check that the value is one of `names`: `--optimizer: unknown 'nadam' (expected sgd, adam
+// or lbfgs)`; its description "{sgd,adam,lbfgs}" is what help pages and completion list.
+CLI::Validator one_of(const std::vector<std::string>& names);
+// The names --schedule accepts, for help and errors.
+const std::vector<std::string>& schedule_names();
+// The schedule for `name` on `opt`, made as the library's schedulers: per epoch, or per batch
+// for onecycle (`batch_step` is set then). `metric` gives the monitored value (plateau).
+// `batches_per_epoch` is what one epoch of the training loader holds. Owns the parts.
+struct Schedule {
+  std::vector<std::unique_ptr<optim::LRScheduler>> parts;
+  std::unique_ptr<optim::LRScheduler> chain;  // when there are several parts
+  bool batch_step = false;
+  optim::LRScheduler* get() const {
+    return chain ? chain.get() : parts.empty() ? nullptr : parts[0].get();
+  }
+  std::string describe;  // one line for the user: "step (x0.1 every 3 epochs), warm-up 2 epochs"
+};
+Schedule make_schedule(const std::string& name, const ScheduleOptions& o, optim::Optimizer& opt,
+                       int64_t epochs, int64_t batches_per_epoch, std::function<double()> metric);
+
 // The pieces a run folder holds.
 struct RunPaths {
   std::string dir, best, last, run_json, history_csv, history_jsonl, curves, spec;

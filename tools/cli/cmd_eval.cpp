@@ -1,6 +1,7 @@
 // `sinapsis eval` (test-set loss, accuracy and confusion matrix of a trained model),
 // `sinapsis predict` (CSV or IDX in, predictions out) and `sinapsis info` (what a safetensors
 // file or checkpoint holds).
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -35,7 +36,9 @@ struct Restored {
   std::vector<double> mean, std;
 };
 
-Restored restore(const std::string& run_or_file) {
+// `log` gets the "model: ..." line: stdout for eval, stderr for predict (whose stdout holds
+// only the predictions).
+Restored restore(const std::string& run_or_file, std::ostream& log = std::cout) {
   const std::string file = resolve_checkpoint(run_or_file);
   Restored r;
   r.info = train::read_checkpoint_info(file);
@@ -48,8 +51,8 @@ Restored restore(const std::string& run_or_file) {
   json norm = parse_meta(r.info, "normalisation", file);
   r.mean = norm.at("mean").get<std::vector<double>>();
   r.std = norm.at("std").get<std::vector<double>>();
-  std::cout << "model: " << file << " (epoch " << r.info.epoch << ", "
-            << r.built.module->num_parameters() << " parameters)\n";
+  log << "model: " << file << " (epoch " << r.info.epoch << ", " << r.built.module->num_parameters()
+      << " parameters)\n";
   return r;
 }
 
@@ -57,9 +60,13 @@ void add_eval(CLI::App& app) {
   auto* cmd = app.add_subcommand("eval", "Evaluate a trained model on its test set");
   auto run = std::make_shared<std::string>();
   auto data = std::make_shared<std::string>();
+  auto svg = std::make_shared<std::string>();
   cmd->add_option("run", *run, "run folder or checkpoint file")->required();
   cmd->add_option("--data", *data, "data set to evaluate on (default: the one it was trained on)");
-  cmd->callback([run, data] {
+  cmd->add_option("--confusion-svg", *svg,
+                  "classification: write the confusion matrix as SVG here (default: "
+                  "confusion.svg in the run folder when RUN is a folder; '-': none)");
+  cmd->callback([run, data, svg] {
     if (const std::string file = resolve_checkpoint(*run); is_text_checkpoint(file)) {
       eval_text(file, *data);
       return;
@@ -91,7 +98,19 @@ void add_eval(CLI::App& app) {
     std::cout << "data: " << d.description << "\n"
               << "test loss " << fmt(res.loss) << " over " << res.examples << " examples\n";
     for (auto& [k, v] : res.metrics) std::cout << k << " " << fmt(v) << "\n";
-    if (cm) std::cout << cm->to_string() << "\n";
+    if (cm) {
+      std::cout << "\n" << cm->report() << "\n" << cm->to_string();
+      std::string path = *svg;
+      if (path.empty() && fs::is_directory(*run))
+        path = (fs::path(*run) / "confusion.svg").string();
+      if (!path.empty() && path != "-") {
+        write_text_atomic(path, viz::confusion_matrix_svg(
+                                    cm->matrix(), d.class_names,
+                                    {.title = "sinapsis eval: " + ds.data + " (" +
+                                              std::to_string(res.examples) + " examples)"}));
+        std::cout << "confusion matrix: " << path << "\n";
+      }
+    }
   });
 }
 
@@ -139,17 +158,67 @@ Tensor read_feature_csv(const std::string& path, const std::string& drop) {
   return tensor(values, Shape{rows, cols}).to(kFloat32);
 }
 
+// A CSV field, quoted when it holds a comma, a quote or a line break (RFC 4180).
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+// index,class,label,probability: the most likely class; then label_k,probability_k for the
+// next ranks up to top_k; then with `proba` one column per class, named by the class.
+void write_class_predictions(std::ostream& os, const Tensor& p,
+                             const std::vector<std::string>& classes, int64_t top_k, bool proba) {
+  const int64_t n = p.size(0), c = p.size(1);
+  SN_CHECK(c == static_cast<int64_t>(classes.size()), ShapeError, "predict: the model has ", c,
+           " outputs but the checkpoint lists ", classes.size(), " classes");
+  const std::vector<double> v = p.contiguous().to_vector();
+  os << "index,class,label,probability";
+  for (int64_t k = 2; k <= top_k; ++k) os << ",label_" << k << ",probability_" << k;
+  if (proba)
+    for (const auto& name : classes) os << "," << csv_field(name);
+  os << "\n";
+  std::vector<int64_t> order(static_cast<size_t>(c));
+  for (int64_t i = 0; i < n; ++i) {
+    const double* row = v.data() + i * c;
+    for (int64_t j = 0; j < c; ++j) order[j] = j;
+    // most likely first; ties keep the lower class index, as argmax does
+    std::stable_sort(order.begin(), order.end(),
+                     [row](int64_t a, int64_t b) { return row[a] > row[b]; });
+    os << i << "," << order[0] << "," << csv_field(classes[order[0]]) << "," << fmt(row[order[0]]);
+    for (int64_t k = 1; k < top_k; ++k)
+      os << "," << csv_field(classes[order[k]]) << "," << fmt(row[order[k]]);
+    if (proba)
+      for (int64_t j = 0; j < c; ++j) os << "," << fmt(row[j]);
+    os << "\n";
+  }
+}
+
 void add_predict(CLI::App& app) {
   auto* cmd = app.add_subcommand("predict", "Predict with a trained model: CSV or IDX in, CSV out");
   auto run = std::make_shared<std::string>();
   auto input = std::make_shared<std::string>();
   auto output = std::make_shared<std::string>();
+  auto proba = std::make_shared<bool>(false);
+  auto top_k = std::make_shared<int64_t>(1);
   cmd->add_option("run", *run, "run folder or checkpoint file")->required();
   cmd->add_option("--input", *input, "CSV (feature columns, header) or IDX images file")
       ->required();
   cmd->add_option("--output", *output, "CSV file for the predictions (default: standard output)");
-  cmd->callback([run, input, output] {
-    Restored r = restore(*run);
+  cmd->add_flag("--proba", *proba,
+                "classification: add every class's probability, one column named by each class");
+  cmd->add_option("--top-k", *top_k,
+                  "classification: also the 2nd..K-th most likely classes (label_2, "
+                  "probability_2, ...)")
+      ->check(positive());
+  cmd->callback([run, input, output, proba, top_k] {
+    Restored r = restore(*run, std::cerr);
+    SN_CHECK(!r.classes.empty() || (!*proba && *top_k == 1), ValueError,
+             *proba ? "--proba" : "--top-k", ": only for classification (", *run,
+             " predicts a number)");
+    SN_CHECK(*top_k <= static_cast<int64_t>(std::max<size_t>(r.classes.size(), 1)), ValueError,
+             "--top-k: ", *top_k, " is more than the model's ", r.classes.size(), " classes");
     Tensor x;
     const std::string ext = fs::path(*input).extension().string();
     if (ext == ".csv") {
@@ -174,13 +243,7 @@ void add_predict(CLI::App& app) {
     Tensor out = train::predict(*r.built.module, x, 1000);
     std::ostringstream os;
     if (!r.classes.empty()) {
-      Tensor p = softmax(out, 1);
-      Tensor idx = argmax(p, 1);
-      os << "index,class,label,probability\n";
-      for (int64_t i = 0; i < out.size(0); ++i) {
-        const int64_t c = static_cast<int64_t>(idx.at({i}));
-        os << i << "," << c << "," << r.classes[c] << "," << fmt(p.at({i, c})) << "\n";
-      }
+      write_class_predictions(os, softmax(out, 1).to(kFloat64), r.classes, *top_k, *proba);
     } else {
       os << "index,prediction\n";
       for (int64_t i = 0; i < out.size(0); ++i) os << i << "," << out.at({i, 0}) << "\n";

@@ -21,13 +21,18 @@ struct TrainArgs {
   double lr = -1, momentum = 0.9, weight_decay = 0, val_split = 0.1;
   uint64_t seed = 0;
   int threads = 0;
-  TextOptions text;  // text runs only
+  TextOptions text;  // text runs only, but for --clip-grad (both kinds)
+  ScheduleOptions schedule_options;
+  double label_smoothing = 0;
   json to_json() const {
     return {{"data", data.to_json()},
             {"model_file", model_file},
             {"preset", preset},
             {"optimizer", optimizer},
             {"schedule", schedule},
+            {"schedule_options", schedule_options.to_json()},
+            {"clip_grad", text.clip_grad},
+            {"label_smoothing", label_smoothing},
             {"epochs", epochs},
             {"batch_size", batch_size},
             {"patience", patience},
@@ -44,6 +49,9 @@ struct TrainArgs {
     a.preset = j.value("preset", "mlp");
     a.optimizer = j.value("optimizer", "adam");
     a.schedule = j.value("schedule", "none");
+    a.schedule_options = ScheduleOptions::from_json(j.value("schedule_options", json::object()));
+    a.text.clip_grad = j.value("clip_grad", -1.0);
+    a.label_smoothing = j.value("label_smoothing", 0.0);
     a.epochs = j.value("epochs", int64_t{5});
     a.batch_size = j.value("batch_size", int64_t{128});
     a.patience = j.value("patience", int64_t{0});
@@ -79,8 +87,15 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const TrainArgs& a, std::vector
   if (o == "adadelta")
     return std::make_unique<optim::Adadelta>(
         params, optim::AdadeltaOptions{.lr = lr(1.0), .weight_decay = a.weight_decay});
+  if (o == "lbfgs") {
+    // full-batch quasi-Newton for small problems; the line search makes lr 1 safe
+    SN_CHECK(a.weight_decay == 0, ValueError,
+             "--weight-decay: L-BFGS has no weight decay; leave it out with --optimizer lbfgs");
+    return std::make_unique<optim::LBFGS>(
+        params, optim::LBFGSOptions{.lr = lr(1.0), .line_search = optim::LineSearch::StrongWolfe});
+  }
   SN_THROW(ValueError, "--optimizer: unknown '", o,
-           "' (expected sgd, adam, adamw, rmsprop, adagrad or adadelta)");
+           "' (expected sgd, adam, adamw, rmsprop, adagrad, adadelta or lbfgs)");
 }
 
 std::string build_spec(const TrainArgs& a, const LoadedData& d) {
@@ -88,9 +103,13 @@ std::string build_spec(const TrainArgs& a, const LoadedData& d) {
   return nn::preset_spec(a.preset, d.input_shape, d.num_outputs);
 }
 
-train::LossFn loss_for(const LoadedData& d) {
+// label_smoothing > 0: the training loss (and the validation loss fit reports) smooths the
+// targets; the test loss is always the plain cross-entropy, as `eval` reports it.
+train::LossFn loss_for(const LoadedData& d, double label_smoothing = 0) {
   if (d.classification)
-    return [](const Tensor& out, const Tensor& y) { return loss::cross_entropy(out, y); };
+    return [label_smoothing](const Tensor& out, const Tensor& y) {
+      return loss::cross_entropy(out, y, {.label_smoothing = label_smoothing});
+    };
   return [](const Tensor& out, const Tensor& y) { return loss::mse(out, y); };
 }
 
@@ -115,13 +134,27 @@ void run_training(const TrainArgs& a, const std::string& out_dir, bool resume,
   nn::BuiltModel built = nn::build_model(spec_text, d.input_shape);
   nn::Module& model = *built.module;
   auto opt = make_optimizer(a, model.parameters());
-  std::unique_ptr<optim::LRScheduler> sched;
-  if (a.schedule == "cosine")
-    sched = std::make_unique<optim::CosineAnnealingLR>(
-        *opt, optim::CosineAnnealingLROptions{.T_max = a.epochs});
-  else
-    SN_CHECK(a.schedule == "none", ValueError, "--schedule: unknown '", a.schedule,
-             "' (expected cosine or none)");
+  SN_CHECK(a.label_smoothing == 0 || d.classification, ValueError,
+           "--label-smoothing: only for classification (", a.data.data, " is a regression task)");
+  // the examples fit trains on (validation held out), and so the batches of one epoch; L-BFGS
+  // without --batch-size takes them all in one batch
+  const int64_t fit_examples =
+      a.val_split > 0 ? data::train_validation_split(d.train, a.val_split, a.seed).train->size()
+                      : d.train->size();
+  const int64_t batch_size = a.batch_size > 0 ? a.batch_size : std::max<int64_t>(1, fit_examples);
+  // without a validation split, "best" and early stopping go by the training loss
+  const std::string monitor = a.val_split > 0 ? "val_loss" : "loss";
+  // plateau reads the monitored value of the epoch that just ended from fit's History
+  auto seen = std::make_shared<const train::History*>(nullptr);
+  Schedule schedule =
+      make_schedule(a.schedule, a.schedule_options, *opt, a.epochs,
+                    (fit_examples + batch_size - 1) / batch_size, [seen, monitor] {
+                      const train::History* h = *seen;
+                      SN_CHECK(h && !h->empty() && h->back().get(monitor), ValueError,
+                               "--schedule plateau: no '", monitor, "' value for this epoch");
+                      return *h->back().get(monitor);
+                    });
+  optim::LRScheduler* sched = schedule.get();
   // only now, with the data, model and optimizer in hand: a run that fails to start leaves no
   // empty folder behind
   fs::create_directories(run.dir);
@@ -131,14 +164,17 @@ void run_training(const TrainArgs& a, const std::string& out_dir, bool resume,
   if (resume) {
     SN_CHECK(fs::exists(run.last), IOError, "resume: '", run.last, "' not found");
     train::CheckpointInfo info =
-        train::load_checkpoint(run.last, model, *opt, {.scheduler = sched.get()});
+        train::load_checkpoint(run.last, model, *opt, {.scheduler = sched});
     initial_epoch = info.epoch;
     previous = info.history;
     SN_CHECK(initial_epoch < a.epochs, ValueError, "resume: the run already has ", initial_epoch,
              " of ", a.epochs, " epochs; hint: pass --epochs N with N > ", initial_epoch);
     std::cout << "resume: from epoch " << initial_epoch << " of " << a.epochs << " (" << run.last
               << ")\n";
-    if (sched && a.epochs != planned_epochs) {
+    SN_CHECK(a.schedule != "onecycle" || a.epochs == planned_epochs, ValueError,
+             "resume --epochs: a onecycle schedule is planned over the run's ", planned_epochs,
+             " epochs and cannot be stretched to ", a.epochs);
+    if (sched && a.schedule == "cosine" && a.epochs != planned_epochs) {
       // The saved cosine state anneals to 0 at the old total; continuing it would train the
       // new epochs at (nearly) lr 0. Re-plan: the lr the cosine over the new total has here.
       const double pi = 3.14159265358979323846;
@@ -163,18 +199,22 @@ void run_training(const TrainArgs& a, const std::string& out_dir, bool resume,
   batch_in.insert(0, 1);
   std::cout << "model:  " << (a.model_file.empty() ? "preset " + a.preset : a.model_file) << "\n"
             << model.summary(batch_in) << "optimizer: " << opt->name() << " lr " << opt->lr()
-            << ", batch " << a.batch_size << ", epochs " << a.epochs << ", threads "
-            << get_num_threads() << "\n";
+            << ", batch " << batch_size << ", epochs " << a.epochs << ", threads "
+            << get_num_threads() << "\n"
+            << "schedule: " << schedule.describe;
+  if (a.text.clip_grad > 0) std::cout << "; gradient norm clipped to " << a.text.clip_grad;
+  if (a.label_smoothing > 0) std::cout << "; label smoothing " << a.label_smoothing;
+  std::cout << "\n";
 
-  data::DataLoader loader(d.train, {.batch_size = a.batch_size, .shuffle = true, .seed = a.seed});
+  data::DataLoader loader(d.train, {.batch_size = batch_size, .shuffle = true, .seed = a.seed});
   json extra_norm = {{"mean", d.mean}, {"std", d.std}};
   std::map<std::string, std::string> extra = {{"normalisation", extra_norm.dump()},
                                               {"data", a.data.to_json().dump()},
                                               {"classes", json(d.class_names).dump()}};
-  // without a validation split, "best" and early stopping go by the training loss
-  const std::string monitor = a.val_split > 0 ? "val_loss" : "loss";
   std::vector<train::CallbackPtr> callbacks;
   callbacks.push_back(std::make_shared<train::ProgressBar>());
+  callbacks.push_back(std::make_shared<train::LambdaCallback>(
+      train::LambdaHooks{.on_train_begin = [seen](train::TrainState& s) { *seen = s.history; }}));
   callbacks.push_back(std::make_shared<train::ModelCheckpoint>(
       train::ModelCheckpointOptions{.path = run.best,
                                     .monitor = monitor,
@@ -187,19 +227,26 @@ void run_training(const TrainArgs& a, const std::string& out_dir, bool resume,
       std::make_shared<train::CsvLogger>(run.history_csv, train::LoggerOptions{.append = resume}));
   callbacks.push_back(std::make_shared<train::JsonLinesLogger>(
       run.history_jsonl, train::LoggerOptions{.append = resume}));
-  if (a.patience > 0)
-    callbacks.push_back(std::make_shared<train::EarlyStopping>(train::EarlyStoppingOptions{
-        .monitor = monitor, .patience = a.patience, .restore_best_weights = true}));
+  std::shared_ptr<train::EarlyStopping> early;
+  if (a.patience > 0) {
+    early = std::make_shared<train::EarlyStopping>(train::EarlyStoppingOptions{
+        .monitor = monitor, .patience = a.patience, .restore_best_weights = true});
+    callbacks.push_back(early);
+  }
 
-  train::History h = train::fit(model, loss_for(d), *opt, loader,
-                                {.epochs = a.epochs,
-                                 .validation_split = a.val_split,
-                                 .validation_seed = a.seed,
-                                 .metrics = metrics_for(d),
-                                 .callbacks = callbacks,
-                                 .scheduler = sched.get(),
-                                 .initial_epoch = initial_epoch,
-                                 .initial_history = previous});
+  train::History h =
+      train::fit(model, loss_for(d, a.label_smoothing), *opt, loader,
+                 {.epochs = a.epochs,
+                  .validation_split = a.val_split,
+                  .validation_seed = a.seed,
+                  .metrics = metrics_for(d),
+                  .callbacks = callbacks,
+                  .scheduler = sched,
+                  .scheduler_step = schedule.batch_step ? train::SchedulerStep::Batch
+                                                        : train::SchedulerStep::Epoch,
+                  .clip_grad_norm = std::max(0.0, a.text.clip_grad),
+                  .initial_epoch = initial_epoch,
+                  .initial_history = previous});
 
   // the test set, with the best weights
   if (fs::exists(run.best)) train::load_checkpoint(run.best, model, {.restore_rng = false});
@@ -228,6 +275,7 @@ void run_training(const TrainArgs& a, const std::string& out_dir, bool resume,
   tc.train_metric = h.series(tc.metric_name);
   tc.val_metric = h.series("val_" + tc.metric_name);
   tc.best_epoch = h.best_epoch + 1;
+  tc.stopped_epoch = early && early->stopped_epoch() >= 0 ? early->stopped_epoch() + 1 : 0;
   tc.title = "sinapsis train --data " + a.data.data;
   write_text_atomic(run.curves + ".svg", viz::training_curves_svg(tc));
   const std::string curves_note = ", curves.svg";
@@ -266,8 +314,8 @@ void add_text_options(CLI::App* cmd, TextOptions& t) {
   cmd->add_option("--min-lr", t.min_lr, "learning rate at the last step (a tenth of --lr)")
       ->group(g)
       ->check(non_negative());
-  cmd->add_option("--clip-grad", t.clip_grad, "clip the gradient norm (0: off; 1.0)")
-      ->group(g)
+  cmd->add_option("--clip-grad", t.clip_grad,
+                  "clip the total gradient norm to this before each step (0: off; text runs: 1.0)")
       ->check(non_negative());
   cmd->add_option("--block", t.block, "tokens per training window (64)")
       ->group(g)
@@ -326,11 +374,20 @@ void add_train(CLI::App& app) {
                   "examples per batch (default: 128; 32 for the lenet preset; text: the "
                   "preset's recipe)")
       ->check(positive());
-  cmd->add_option("--optimizer", a->optimizer, "sgd, adam, adamw, rmsprop, adagrad, adadelta")
-      ->capture_default_str();
+  cmd->add_option("--optimizer", a->optimizer,
+                  "sgd, adam, adamw, rmsprop, adagrad, adadelta, or lbfgs (full batch, for small "
+                  "problems)")
+      ->capture_default_str()
+      ->check(one_of({"sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "lbfgs"}));
   cmd->add_option("--schedule", a->schedule,
-                  "learning-rate schedule: cosine (to 0 over the epochs) or none")
-      ->capture_default_str();
+                  "learning-rate schedule: cosine (to 0 over the epochs), none, step, multistep, "
+                  "exponential, onecycle (per batch, peak --lr) or plateau (cut when the "
+                  "validation loss stalls)")
+      ->capture_default_str()
+      ->check(one_of(schedule_names()));
+  cmd->add_option("--label-smoothing", a->label_smoothing,
+                  "classification: train towards (1-e)*y + e/classes instead of one-hot targets")
+      ->check(fraction());
   cmd->add_option("--lr", a->lr, "learning rate (default: the optimizer's usual one)")
       ->check(positive());
   cmd->add_option("--momentum", a->momentum, "SGD momentum")
@@ -349,6 +406,7 @@ void add_train(CLI::App& app) {
   cmd->add_option("--threads", a->threads, "threads (default: all cores)")->check(non_negative());
   cmd->add_option("--out", a->out, "run folder (default: runs/<data>-<model>)");
   add_text_options(cmd, a->text);
+  add_schedule_options(cmd, a->schedule_options);
   cmd->callback([a, cmd] {
     if (is_text_data(a->data.data)) {
       run_text_training(text_args(*a, *cmd), default_out(*a), false);
@@ -358,7 +416,9 @@ void add_train(CLI::App& app) {
     TrainArgs args = *a;
     // LeNet is small: more, smaller steps reach >= 90% on Fashion-MNIST within 10 epochs
     // (measured 90.7-90.8% with batch 32 against 90.1-90.6% with 64 and 89.6% with 128).
-    if (args.batch_size == 0) args.batch_size = args.preset == "lenet" ? 32 : 128;
+    // L-BFGS keeps 0: one batch of every training example
+    if (args.batch_size == 0 && args.optimizer != "lbfgs")
+      args.batch_size = args.preset == "lenet" ? 32 : 128;
     run_training(args, out, false);
   });
 }

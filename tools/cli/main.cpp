@@ -9,6 +9,11 @@ int main(int argc, char** argv) {
   CLI::App app{"sinapsis: train and inspect neural networks from the shell"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show help for every subcommand");
+  app.set_version_flag("--version", [] {
+    std::string v = sn::build_info_string();
+    if (!v.empty() && v.back() == '\n') v.pop_back();  // CLI11 ends the line itself
+    return v;
+  });
   auto& reg = sn::cli::registry();
   std::stable_sort(reg.begin(), reg.end(), [](auto& a, auto& b) { return a.first < b.first; });
   for (auto& [order, add] : reg) add(app);
@@ -17,6 +22,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::cerr << "sinapsis: " << e.what() << " (see sinapsis --help)\n";

@@ -3,7 +3,9 @@
 // they compose with other changes of the lr. A scheduler keeps a pointer to its optimizer: keep
 // the optimizer alive and in place while the scheduler is used. No per-epoch `epoch` argument.
 #pragma once
+#include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -195,6 +197,27 @@ class OneCycleLR : public LRScheduler {
   std::string momentum_name_;  // "beta1" or "momentum"; empty without cycle_momentum
 };
 
+// Several schedules on one optimizer, stepped together (torch's ChainedScheduler). Each of them
+// multiplies the lr by its own factor (the chainable forms), so a LinearWarmup chained with a
+// StepLR warms up and then steps. Make the main schedule first and the warm-up last, before any
+// step: each scheduler takes the optimizer's lr at its construction as its base. The chain
+// borrows the schedulers (keep them alive); its state holds theirs as "<i>.<key>", and its name
+// lists theirs ("ChainedScheduler(StepLR,LinearWarmup)"), so a checkpoint of another chain is
+// refused. OneCycleLR sets the lr outright and does not chain.
+class ChainedScheduler : public LRScheduler {
+ public:
+  ChainedScheduler(Optimizer& optimizer, std::vector<LRScheduler*> schedulers);
+  const std::vector<LRScheduler*>& schedulers() const { return schedulers_; }
+  std::map<std::string, double> state_dict() const override;
+  void load_state_dict(const std::map<std::string, double>& state) override;
+
+ protected:
+  std::vector<double> compute_lr() override;
+
+ private:
+  std::vector<LRScheduler*> schedulers_;
+};
+
 // Cuts the lr by `factor` once a metric has stopped improving for `patience` epochs. Not an
 // LRScheduler: step() takes the metric.
 enum class PlateauMode { Min, Max };
@@ -232,6 +255,26 @@ class ReduceLROnPlateau {
   double best_;
   int64_t num_bad_epochs_ = 0, cooldown_counter_ = 0, last_epoch_ = 0;
   std::vector<double> last_lr_;
+};
+
+// ReduceLROnPlateau as an LRScheduler, for code that steps and checkpoints one: each step()
+// after the first (which applies epoch 0 and changes nothing) asks `metric` for the monitored
+// value and steps the plateau logic with it. So it goes in FitOptions::scheduler (or a
+// ChainedScheduler) and its counters travel in checkpoints as "plateau.<key>".
+class PlateauScheduler : public LRScheduler {
+ public:
+  PlateauScheduler(Optimizer& optimizer, ReduceLROnPlateauOptions options,
+                   std::function<double()> metric);
+  const ReduceLROnPlateau& plateau() const { return *plateau_; }
+  std::map<std::string, double> state_dict() const override;
+  void load_state_dict(const std::map<std::string, double>& state) override;
+
+ protected:
+  std::vector<double> compute_lr() override;
+
+ private:
+  std::unique_ptr<ReduceLROnPlateau> plateau_;
+  std::function<double()> metric_;
 };
 
 }  // namespace sn::optim

@@ -85,10 +85,18 @@ class ConfusionMatrix : public Metric {
   double accuracy() const;
   double recall(int64_t c) const;     // NaN when class c never occurs
   double precision(int64_t c) const;  // NaN when class c is never predicted
+  // 2·P·R / (P + R); NaN when precision or recall is NaN, 0 when both are 0.
+  double f1(int64_t c) const;
+  int64_t support(int64_t c) const;  // examples whose true class is c
+  const std::vector<std::string>& class_names() const { return names_; }
   // The counts as an int64 tensor [num_classes, num_classes] (rows: true class).
   Tensor matrix() const;
   // A table with row/column labels, per-class recall and precision, and the totals.
   std::string to_string() const;
+  // Per class: precision, recall, F1 and support, then the macro average (classes with a
+  // defined value count equally) and the support-weighted average, as scikit-learn's
+  // classification_report lays them out.
+  std::string report() const;
 
  private:
   int64_t n_;

@@ -33,9 +33,13 @@ struct PlotOptions {
   std::string y_label{};
   int width = 720;
   int height = 420;
-  bool log_y = false;  // non-positive values are left out on a log axis
+  bool log_y = false;      // non-positive values are left out on a log axis
+  bool integer_x = false;  // x ticks at whole numbers only (epochs)
   std::vector<VerticalMarker> markers{};
 };
+// The legend goes in a corner of the plot that no curve, point or marker label crosses; when
+// every corner is taken, the y axis grows upwards to leave it room. A point with no drawn
+// neighbour (one epoch, or between gaps) is drawn as a dot, so no series is invisible.
 
 std::string line_plot_svg(const std::vector<Series>& series, const PlotOptions& options = {});
 
@@ -43,11 +47,13 @@ struct TrainingCurves {
   std::vector<double> train_loss{}, val_loss{};
   std::string metric_name = "accuracy";
   std::vector<double> train_metric{}, val_metric{};  // empty: no metric panel
-  int64_t best_epoch = 0;                            // 1-based early-stopping point; 0 = none
+  int64_t best_epoch = 0;     // 1-based best epoch, marked "best epoch N"; 0 = none
+  int64_t stopped_epoch = 0;  // 1-based epoch after which early stopping ended the run; 0 = it
+                              // did not (the marker then says "early stop")
   std::string title{};
   bool log_loss = false;
 };
-// Loss panel (and metric panel when given) side by side.
+// Loss panel (and metric panel when given) side by side; x ticks at whole epochs.
 std::string training_curves_svg(const TrainingCurves& curves, int width = 980, int height = 400);
 
 // Classifies points: float64 [M, 2] -> class indices [M] (any numeric dtype).

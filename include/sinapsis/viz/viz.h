@@ -2,6 +2,7 @@
 // backpropagation trace, PNG/SVG figures (training curves, decision regions, optimiser paths).
 #pragma once
 #include "sinapsis/viz/attention.h"
+#include "sinapsis/viz/confusion.h"
 #include "sinapsis/viz/graph.h"
 #include "sinapsis/viz/image.h"
 #include "sinapsis/viz/plot.h"
