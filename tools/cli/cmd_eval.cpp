@@ -2,6 +2,7 @@
 // `sinapsis predict` (CSV or IDX in, predictions out) and `sinapsis info` (what a safetensors
 // file or checkpoint holds).
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -28,13 +29,52 @@ json parse_meta(const train::CheckpointInfo& info, const std::string& key,
   }
 }
 
+// A checkpoint entry as T; a wrong type is an error naming the file and the entry.
+template <class T>
+T meta_as(const json& j, const std::string& key, const std::string& file) {
+  try {
+    return j.get<T>();
+  } catch (const json::exception&) {
+    SN_THROW(IOError, file, ": checkpoint entry '", key, "' has the wrong type (", j.type_name(),
+             ")");
+  }
+}
+
 struct Restored {
   nn::BuiltModel built;
   train::CheckpointInfo info;
   DataSpec data;
-  std::vector<std::string> classes;
-  std::vector<double> mean, std;
+  TrainedData trained;  // features, classes, normalisation: checked against the model
 };
+
+// Every field read from the checkpoint is checked against the model before it is used: the
+// classes against its outputs, the normalisation and feature names against its inputs.
+void check_against_model(TrainedData& t, const nn::BuiltModel& m, const std::string& file) {
+  const int64_t outs = m.output_shape.numel(), ins = m.input_shape.numel();
+  if (!t.classes.empty())
+    SN_CHECK(static_cast<int64_t>(t.classes.size()) == outs, IOError, file,
+             ": the checkpoint lists ", t.classes.size(), " classes but the model has ", outs,
+             " outputs");
+  else
+    SN_CHECK(outs == 1, IOError, file,
+             ": the checkpoint lists no classes (a regression model) but the model has ", outs,
+             " outputs");
+  const size_t nm = t.mean.size();
+  SN_CHECK(nm == t.std.size() && (nm == 1 || static_cast<int64_t>(nm) == ins), IOError, file,
+           ": the checkpoint's normalisation has ", nm, " means and ", t.std.size(),
+           " standard deviations, but the model takes ", ins, " inputs ", m.input_shape,
+           " (expected 1 or ", ins, " of each)");
+  for (size_t i = 0; i < nm; ++i) {
+    SN_CHECK(std::isfinite(t.mean[i]) && std::isfinite(t.std[i]) && t.std[i] >= 0, IOError, file,
+             ": the checkpoint's normalisation of input ", i, " is not usable (mean ", t.mean[i],
+             ", std ", t.std[i], ")");
+    if (t.std[i] == 0) t.std[i] = 1;  // a constant column: centred only (as training does)
+  }
+  if (!t.features.empty())
+    SN_CHECK(static_cast<int64_t>(t.features.size()) == ins, IOError, file,
+             ": the checkpoint lists ", t.features.size(), " feature columns but the model takes ",
+             ins, " inputs");
+}
 
 // `log` gets the "model: ..." line: stdout for eval, stderr for predict (whose stdout holds
 // only the predictions).
@@ -46,14 +86,42 @@ Restored restore(const std::string& run_or_file, std::ostream& log = std::cout) 
            ": checkpoint holds no model spec, so the model cannot be rebuilt");
   r.built = nn::build_model(r.info.model_spec);
   train::load_checkpoint(file, *r.built.module, {.restore_rng = false});
-  r.data = DataSpec::from_json(parse_meta(r.info, "data", file));
-  r.classes = parse_meta(r.info, "classes", file).get<std::vector<std::string>>();
-  json norm = parse_meta(r.info, "normalisation", file);
-  r.mean = norm.at("mean").get<std::vector<double>>();
-  r.std = norm.at("std").get<std::vector<double>>();
+  const json data = parse_meta(r.info, "data", file);
+  SN_CHECK(data.is_object(), IOError, file, ": checkpoint entry 'data' is not an object");
+  try {
+    r.data = DataSpec::from_json(data);
+  } catch (const json::exception&) {
+    SN_THROW(IOError, file, ": checkpoint entry 'data' has a field of the wrong type");
+  }
+  TrainedData& t = r.trained;
+  t.classes =
+      meta_as<std::vector<std::string>>(parse_meta(r.info, "classes", file), "classes", file);
+  const json norm = parse_meta(r.info, "normalisation", file);
+  SN_CHECK(norm.is_object() && norm.contains("mean") && norm.contains("std"), IOError, file,
+           ": checkpoint entry 'normalisation' needs 'mean' and 'std'");
+  t.mean = meta_as<std::vector<double>>(norm.at("mean"), "normalisation.mean", file);
+  t.std = meta_as<std::vector<double>>(norm.at("std"), "normalisation.std", file);
+  if (r.info.extra.count("features"))
+    t.features =
+        meta_as<std::vector<std::string>>(parse_meta(r.info, "features", file), "features", file);
+  check_against_model(t, r.built, file);
   log << "model: " << file << " (epoch " << r.info.epoch << ", " << r.built.module->num_parameters()
       << " parameters)\n";
   return r;
+}
+
+// --features at eval/predict: the new file's names for the model's columns, in the model's order.
+void use_features(TrainedData& t, const std::vector<std::string>& given, const nn::BuiltModel& m) {
+  if (given.empty()) return;
+  SN_CHECK(static_cast<int64_t>(given.size()) == m.input_shape.numel(), ValueError,
+           "--features: the model takes ", m.input_shape.numel(), " feature columns (got ",
+           given.size(), ")");
+  t.features = given;
+}
+
+bool same_file(const std::string& a, const std::string& b) {
+  std::error_code ec;
+  return a == b || fs::equivalent(a, b, ec);
 }
 
 void add_eval(CLI::App& app) {
@@ -61,26 +129,40 @@ void add_eval(CLI::App& app) {
   auto run = std::make_shared<std::string>();
   auto data = std::make_shared<std::string>();
   auto svg = std::make_shared<std::string>();
+  auto features = std::make_shared<std::vector<std::string>>();
+  auto delimiter = std::make_shared<std::string>();
   cmd->add_option("run", *run, "run folder or checkpoint file")->required();
-  cmd->add_option("--data", *data, "data set to evaluate on (default: the one it was trained on)");
+  cmd->add_option("--data", *data,
+                  "data set to evaluate on (default: the test split of the one it was trained "
+                  "on; another CSV file is evaluated whole)");
+  cmd->add_option("--features", *features,
+                  "CSV: this file's names for the model's feature columns, in the model's order "
+                  "(default: the names it was trained with)")
+      ->delimiter(',');
+  cmd->add_option("--delimiter", *delimiter,
+                  "CSV: field separator, one character or 'tab' (default: the training one)");
   cmd->add_option("--confusion-svg", *svg,
                   "classification: write the confusion matrix as SVG here (default: "
                   "confusion.svg in the run folder when RUN is a folder; '-': none)");
-  cmd->callback([run, data, svg] {
+  cmd->callback([run, data, svg, features, delimiter] {
     if (const std::string file = resolve_checkpoint(*run); is_text_checkpoint(file)) {
       eval_text(file, *data);
       return;
     }
     Restored r = restore(*run);
     DataSpec ds = r.data;
-    if (!data->empty()) ds.data = *data;
-    LoadedData d = load_data(ds);
-    SN_CHECK(d.input_shape == r.built.input_shape, ShapeError, "eval: ", ds.data,
-             " has examples of shape ", d.input_shape, " but the model takes ",
-             r.built.input_shape);
-    SN_CHECK(d.num_outputs == r.built.output_shape.numel(), ShapeError, "eval: ", ds.data, " has ",
-             d.num_outputs, d.classification ? " classes" : " targets", " but the model has ",
-             r.built.output_shape.numel(), " outputs");
+    TrainedData t = r.trained;
+    use_features(t, *features, r.built);
+    if (!delimiter->empty()) ds.delimiter = *delimiter;
+    if (!data->empty() && !same_file(*data, ds.data)) {
+      ds.data = *data;
+      t.whole_file = is_csv_data(ds);  // another CSV: every row is a test example
+    }
+    LoadedData d = load_data(ds, &t);
+    check_model_fits_data(d, r.built, "eval", ds.data);
+    SN_CHECK(d.test->size() > 0, ValueError, "eval: the test split of ", ds.data,
+             " is empty (--test-split ", ds.test_split,
+             " of a tiny data set); hint: eval --data FILE evaluates every row of a file");
     data::DataLoader loader(d.test, {.batch_size = 1000});
     train::LossFn lf;
     std::vector<train::MetricPtr> ms;
@@ -95,7 +177,8 @@ void add_eval(CLI::App& app) {
       ms = {std::make_shared<train::MeanAbsoluteError>()};
     }
     train::EvalResult res = train::evaluate(*r.built.module, lf, loader, ms);
-    std::cout << "data: " << d.description << "\n"
+    std::cout << "data: " << d.description << (t.whole_file ? ", every row" : ", its test split")
+              << "\n"
               << "test loss " << fmt(res.loss) << " over " << res.examples << " examples\n";
     for (auto& [k, v] : res.metrics) std::cout << k << " " << fmt(v) << "\n";
     if (cm) {
@@ -112,50 +195,6 @@ void add_eval(CLI::App& app) {
       }
     }
   });
-}
-
-// A numeric CSV with a header; the column named `drop` (the training target) is skipped.
-Tensor read_feature_csv(const std::string& path, const std::string& drop) {
-  std::ifstream f(path);
-  SN_CHECK(f.good(), IOError, "predict: cannot open '", path, "'");
-  std::string line;
-  SN_CHECK(static_cast<bool>(std::getline(f, line)), IOError, path,
-           ": empty file (expected a header)");
-  std::vector<std::string> header;
-  {
-    std::stringstream ss(line);
-    std::string c;
-    while (std::getline(ss, c, ',')) header.push_back(c);
-  }
-  std::vector<double> values;
-  int64_t rows = 0, cols = 0;
-  for (int64_t ln = 2; std::getline(f, line); ++ln) {
-    if (line.empty() || line == "\r") continue;
-    std::stringstream ss(line);
-    std::string c;
-    size_t col = 0;
-    int64_t kept = 0;
-    while (std::getline(ss, c, ',')) {
-      SN_CHECK(col < header.size(), IOError, path, ":", ln, ": more fields than the header's ",
-               header.size());
-      if (header[col] != drop) {
-        char* end = nullptr;
-        const double v = std::strtod(c.c_str(), &end);
-        SN_CHECK(end != c.c_str() && (*end == '\0' || *end == '\r'), IOError, path, ":", ln,
-                 ": column '", header[col], "' (", col + 1, "): cannot read \"", c,
-                 "\" as a number");
-        values.push_back(v);
-        ++kept;
-      }
-      ++col;
-    }
-    SN_CHECK(col == header.size(), IOError, path, ":", ln, ": ", col, " fields, the header has ",
-             header.size());
-    cols = kept;
-    ++rows;
-  }
-  SN_CHECK(rows > 0, IOError, path, ": no data rows");
-  return tensor(values, Shape{rows, cols}).to(kFloat32);
 }
 
 // A CSV field, quoted when it holds a comma, a quote or a line break (RFC 4180).
@@ -212,17 +251,33 @@ void add_predict(CLI::App& app) {
                   "classification: also the 2nd..K-th most likely classes (label_2, "
                   "probability_2, ...)")
       ->check(positive());
-  cmd->callback([run, input, output, proba, top_k] {
+  auto features = std::make_shared<std::vector<std::string>>();
+  auto delimiter = std::make_shared<std::string>();
+  cmd->add_option("--features", *features,
+                  "CSV: this file's names for the model's feature columns, in the model's order "
+                  "(default: the names it was trained with)")
+      ->delimiter(',');
+  cmd->add_option("--delimiter", *delimiter,
+                  "CSV: field separator, one character or 'tab' (default: the training one)");
+  cmd->callback([run, input, output, proba, top_k, features, delimiter] {
     Restored r = restore(*run, std::cerr);
-    SN_CHECK(!r.classes.empty() || (!*proba && *top_k == 1), ValueError,
+    use_features(r.trained, *features, r.built);
+    const std::vector<std::string>& classes = r.trained.classes;
+    SN_CHECK(!classes.empty() || (!*proba && *top_k == 1), ValueError,
              *proba ? "--proba" : "--top-k", ": only for classification (", *run,
              " predicts a number)");
-    SN_CHECK(*top_k <= static_cast<int64_t>(std::max<size_t>(r.classes.size(), 1)), ValueError,
-             "--top-k: ", *top_k, " is more than the model's ", r.classes.size(), " classes");
+    SN_CHECK(*top_k <= static_cast<int64_t>(std::max<size_t>(classes.size(), 1)), ValueError,
+             "--top-k: ", *top_k, " is more than the model's ", classes.size(), " classes");
     Tensor x;
-    const std::string ext = fs::path(*input).extension().string();
-    if (ext == ".csv") {
-      x = read_feature_csv(*input, r.data.target);
+    DataSpec in = r.data;
+    in.data = *input;
+    if (!delimiter->empty()) in.delimiter = *delimiter;
+    if (is_csv_data(in)) {
+      // the same reader as train: columns by header name, the target column ignored if present
+      x = data::load_csv_features(
+          *input, {.target = r.data.target,
+                   .features = !r.trained.features.empty() ? r.trained.features : r.data.features,
+                   .delimiter = csv_delimiter(in)});
     } else {
       x = data::read_idx(*input, {.dtype = kFloat32, .scale = 1.0 / 255.0});
       if (x.dim() == 3) x = x.unsqueeze(1);  // [N, 28, 28] -> [N, 1, 28, 28]
@@ -237,13 +292,13 @@ void add_predict(CLI::App& app) {
       return s;
     }());
     LoadedData norm;
-    norm.mean = r.mean;
-    norm.std = r.std;
+    norm.mean = r.trained.mean;
+    norm.std = r.trained.std;
     x = normalise_inputs(norm, x);
     Tensor out = train::predict(*r.built.module, x, 1000);
     std::ostringstream os;
-    if (!r.classes.empty()) {
-      write_class_predictions(os, softmax(out, 1).to(kFloat64), r.classes, *top_k, *proba);
+    if (!classes.empty()) {
+      write_class_predictions(os, softmax(out, 1).to(kFloat64), classes, *top_k, *proba);
     } else {
       os << "index,prediction\n";
       for (int64_t i = 0; i < out.size(0); ++i) os << i << "," << out.at({i, 0}) << "\n";

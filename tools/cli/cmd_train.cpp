@@ -132,6 +132,12 @@ void run_training(const TrainArgs& a, const std::string& out_dir, bool resume,
   std::cout << d.description << "\n";
   const std::string spec_text = resume ? read_text(run.spec) : build_spec(a, d);
   nn::BuiltModel built = nn::build_model(spec_text, d.input_shape);
+  check_model_fits_data(d, built, "train", a.data.data);
+  if (a.val_split > 0)
+    SN_CHECK(std::llround(a.val_split * static_cast<double>(d.train->size())) > 0, ValueError,
+             "--val-split ", a.val_split, " of ", d.train->size(),
+             " training examples leaves no validation example; hint: --val-split 0 trains "
+             "without validation (best by training loss)");
   nn::Module& model = *built.module;
   auto opt = make_optimizer(a, model.parameters());
   SN_CHECK(a.label_smoothing == 0 || d.classification, ValueError,
@@ -206,11 +212,17 @@ void run_training(const TrainArgs& a, const std::string& out_dir, bool resume,
   if (a.label_smoothing > 0) std::cout << "; label smoothing " << a.label_smoothing;
   std::cout << "\n";
 
-  data::DataLoader loader(d.train, {.batch_size = batch_size, .shuffle = true, .seed = a.seed});
+  // A last batch of a single example breaks BatchNorm (as in PyTorch) and is noise anyway: drop
+  // it (shuffled, so a different example each epoch).
+  const bool drop_single = fit_examples > batch_size && fit_examples % batch_size == 1;
+  data::DataLoader loader(
+      d.train,
+      {.batch_size = batch_size, .shuffle = true, .drop_last = drop_single, .seed = a.seed});
   json extra_norm = {{"mean", d.mean}, {"std", d.std}};
   std::map<std::string, std::string> extra = {{"normalisation", extra_norm.dump()},
                                               {"data", a.data.to_json().dump()},
-                                              {"classes", json(d.class_names).dump()}};
+                                              {"classes", json(d.class_names).dump()},
+                                              {"features", json(d.feature_names).dump()}};
   std::vector<train::CallbackPtr> callbacks;
   callbacks.push_back(std::make_shared<train::ProgressBar>());
   callbacks.push_back(std::make_shared<train::LambdaCallback>(
@@ -250,22 +262,31 @@ void run_training(const TrainArgs& a, const std::string& out_dir, bool resume,
 
   // the test set, with the best weights
   if (fs::exists(run.best)) train::load_checkpoint(run.best, model, {.restore_rng = false});
-  data::DataLoader test_loader(d.test, {.batch_size = 1000});
-  std::vector<train::MetricPtr> ms = metrics_for(d);
-  train::EvalResult r = train::evaluate(model, loss_for(d), test_loader, ms);
+  // a tiny data set can leave the test split empty: no test metrics then, said plainly
+  const bool tested = d.test->size() > 0;
+  train::EvalResult r;
+  if (tested) {
+    data::DataLoader test_loader(d.test, {.batch_size = 1000});
+    std::vector<train::MetricPtr> ms = metrics_for(d);
+    r = train::evaluate(model, loss_for(d), test_loader, ms);
+  }
   std::cout << "\n";
   if (h.best_epoch >= 0)
     std::cout << "best epoch: " << h.best_epoch + 1 << " (by " << h.monitor << ")\n";
-  if (d.classification)
+  if (!tested)
+    std::cout << "test: no test examples (--test-split " << a.data.test_split << " of "
+              << d.train->size() << " rows leaves none); test metrics omitted\n";
+  else if (d.classification)
     std::cout << "test accuracy: " << fmt(r.metrics.at("accuracy") * 100, 2) << "% (" << r.examples
               << " examples), test loss " << fmt(r.loss) << "\n";
   else
     std::cout << "test MAE: " << fmt(r.metrics.at("mae")) << ", test MSE " << fmt(r.loss) << " ("
               << r.examples << " examples)\n";
-  json summary = {{"test_loss", r.loss},
-                  {"test_metrics", r.metrics},
-                  {"epochs_run", h.size()},
-                  {"best_epoch", h.best_epoch + 1}};
+  json summary = {{"epochs_run", h.size()}, {"best_epoch", h.best_epoch + 1}};
+  if (tested) {
+    summary["test_loss"] = r.loss;
+    summary["test_metrics"] = r.metrics;
+  }
   write_text_atomic(run.dir + "/result.json", summary.dump(2) + "\n");
   // loss and metric curves, the best epoch marked
   viz::TrainingCurves tc;
@@ -348,7 +369,14 @@ void add_train(CLI::App& app) {
                   "a language model) or kjv (the King James Bible, scripts/get-kjv.sh)")
       ->required();
   cmd->add_option("--target", a->data.target, "CSV: the target column");
-  cmd->add_option("--task", a->data.task, "CSV: classification, regression or auto")
+  cmd->add_option("--features", a->data.features,
+                  "CSV: feature columns by name, comma-separated (default: all but the target)")
+      ->delimiter(',');
+  cmd->add_option("--delimiter", a->data.delimiter,
+                  "CSV: field separator, one character or 'tab' (default: ',', tab for .tsv)");
+  cmd->add_option("--task", a->data.task,
+                  "CSV: classification, regression or auto (text labels, or few integer values: "
+                  "classification)")
       ->check(CLI::IsMember({"auto", "classification", "regression"}));
   cmd->add_option("--test-split", a->data.test_split, "CSV/mnist: fraction held out for testing")
       ->capture_default_str()
