@@ -297,22 +297,48 @@ TEST_F(ReachTest, OneEpochCurvesShowEveryPanel) {
 
 // ---- help pages, man page, completion against CLI11's own help ----
 
-// The commands CLI11's `--help` lists, and each one's options from `COMMAND --help`.
-std::vector<std::string> commands() {
-  const std::string h = run("--help").out;
+// The commands CLI11's `--help` lists, with their subcommands ({"classic", "perceptron"}), and
+// each one's options from `COMMAND --help`.
+std::vector<std::string> subcommands_in(const std::string& help) {
   std::vector<std::string> out;
-  std::istringstream in(h.substr(h.find("Subcommands:")));
+  const size_t at = help.find("Subcommands:");
+  if (at == std::string::npos) return out;
+  std::istringstream in(help.substr(at));
   std::string line;
   std::getline(in, line);
   while (std::getline(in, line)) {
     std::istringstream w(line);
     std::string name;
-    if (w >> name) out.push_back(name);
+    if (!(w >> name)) break;
+    out.push_back(name);
   }
   return out;
 }
-std::vector<std::string> options_of(const std::string& cmd) {
-  const std::string h = run(cmd + " --help").out;
+struct Listed {
+  std::vector<std::string> path;
+  std::string help;  // CLI11's `sinapsis PATH --help`
+};
+void collect(const std::string& help, std::vector<Listed>& out, std::vector<std::string> path) {
+  for (const auto& c : subcommands_in(help)) {
+    std::vector<std::string> p = path;
+    p.push_back(c);
+    std::string prefix;
+    for (const auto& w : p) prefix += w + " ";
+    out.push_back({p, run(prefix + "--help").out});
+    collect(out.back().help, out, p);
+  }
+}
+std::vector<Listed> commands() {
+  std::vector<Listed> out;
+  collect(run("--help").out, out, {});
+  return out;
+}
+std::string joined(const std::vector<std::string>& v, const std::string& sep) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : sep) + x;
+  return s;
+}
+std::vector<std::string> options_of(const std::string& h) {
   std::set<std::string> out;
   std::istringstream in(h);
   std::string line;
@@ -321,16 +347,19 @@ std::vector<std::string> options_of(const std::string& cmd) {
     std::string first;
     if (!(w >> first) || first[0] != '-') continue;
     std::stringstream names(first);
-    for (std::string n; std::getline(names, n, ',');) out.insert(n);
+    // "--no-shuffle{false}": CLI11 shows the value a negated flag gives; the name is before it
+    for (std::string n; std::getline(names, n, ',');) out.insert(n.substr(0, n.find('{')));
   }
   return {out.begin(), out.end()};
 }
 
 TEST(Reach, HelpPagesManPageAndCompletionListEveryCommandAndOption) {
-  const std::vector<std::string> cmds = commands();
-  ASSERT_GE(cmds.size(), 10u);
-  for (const char* c : {"train", "eval", "predict", "help", "completion"})
-    EXPECT_NE(std::find(cmds.begin(), cmds.end(), c), cmds.end()) << c;
+  const std::vector<Listed> cmds = commands();
+  ASSERT_GE(cmds.size(), 15u);  // the classic learners are subcommands of classic
+  std::set<std::string> names;
+  for (const auto& c : cmds) names.insert(joined(c.path, " "));
+  for (const char* c : {"train", "eval", "predict", "help", "completion", "classic perceptron"})
+    EXPECT_EQ(names.count(c), 1u) << c;
   const CliResult overview = run("help");
   ASSERT_EQ(overview.code, 0) << overview.out;
   const CliResult man = run("help --man");
@@ -343,23 +372,28 @@ TEST(Reach, HelpPagesManPageAndCompletionListEveryCommandAndOption) {
     return o;
   };
   int checked = 0;
-  for (const auto& c : cmds) {
-    EXPECT_NE(overview.out.find("  " + c + " "), std::string::npos) << c;
+  for (const auto& [path, help] : cmds) {
+    const std::string c = joined(path, " ");
+    if (path.size() == 1) EXPECT_NE(overview.out.find("  " + c + " "), std::string::npos) << c;
     EXPECT_NE(man.out.find(".SS \"sinapsis " + c + "\""), std::string::npos) << c;
     const CliResult page = run("help " + c);
     ASSERT_EQ(page.code, 0) << c << "\n" << page.out;
-    // the completion's case branch for the command
-    const size_t b = comp.out.find("\n    " + c + ")\n");
+    EXPECT_EQ(page.out.rfind("sinapsis " + c + ": ", 0), 0u) << page.out;
+    // the completion's case branch for the command, and the words it offers
+    const size_t b = comp.out.find("\n    " + joined(path, "/") + ")\n");
     ASSERT_NE(b, std::string::npos) << c;
     const std::string branch = comp.out.substr(b, comp.out.find("esac ;;", b) - b);
-    // the words the branch offers
     std::set<std::string> offered;
     {
       const size_t q = branch.find("opts=\"") + 6;
       std::istringstream w(branch.substr(q, branch.find('"', q) - q));
       for (std::string word; w >> word;) offered.insert(word);
     }
-    for (const auto& o : options_of(c)) {
+    for (const auto& sub : subcommands_in(help)) {
+      EXPECT_EQ(offered.count(sub), 1u) << c << " " << sub;
+      EXPECT_NE(page.out.find("  " + sub + "\n"), std::string::npos) << c << " " << sub;
+    }
+    for (const auto& o : options_of(help)) {
       EXPECT_NE(page.out.find(o), std::string::npos) << c << " " << o << "\n" << page.out;
       EXPECT_NE(man.out.find(roff(o)), std::string::npos) << c << " " << o;
       EXPECT_EQ(offered.count(o), 1u) << c << " " << o << "\n" << branch;
@@ -400,6 +434,10 @@ TEST(Reach, BashCompletionCompletes) {
   EXPECT_EQ(complete(script, {"sinapsis", "predict", "run", "--to"}), "--top-k\n");
   EXPECT_EQ(complete(script, {"sinapsis", "help", "sched"}), "schedules\n");
   EXPECT_EQ(complete(script, {"sinapsis", "--vers"}), "--version\n");
+  EXPECT_EQ(complete(script, {"sinapsis", "classic", "perc"}), "perceptron\n");
+  EXPECT_EQ(complete(script, {"sinapsis", "classic", "adaline", "--ep"}), "--epochs\n");
+  // a command's name as an option's value is not a command
+  EXPECT_EQ(complete(script, {"sinapsis", "help", "train", "--m"}), "--man\n");
   fs::remove_all(dir);
 }
 
