@@ -182,6 +182,12 @@ TEST_F(ReachTest, ScheduleOptionsOfAnotherScheduleAreRefused) {
     EXPECT_NE(r.out.find(c.message), std::string::npos) << c.args << "\n" << r.out;
     EXPECT_FALSE(fs::exists(dir_ / "bad" / "run.json")) << c.args;
   }
+  // text runs anneal by steps: the epoch schedules are refused, not ignored
+  std::ofstream(dir_ / "t.txt") << "some text to model\n";
+  CliResult r = run("train --data text:" + (dir_ / "t.txt").string() + " --schedule step --out " +
+                    (dir_ / "t").string());
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("--schedule: not for text runs"), std::string::npos) << r.out;
 }
 
 TEST_F(ReachTest, ClippingAndLabelSmoothingChangeTheTraining) {

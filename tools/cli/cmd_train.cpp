@@ -437,6 +437,11 @@ void add_train(CLI::App& app) {
   add_schedule_options(cmd, a->schedule_options);
   cmd->callback([a, cmd] {
     if (is_text_data(a->data.data)) {
+      // text runs follow their recipe's warm-up + cosine by steps (--warmup, --min-lr)
+      for (const char* o : {"--schedule", "--label-smoothing", "--step-size", "--milestones",
+                            "--gamma", "--pct-start", "--plateau-patience", "--warmup-epochs"})
+        SN_CHECK(cmd->get_option(o)->count() == 0, ValueError, o,
+                 ": not for text runs, which warm up and anneal by steps (--warmup, --min-lr)");
       run_text_training(text_args(*a, *cmd), default_out(*a), false);
       return;
     }
