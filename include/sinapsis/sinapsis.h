@@ -15,6 +15,7 @@
 #endif
 #if __has_include("sinapsis/ops/conv.h")
 #include "sinapsis/ops/conv.h"
+#include "sinapsis/ops/upsample.h"
 #endif
 #if __has_include("sinapsis/nn/nn.h")
 #include "sinapsis/nn/conv.h"
@@ -23,6 +24,7 @@
 #endif
 #if __has_include("sinapsis/loss/loss.h")
 #include "sinapsis/loss/loss.h"
+#include "sinapsis/ops/vae.h"
 #endif
 #if __has_include("sinapsis/optim/optim.h")
 #include "sinapsis/optim/optim.h"

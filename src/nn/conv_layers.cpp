@@ -1,5 +1,6 @@
-// Conv, pooling and normalisation layers and the ResNet / inception blocks (nn/conv.h): the
-// parameters, buffers, boundary checks and PyTorch-style reprs around the ops in ops/conv.h.
+// Conv, transposed conv, upsampling, pooling and normalisation layers and the ResNet / inception
+// blocks (nn/conv.h): the parameters, buffers, boundary checks and PyTorch-style reprs around the
+// ops in ops/conv.h.
 #include <algorithm>
 #include <cmath>
 #include <sstream>
@@ -102,6 +103,125 @@ std::string ConvNd::brief() const {
   os << type_name() << "(" << in_ << " → " << out_ << ", ";
   for (size_t i = 0; i < kernel_.size(); ++i) os << (i ? "×" : "") << kernel_[i];
   os << ")";
+  return os.str();
+}
+
+// ============================================================== ConvTranspose2d
+ConvTranspose2d::ConvTranspose2d(int64_t in, int64_t out, IntArgs kernel,
+                                 ConvTransposeLayerOptions opts)
+    : in_(in), out_(out), opts_(std::move(opts)) {
+  const char* nm = "ConvTranspose2d";
+  SN_CHECK(in > 0 && out > 0, ValueError, nm, ": channel counts must be positive (got ", in, " → ",
+           out, ")");
+  SN_CHECK(opts_.groups > 0 && in % opts_.groups == 0 && out % opts_.groups == 0, ValueError, nm,
+           ": groups ", opts_.groups, " must divide both in_channels ", in, " and out_channels ",
+           out);
+  kernel_ = kernel.per_dim(2, nm, "kernel_size");
+  Shape ws{in, out / opts_.groups};
+  for (int64_t k : kernel_) {
+    SN_CHECK(k > 0, ValueError, nm, ": kernel size must be positive (got ", tuple(kernel_), ")");
+    ws.push_back(k);
+  }
+  const std::vector<int64_t> s = opts_.stride.per_dim(2, nm, "stride"),
+                             d = opts_.dilation.per_dim(2, nm, "dilation"),
+                             op = opts_.output_padding.per_dim(2, nm, "output_padding");
+  for (int i = 0; i < 2; ++i)
+    SN_CHECK(op[i] >= 0 && (op[i] < s[i] || op[i] < d[i]), ValueError, nm,
+             ": output_padding must be smaller than stride or dilation (got output_padding ",
+             tuple(op), ", stride ", tuple(s), ", dilation ", tuple(d), ")");
+  weight_ = register_parameter("weight", empty(ws));
+  if (opts_.bias) bias_ = register_parameter("bias", empty(Shape{out}));
+  reset_parameters();
+}
+void ConvTranspose2d::reset_parameters() {
+  // PyTorch's _ConvNd.reset_parameters on the transposed weight: fan_in from its dims 1..3
+  init::kaiming_uniform_(weight_, {.a = std::sqrt(5.0)});
+  if (bias_.defined()) {
+    const double fan_in = static_cast<double>(init::calculate_fan_in_and_fan_out(weight_).first);
+    const double bound = 1.0 / std::sqrt(fan_in);
+    init::uniform_(bias_, -bound, bound);
+  }
+}
+Tensor ConvTranspose2d::forward(const Tensor& x) {
+  if (x.dim() != 4 || x.size(1) != in_) {
+    SN_THROW(ShapeError, label(), ": expected input [N, ", in_, ", H, W], got ", x.shape(),
+             x.dim() == 3 ? "; hint: add a batch dim with unsqueeze(0)" : "");
+  }
+  ConvTransposeOptions co{.stride = opts_.stride,
+                          .padding = opts_.padding,
+                          .output_padding = opts_.output_padding,
+                          .dilation = opts_.dilation,
+                          .groups = opts_.groups};
+  try {
+    return conv_transpose2d(x, weight_, bias_, co);
+  } catch (const ShapeError& e) {
+    SN_THROW(ShapeError, label(), ": ", e.what());
+  }
+}
+std::string ConvTranspose2d::extra_repr() const {
+  // PyTorch's order: padding, dilation, output_padding, groups, bias when not the defaults
+  std::ostringstream os;
+  os << in_ << ", " << out_ << ", kernel_size=" << tuple(kernel_)
+     << ", stride=" << args(opts_.stride, 2);
+  auto nondefault = [](const IntArgs& a, int64_t v) {
+    for (int64_t x : a.values())
+      if (x != v) return true;
+    return false;
+  };
+  if (nondefault(opts_.padding, 0)) os << ", padding=" << args(opts_.padding, 2);
+  if (nondefault(opts_.dilation, 1)) os << ", dilation=" << args(opts_.dilation, 2);
+  if (nondefault(opts_.output_padding, 0))
+    os << ", output_padding=" << args(opts_.output_padding, 2);
+  if (opts_.groups != 1) os << ", groups=" << opts_.groups;
+  if (!opts_.bias) os << ", bias=False";
+  return os.str();
+}
+std::string ConvTranspose2d::brief() const {
+  std::ostringstream os;
+  os << type_name() << "(" << in_ << " → " << out_ << ", " << kernel_[0] << "×" << kernel_[1]
+     << ")";
+  return os.str();
+}
+
+// ============================================================== Upsample
+Upsample::Upsample(UpsampleOptions opts) : opts_(std::move(opts)) {
+  // the op's option checks (ValueError), run once on a tiny input so a bad layer fails when it
+  // is built; an output too small for this input (ShapeError) may be fine for real ones
+  NoGradGuard ng;
+  try {
+    upsample2d(zeros({1, 1, 2, 2}), opts_);
+  } catch (const ShapeError&) {
+  }
+}
+Tensor Upsample::forward(const Tensor& x) {
+  try {
+    return upsample2d(x, opts_);
+  } catch (const ShapeError& e) {
+    SN_THROW(ShapeError, label(), ": ", e.what());
+  }
+}
+std::string Upsample::extra_repr() const {
+  // PyTorch 1.13: scale_factor=2.0 (or size=(4, 5)), mode=nearest
+  std::ostringstream os;
+  auto py_float = [](double v) {
+    std::ostringstream f;
+    f << v;
+    std::string s = f.str();
+    if (s.find_first_of(".eE") == std::string::npos) s += ".0";
+    return s;
+  };
+  if (!opts_.scale_factor.empty()) {
+    os << "scale_factor=";
+    if (opts_.scale_factor.size() == 1) {
+      os << py_float(opts_.scale_factor[0]);
+    } else {
+      os << "(" << py_float(opts_.scale_factor[0]) << ", " << py_float(opts_.scale_factor[1])
+         << ")";
+    }
+  } else {
+    os << "size=" << (opts_.size.size() == 1 ? std::to_string(opts_.size[0]) : tuple(opts_.size));
+  }
+  os << ", mode=" << opts_.mode;
   return os.str();
 }
 

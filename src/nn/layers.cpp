@@ -1,4 +1,4 @@
-// The small layers: Flatten, Dropout, Embedding, LayerNorm. Each forwards to existing
+// The small layers: Flatten, Unflatten, Dropout, Embedding, LayerNorm. Each forwards to existing
 // differentiable ops (their Backward nodes come from those ops; LayerNorm's is the fused
 // layer_norm); what the module adds is the boundary check that names the layer. Linear has its
 // own file.
@@ -35,6 +35,37 @@ Tensor Flatten::forward(const Tensor& x) {
 }
 std::string Flatten::extra_repr() const {
   return "start_dim=" + std::to_string(start_dim_) + ", end_dim=" + std::to_string(end_dim_);
+}
+
+// ============================================================== Unflatten
+Tensor Unflatten::forward(const Tensor& x) {
+  const int64_t nd = x.dim(), d = dim_ < 0 ? dim_ + nd : dim_;
+  SN_CHECK(d >= 0 && d < nd, IndexError, label(), ": dim ", dim_, " is out of range for an input",
+           " of shape ", x.shape());
+  int64_t known = 1, infer = 0;
+  for (int64_t s : sizes_) {
+    SN_CHECK(s > 0 || s == -1, ValueError, label(), ": sizes must be positive or -1 (got ",
+             Shape(sizes_), ")");
+    if (s == -1)
+      ++infer;
+    else
+      known *= s;
+  }
+  const int64_t n = x.shape()[d];
+  SN_CHECK(infer <= 1 && (infer ? known > 0 && n % known == 0 : known == n), ShapeError, label(),
+           ": cannot split dim ", d, " of size ", n, " of input ", x.shape(), " into ",
+           Shape(sizes_));
+  Shape out(x.shape().begin(), x.shape().begin() + d);
+  for (int64_t s : sizes_) out.push_back(s == -1 ? n / known : s);
+  for (int64_t i = d + 1; i < nd; ++i) out.push_back(x.shape()[i]);
+  return x.reshape(out);
+}
+std::string Unflatten::extra_repr() const {
+  std::ostringstream os;
+  os << "dim=" << dim_ << ", unflattened_size=(";
+  for (size_t i = 0; i < sizes_.size(); ++i) os << (i ? ", " : "") << sizes_[i];
+  os << (sizes_.size() == 1 ? ",)" : ")");
+  return os.str();
 }
 
 // ============================================================== Dropout

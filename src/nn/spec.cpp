@@ -180,6 +180,13 @@ const std::map<std::string, Builder>& layer_table() {
        [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
          return std::make_shared<Flatten>(integer(l, "start_dim", 1), integer(l, "end_dim", -1));
        }},
+      {"Unflatten",
+       [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
+         SN_CHECK(l.contains("sizes") && l["sizes"].is_array(), ValueError,
+                  "model spec: Unflatten needs \"sizes\" (a list, one entry may be -1)");
+         return std::make_shared<Unflatten>(integer(l, "dim", 1),
+                                            int_args(l, "sizes", IntArgs()).values());
+       }},
       {"Identity",
        [](json&, const Shape&, Ctx&) -> std::shared_ptr<Module> {
          return std::make_shared<Identity>();
@@ -267,6 +274,36 @@ const std::map<std::string, Builder>& layer_table() {
                                                           .groups = integer(l, "groups", 1),
                                                           .bias = boolean(l, "bias", true)});
        }},
+      {"ConvTranspose2d",
+       [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
+         const int64_t out = integer(l, "out", -1);
+         SN_CHECK(out > 0 && l.contains("kernel"), ValueError,
+                  "model spec: ConvTranspose2d needs \"out\" and \"kernel\"");
+         return std::make_shared<ConvTranspose2d>(
+             channels(in, "ConvTranspose2d"), out, int_args(l, "kernel", 1),
+             ConvTransposeLayerOptions{.stride = int_args(l, "stride", 1),
+                                       .padding = int_args(l, "padding", 0),
+                                       .output_padding = int_args(l, "output_padding", 0),
+                                       .groups = integer(l, "groups", 1),
+                                       .bias = boolean(l, "bias", true),
+                                       .dilation = int_args(l, "dilation", 1)});
+       }},
+      {"Upsample",
+       [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
+         UpsampleOptions o{.mode = l.value("mode", std::string("nearest")),
+                           .align_corners = boolean(l, "align_corners", false)};
+         if (l.contains("size")) o.size = int_args(l, "size", IntArgs()).values();
+         if (l.contains("scale_factor")) {
+           const json& s = l["scale_factor"];
+           SN_CHECK(s.is_number() || s.is_array(), ValueError,
+                    "model spec: Upsample \"scale_factor\" must be a number or a list of two");
+           o.scale_factor =
+               s.is_number() ? std::vector<double>{s.get<double>()} : s.get<std::vector<double>>();
+         }
+         SN_CHECK(o.size.empty() != o.scale_factor.empty(), ValueError,
+                  "model spec: Upsample needs one of \"size\" and \"scale_factor\"");
+         return std::make_shared<Upsample>(o);
+       }},
       {"MaxPool1d",
        [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
          return std::make_shared<MaxPool1d>(
@@ -326,24 +363,29 @@ const std::map<std::string, Builder>& layer_table() {
        }},
       // attention: per example [T, E] (batch first, as every spec input); self-attention
       {"MultiheadAttention",
-       [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
-         const int64_t e = sequence_features(in, "MultiheadAttention");
-         const int64_t heads = integer(l, "num_heads", -1);
-         SN_CHECK(heads > 0, ValueError, "model spec: MultiheadAttention needs \"num_heads\" > 0");
-         return std::make_shared<MultiheadAttention>(
-             e, heads,
-             MultiheadAttentionOptions{.dropout = num(l, "dropout", 0.0),
-                                       .bias = boolean(l, "bias", true),
-                                       .batch_first = true,
-                                       .need_weights = false,
-                                       .causal = boolean(l, "causal", false)});
-       }},
+       [](json& l, const Shape& in,
+          Ctx&) -> std::
+                    shared_ptr<Module> {
+                      const int64_t e = sequence_features(in, "MultiheadAttention");
+                      const int64_t heads = integer(l, "num_heads", -1);
+                      SN_CHECK(heads > 0, ValueError,
+                               "model spec: MultiheadAttention needs \"num_heads\" > 0");
+                      return std::make_shared<MultiheadAttention>(
+                          e, heads,
+                          MultiheadAttentionOptions{.dropout = num(l, "dropout", 0.0),
+                                                    .bias = boolean(l, "bias", true),
+                                                    .batch_first = true,
+                                                    .need_weights = false,
+                                                    .causal = boolean(l, "causal", false)});
+                    }},
       {"TransformerEncoderLayer",
-       [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
-         const int64_t d = sequence_features(in, "TransformerEncoderLayer");
-         return std::make_shared<TransformerEncoderLayer>(d, nhead(l, "TransformerEncoderLayer"),
-                                                          transformer_options(l));
-       }},
+       [](json& l, const Shape& in,
+          Ctx&) -> std::
+                    shared_ptr<Module> {
+                      const int64_t d = sequence_features(in, "TransformerEncoderLayer");
+                      return std::make_shared<TransformerEncoderLayer>(
+                          d, nhead(l, "TransformerEncoderLayer"), transformer_options(l));
+                    }},
       {"TransformerEncoder",
        [](json& l, const Shape& in,
           Ctx&) -> std::

@@ -5,9 +5,11 @@
 //  - any other stride: im2col + GEMM through OpenBLAS;  - 1x1: GEMM on the input itself.
 // dx is always a GEMM (Wᵀ·dy) + col2im. Bias and the optional ReLU are fused into one pass over
 // each sample's output while it is in cache. conv1d runs as conv2d with H = 1. Also holds
-// IntArgs/Padding and the helpers of conv_common.h. No transposed convolution here.
+// IntArgs/Padding and the helpers of conv_common.h. conv_transpose2d reuses the same kernels: its
+// forward pass is conv's dx, its dx is conv's forward pass, its dW is conv's dW.
 #include <cblas.h>
 
+#include <array>
 #include <cstring>
 
 #include "backend/cpu/sgemm_avx2.h"
@@ -588,6 +590,59 @@ class ConvBackward : public Node {
   }
 };
 
+// The fields of g that follow from the sizes, stride, dilation, padding (ph_hi and pw_hi set) and
+// output size: the im2col sizes and the path choice.
+void finish_geom(ConvGeom& g) {
+  g.K = g.Cg * g.KH * g.KW;
+  g.P = g.OH * g.OW;
+  g.HW = g.H * g.W;
+  g.direct = g.KH == 1 && g.KW == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 &&
+             g.ph_hi == 0 && g.pw_hi == 0;
+  g.Hp = g.H + g.ph + g.ph_hi;
+  g.Wp = g.W + g.pw + g.pw_hi;
+  g.plane = g.Hp * g.Wp;
+  g.PE = g.OH * g.Wp;
+  // tiles may run past the last position by up to one tile width (kMaxTile), reading zeros
+  g.slack = g.dw * (g.KW - 1) + convdirect::kMaxTile<float>;
+  g.ldo = g.PE + convdirect::kMaxTile<float>;
+  g.ldd = (g.PE + 15) / 16 * 16;
+  // extended rows pay Wp / OW times the GEMM work: worth it while the junk is at most half
+  g.ext = !g.direct && g.sh == 1 && g.sw == 1 && 2 * (g.Wp - g.OW) <= g.OW;
+  // direct kernels: no cache blocking over K, so only for small channel counts
+  g.use_direct = g.ext && g.Og <= 32 && g.K <= 1024;
+}
+
+// The geometry of a conv2d over x [N, C, H, W] with O output channels in G groups, a KH×KW
+// kernel, stride s, dilation d and padding lo (top/left) and hi (bottom/right), as {h, w} pairs.
+ConvGeom make_geom(int64_t N, int64_t C, int64_t H, int64_t W, int64_t O, int64_t G, int64_t KH,
+                   int64_t KW, std::array<int64_t, 2> s, std::array<int64_t, 2> d,
+                   std::array<int64_t, 2> lo, std::array<int64_t, 2> hi) {
+  ConvGeom g{};
+  g.N = N;
+  g.C = C;
+  g.O = O;
+  g.G = G;
+  g.Cg = C / G;
+  g.Og = O / G;
+  g.H = H;
+  g.W = W;
+  g.KH = KH;
+  g.KW = KW;
+  g.sh = s[0];
+  g.sw = s[1];
+  g.dh = d[0];
+  g.dw = d[1];
+  g.ph = lo[0];
+  g.pw = lo[1];
+  const int64_t phi = hi[0], pwi = hi[1];
+  g.OH = (g.H + g.ph + phi - g.dh * (g.KH - 1) - 1) / g.sh + 1;
+  g.OW = (g.W + g.pw + pwi - g.dw * (g.KW - 1) - 1) / g.sw + 1;
+  g.ph_hi = phi;
+  g.pw_hi = pwi;
+  finish_geom(g);
+  return g;
+}
+
 // "[a, b]" for the spatial part of a shape, for error messages.
 Shape spatial_of(const Shape& s, int from) { return Shape(s.begin() + from, s.end()); }
 
@@ -655,46 +710,11 @@ Tensor conv_impl(const char* op, int sd, const Tensor& x, const Tensor& w, const
              " is larger than the padded input ", padded, " (input ", in_sp, ", padding ",
              Shape(lo), o.padding.same() ? detail::concat(" + ", Shape(hi)) : std::string(), ")");
 
-  ConvGeom g{};
-  g.N = x.shape()[0];
-  g.C = C;
-  g.O = O;
-  g.G = o.groups;
-  g.Cg = Cg;
-  g.Og = O / o.groups;
   const int h = sd == 2 ? 0 : -1;  // index of the H dim among the spatial dims (-1: none)
-  g.H = h == 0 ? in_sp[0] : 1;
-  g.W = in_sp[sd - 1];
-  g.KH = h == 0 ? k_sp[0] : 1;
-  g.KW = k_sp[sd - 1];
-  g.sh = h == 0 ? stride[0] : 1;
-  g.sw = stride[sd - 1];
-  g.dh = h == 0 ? dil[0] : 1;
-  g.dw = dil[sd - 1];
-  g.ph = h == 0 ? lo[0] : 0;
-  g.pw = lo[sd - 1];
-  const int64_t phi = h == 0 ? hi[0] : 0, pwi = hi[sd - 1];
-  g.OH = (g.H + g.ph + phi - g.dh * (g.KH - 1) - 1) / g.sh + 1;
-  g.OW = (g.W + g.pw + pwi - g.dw * (g.KW - 1) - 1) / g.sw + 1;
-  g.K = g.Cg * g.KH * g.KW;
-  g.P = g.OH * g.OW;
-  g.HW = g.H * g.W;
-  g.ph_hi = phi;
-  g.pw_hi = pwi;
-  g.direct = g.KH == 1 && g.KW == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 &&
-             phi == 0 && pwi == 0;
-  g.Hp = g.H + g.ph + phi;
-  g.Wp = g.W + g.pw + pwi;
-  g.plane = g.Hp * g.Wp;
-  g.PE = g.OH * g.Wp;
-  // tiles may run past the last position by up to one tile width (kMaxTile), reading zeros
-  g.slack = g.dw * (g.KW - 1) + convdirect::kMaxTile<float>;
-  g.ldo = g.PE + convdirect::kMaxTile<float>;
-  g.ldd = (g.PE + 15) / 16 * 16;
-  // extended rows pay Wp / OW times the GEMM work: worth it while the junk is at most half
-  g.ext = !g.direct && g.sh == 1 && g.sw == 1 && 2 * (g.Wp - g.OW) <= g.OW;
-  // direct kernels: no cache blocking over K, so only for small channel counts
-  g.use_direct = g.ext && g.Og <= 32 && g.K <= 1024;
+  ConvGeom g = make_geom(
+      x.shape()[0], C, h == 0 ? in_sp[0] : 1, in_sp[sd - 1], O, o.groups, h == 0 ? k_sp[0] : 1,
+      k_sp[sd - 1], {h == 0 ? stride[0] : 1, stride[sd - 1]}, {h == 0 ? dil[0] : 1, dil[sd - 1]},
+      {h == 0 ? lo[0] : 0, lo[sd - 1]}, {h == 0 ? hi[0] : 0, hi[sd - 1]});
 
   Shape out_shape{g.N, g.O};
   if (sd == 2) out_shape.push_back(g.OH);
@@ -735,6 +755,150 @@ Tensor conv_entry(const char* op, int sd, const Tensor& x, const Tensor& w, cons
   return conv_impl(op, sd, x, w, b, o);
 }
 
+// ============================================================== conv_transpose2d
+// y = conv_transpose(x, W) + b is the backward-data of a conv2d c(z) = conv(z, W) over z of y's
+// shape: y = cᵀ(x) = col2im(Wᵀ · x). So the forward pass is conv_backward's dx, and
+//   dx = c(dy) = conv(dy, W),  dW = Σ_n x_n · im2col(dy_n)ᵀ (conv's dW with the roles of input
+//   and output gradient swapped),  db = Σ_{n,p} dy.
+// `g` is the geometry of that conv: input y [N, C_out, H_out, W_out], output x [N, C_in, H, W].
+template <typename T>
+void add_bias(T* y, const T* b, int64_t N, int64_t C, int64_t P) {
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < C; ++c) {
+      T* d = y + (n * C + c) * P;
+      for (int64_t i = 0; i < P; ++i) d[i] += b[c];
+    }
+}
+
+class ConvTranspose2dBackward : public Node {
+ public:
+  ConvGeom geom;
+  Shape x_shape, w_shape;
+  bool has_bias = false;
+  SavedTensor x, w;  // contiguous; x only when W needs its gradient
+  std::string name() const override { return "ConvTranspose2dBackward"; }
+  void release() override {
+    x.reset();
+    w.reset();
+  }
+  std::vector<Tensor> apply(std::vector<Tensor>& grads) override {
+    const char* nm = "ConvTranspose2dBackward";
+    const size_t nin = has_bias ? 3 : 2;
+    if (!grads[0].defined()) return std::vector<Tensor>(nin);
+    const bool need_x = next_edges[0].valid(), need_w = next_edges[1].valid();
+    const bool need_b = has_bias && next_edges[2].valid();
+    Tensor ws = w.get(nm), xs = need_w ? x.get(nm) : Tensor();
+    const DType dt = ws.dtype();
+    Tensor dy = detail::contiguous_raw(grads[0]);
+    Tensor dx = need_x ? make_tensor(x_shape, dt) : Tensor();
+    Tensor dw = need_w ? make_tensor(w_shape, dt) : Tensor();
+    Tensor db = need_b ? make_tensor(Shape{geom.C}, dt) : Tensor();
+    const ConvGeom& g = geom;
+    SN_DISPATCH_FLOAT(dt, nm, [&] {
+      using T = scalar_t;
+      if (need_x)
+        conv_forward<T>(g, dy.data_ptr<T>(), ws.data_ptr<T>(), nullptr, dx.data_ptr<T>(), false);
+      if (need_w)
+        conv_backward<T>(g, dy.data_ptr<T>(), ws.data_ptr<T>(), nullptr, xs.data_ptr<T>(), nullptr,
+                         dw.data_ptr<T>(), nullptr);
+      if (need_b) {
+        const T* d = dy.data_ptr<T>();
+        T* out = db.data_ptr<T>();
+        for (int64_t c = 0; c < g.C; ++c) {
+          double s = 0;
+          for (int64_t n = 0; n < g.N; ++n) s += sum_n(d + (n * g.C + c) * g.HW, g.HW);
+          out[c] = static_cast<T>(s);
+        }
+      }
+    });
+    if (has_bias) return {dx, dw, db};
+    return {dx, dw};
+  }
+};
+
+// x batched [N, C_in, H, W].
+Tensor conv_transpose2d_impl(const Tensor& x, const Tensor& w, const Tensor& b,
+                             const ConvTransposeOptions& o) {
+  const char* op = "conv_transpose2d";
+  SN_CHECK(w.defined(), ValueError, op, ": weight tensor is undefined");
+  SN_CHECK(w.dim() == 4, ShapeError, op,
+           ": weight must be 4-D [in_channels, out_channels / groups, KH, KW] (got ", w.shape(),
+           ")");
+  SN_CHECK(w.dtype() == x.dtype(), DTypeError, op, ": dtype mismatch (input ", x.dtype(),
+           ", weight ", w.dtype(), "); hint: convert one with .to()");
+  SN_CHECK(o.groups >= 1, ValueError, op, ": groups must be at least 1 (got ", o.groups, ")");
+  for (int d = 0; d < 4; ++d)
+    SN_CHECK(w.shape()[d] >= 1, ShapeError, op, ": weight ", w.shape(), " has an empty dim");
+  const int64_t Cin = x.shape()[1], G = o.groups, Cout = w.shape()[1] * G;
+  SN_CHECK(Cin % G == 0, ValueError, op, ": groups (", G, ") must divide the input channels (", Cin,
+           ") of input ", x.shape());
+  SN_CHECK(w.shape()[0] == Cin, ShapeError, op, ": expected input [N, ", w.shape()[0],
+           ", H, W] for weight ", w.shape(),
+           " ([in_channels, out_channels / groups, KH, KW]), got ", x.shape(),
+           w.shape()[1] * G == Cin ? "; hint: are the weight's first two dims swapped?" : "");
+  if (b.defined()) {
+    SN_CHECK(b.dim() == 1 && b.shape()[0] == Cout, ShapeError, op, ": bias must be [", Cout,
+             "] for weight ", w.shape(), G > 1 ? detail::concat(" and groups ", G) : std::string(),
+             " (got ", b.shape(), ")");
+    SN_CHECK(b.dtype() == x.dtype(), DTypeError, op, ": dtype mismatch (input ", x.dtype(),
+             ", bias ", b.dtype(), ")");
+  }
+  const std::vector<int64_t> s = o.stride.per_dim(2, op, "stride");
+  const std::vector<int64_t> d = o.dilation.per_dim(2, op, "dilation");
+  const std::vector<int64_t> p = o.padding.per_dim(2, op, "padding");
+  const std::vector<int64_t> op_ = o.output_padding.per_dim(2, op, "output_padding");
+  for (int i = 0; i < 2; ++i) {
+    SN_CHECK(s[i] >= 1, ValueError, op, ": stride must be positive (got ", Shape(s), ")");
+    SN_CHECK(d[i] >= 1, ValueError, op, ": dilation must be positive (got ", Shape(d), ")");
+    SN_CHECK(p[i] >= 0, ValueError, op, ": padding must be non-negative (got ", Shape(p), ")");
+    SN_CHECK(op_[i] >= 0 && (op_[i] < s[i] || op_[i] < d[i]), ValueError, op,
+             ": output_padding must be smaller than stride or dilation (got output_padding ",
+             Shape(op_), ", stride ", Shape(s), ", dilation ", Shape(d), ")");
+  }
+  const int64_t H = x.shape()[2], W = x.shape()[3], KH = w.shape()[2], KW = w.shape()[3];
+  const int64_t OH = (H - 1) * s[0] - 2 * p[0] + d[0] * (KH - 1) + op_[0] + 1;
+  const int64_t OW = (W - 1) * s[1] - 2 * p[1] + d[1] * (KW - 1) + op_[1] + 1;
+  SN_CHECK(OH >= 1 && OW >= 1, ShapeError, op, ": output would be empty ([", OH, ", ", OW,
+           "]) for input ", x.shape(), ", weight ", w.shape(), ", padding ", Shape(p),
+           "; hint: use less padding");
+  // the conv whose adjoint this is: from y [N, Cout, OH, OW] to x [N, Cin, H, W]; its own output
+  // size rule may give one more row/column when output_padding >= stride, so it is set to H, W
+  ConvGeom g = make_geom(x.shape()[0], Cout, OH, OW, Cin, G, KH, KW, {s[0], s[1]}, {d[0], d[1]},
+                         {p[0], p[1]}, {p[0], p[1]});
+  g.OH = H;
+  g.OW = W;
+  finish_geom(g);
+
+  Tensor xc = detail::contiguous_raw(x), wc = detail::contiguous_raw(w);
+  Tensor bc = b.defined() ? detail::contiguous_raw(b) : Tensor();
+  Tensor out = make_tensor(Shape{g.N, Cout, OH, OW}, x.dtype());
+  if (out.numel() > 0) {
+    SN_DISPATCH_FLOAT(x.dtype(), op, [&] {
+      using T = scalar_t;
+      if (x.numel() > 0)
+        conv_backward<T>(g, nullptr, wc.data_ptr<T>(), nullptr, xc.data_ptr<T>(), out.data_ptr<T>(),
+                         nullptr, nullptr);
+      else
+        std::fill(out.data_ptr<T>(), out.data_ptr<T>() + out.numel(), T(0));
+      if (bc.defined()) add_bias(out.data_ptr<T>(), bc.data_ptr<T>(), g.N, Cout, OH * OW);
+    });
+  }
+  const bool hb = b.defined();
+  if (hb ? any_requires_grad({&x, &w, &b}) : any_requires_grad({&x, &w})) {
+    auto node = std::make_shared<ConvTranspose2dBackward>();
+    node->geom = g;
+    node->x_shape = x.shape();
+    node->w_shape = w.shape();
+    node->has_bias = hb;
+    if (w.requires_grad()) node->x = SavedTensor(xc);
+    node->w = SavedTensor(wc);
+    if (hb)
+      connect(node, {&x, &w, &b}, {&out});
+    else
+      connect(node, {&x, &w}, {&out});
+  }
+  return out;
+}
 }  // namespace
 
 Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, ConvOptions opts) {
@@ -746,6 +910,13 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, ConvOpt
 Tensor conv2d_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, ConvOptions opts) {
   opts.relu = true;
   return conv_entry("conv2d", 2, x, weight, bias, opts);
+}
+
+Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                        ConvTransposeOptions opts) {
+  const bool batched = convops::check_input(x, 2, "conv_transpose2d", "[N, C, H, W]");
+  if (!batched) return conv_transpose2d_impl(x.unsqueeze(0), weight, bias, opts).squeeze(0);
+  return conv_transpose2d_impl(x, weight, bias, opts);
 }
 
 }  // namespace sn

@@ -1,7 +1,7 @@
-// Convolutional layers as modules over the ops of sinapsis/ops/conv.h: Conv1d, Conv2d, the
-// pooling layers, BatchNorm1d/2d, GroupNorm, and two blocks: ResNet's basic block and an
-// inception block. Init follows PyTorch. The math is the ops'; this file adds parameters,
-// running statistics, train/eval behaviour and errors that name the layer.
+// Convolutional layers as modules over the ops of sinapsis/ops/conv.h: Conv1d, Conv2d,
+// ConvTranspose2d, Upsample, the pooling layers, BatchNorm1d/2d, GroupNorm, and two blocks:
+// ResNet's basic block and an inception block. Init follows PyTorch. The math is the ops'; this
+// file adds parameters, running statistics, train/eval behaviour and errors that name the layer.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -9,6 +9,7 @@
 #include "sinapsis/nn/container.h"
 #include "sinapsis/nn/module.h"
 #include "sinapsis/ops/conv.h"
+#include "sinapsis/ops/upsample.h"
 
 namespace sn::nn {
 
@@ -52,6 +53,51 @@ class Conv2d : public ConvNd {
   Conv2d(int64_t in_channels, int64_t out_channels, IntArgs kernel_size, ConvLayerOptions opts = {})
       : ConvNd(2, in_channels, out_channels, std::move(kernel_size), std::move(opts)) {}
   std::string type_name() const override { return "Conv2d"; }
+};
+
+struct ConvTransposeLayerOptions {
+  IntArgs stride = 1;
+  IntArgs padding = 0;
+  IntArgs output_padding = 0;
+  int64_t groups = 1;
+  bool bias = true;
+  IntArgs dilation = 1;
+};
+// x [N, C_in, H, W] -> [N, C_out, H_out, W_out] (ops' conv_transpose2d). As PyTorch 1.13:
+// weight [C_in, C_out/groups, KH, KW] and bias [C_out] ~ U(±1/√fan_in) with
+// fan_in = C_out/groups·KH·KW (PyTorch computes it from the weight's second dim).
+class ConvTranspose2d : public Module {
+ public:
+  ConvTranspose2d(int64_t in_channels, int64_t out_channels, IntArgs kernel_size,
+                  ConvTransposeLayerOptions opts = {});
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "ConvTranspose2d"; }
+  std::string extra_repr() const override;
+  std::string brief() const override;
+  void reset_parameters();
+  const Tensor& weight() const { return weight_; }
+  const Tensor& bias() const { return bias_; }
+  int64_t in_channels() const { return in_; }
+  int64_t out_channels() const { return out_; }
+
+ private:
+  int64_t in_, out_;
+  std::vector<int64_t> kernel_;
+  ConvTransposeLayerOptions opts_;
+  Tensor weight_, bias_;
+};
+
+// Resizes [N, C, H, W] images (ops' upsample2d): give a size or a scale factor, as PyTorch's
+// nn.Upsample (mode "nearest" or "bilinear"; align_corners for bilinear).
+class Upsample : public Module {
+ public:
+  explicit Upsample(UpsampleOptions opts);
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "Upsample"; }
+  std::string extra_repr() const override;
+
+ private:
+  UpsampleOptions opts_;
 };
 
 class MaxPool1d : public Module {

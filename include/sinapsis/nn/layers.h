@@ -1,9 +1,10 @@
-// Basic layers: Linear, Identity, Flatten, Dropout, Embedding, LayerNorm. Each checks its
-// input at the boundary and names itself in the error ("Linear(400 → 120) 'fc1': ...").
+// Basic layers: Linear, Identity, Flatten, Unflatten, Dropout, Embedding, LayerNorm. Each checks
+// its input at the boundary and names itself in the error ("Linear(400 → 120) 'fc1': ...").
 // Activations are in activation.h, containers in container.h; conv/pool layers live in their
 // own headers.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "sinapsis/nn/module.h"
 
@@ -54,6 +55,20 @@ class Flatten : public Module {
 
  private:
   int64_t start_dim_, end_dim_;
+};
+
+// The inverse of Flatten: splits dim `dim` into `sizes` (one of them may be -1, inferred), as
+// PyTorch's nn.Unflatten: [N, 64] with dim 1, sizes {4, 4, 4} -> [N, 4, 4, 4].
+class Unflatten : public Module {
+ public:
+  Unflatten(int64_t dim, std::vector<int64_t> sizes) : dim_(dim), sizes_(std::move(sizes)) {}
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "Unflatten"; }
+  std::string extra_repr() const override;
+
+ private:
+  int64_t dim_;
+  std::vector<int64_t> sizes_;
 };
 
 // Inverted dropout: in training, zeroes each element with probability p and scales the rest

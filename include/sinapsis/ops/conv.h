@@ -1,7 +1,7 @@
 // Convolution, pooling and normalisation ops for convolutional networks: conv1d/conv2d (im2col +
-// GEMM, optional fused bias + ReLU), max/avg/adaptive pooling, batch/layer/group norm with fused
-// backward kernels. Free functions on tensors; the nn layers (nn::Conv2d, ...) wrap these and own
-// the parameters and running statistics.
+// GEMM, optional fused bias + ReLU), conv_transpose2d, max/avg/adaptive pooling, batch/layer/group
+// norm with fused backward kernels. Free functions on tensors; the nn layers (nn::Conv2d, ...) wrap
+// these and own the parameters and running statistics.
 #pragma once
 #include <cstdint>
 #include <initializer_list>
@@ -67,6 +67,21 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor
 // conv2d with the ReLU fused (same as opts.relu = true).
 Tensor conv2d_relu(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(),
                    ConvOptions opts = {});
+
+// ---- transposed convolution ----
+struct ConvTransposeOptions {
+  IntArgs stride = 1;
+  IntArgs padding = 0;  // dilation·(k - 1) - padding zeros are added on both sides of the input
+  IntArgs output_padding = 0;  // extra rows/columns at the end; less than stride or dilation
+  IntArgs dilation = 1;
+  int64_t groups = 1;
+};
+// The adjoint (backward-data) of conv2d: x [N, C_in, H, W] (or unbatched [C_in, H, W]), weight
+// [C_in, C_out/groups, KH, KW] (PyTorch's layout: the conv2d weight of the reverse map), bias
+// [C_out] or undefined. Output [N, C_out, H_out, W_out],
+// H_out = (H - 1)·stride - 2·padding + dilation·(KH - 1) + output_padding + 1 (W alike).
+Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(),
+                        ConvTransposeOptions opts = {});
 
 // ---- pooling: inputs [N, C, *spatial] or unbatched [C, *spatial] ----
 struct MaxPoolOptions {
