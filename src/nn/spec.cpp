@@ -363,29 +363,24 @@ const std::map<std::string, Builder>& layer_table() {
        }},
       // attention: per example [T, E] (batch first, as every spec input); self-attention
       {"MultiheadAttention",
-       [](json& l, const Shape& in,
-          Ctx&) -> std::
-                    shared_ptr<Module> {
-                      const int64_t e = sequence_features(in, "MultiheadAttention");
-                      const int64_t heads = integer(l, "num_heads", -1);
-                      SN_CHECK(heads > 0, ValueError,
-                               "model spec: MultiheadAttention needs \"num_heads\" > 0");
-                      return std::make_shared<MultiheadAttention>(
-                          e, heads,
-                          MultiheadAttentionOptions{.dropout = num(l, "dropout", 0.0),
-                                                    .bias = boolean(l, "bias", true),
-                                                    .batch_first = true,
-                                                    .need_weights = false,
-                                                    .causal = boolean(l, "causal", false)});
-                    }},
+       [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
+         const int64_t e = sequence_features(in, "MultiheadAttention");
+         const int64_t heads = integer(l, "num_heads", -1);
+         SN_CHECK(heads > 0, ValueError, "model spec: MultiheadAttention needs \"num_heads\" > 0");
+         return std::make_shared<MultiheadAttention>(
+             e, heads,
+             MultiheadAttentionOptions{.dropout = num(l, "dropout", 0.0),
+                                       .bias = boolean(l, "bias", true),
+                                       .batch_first = true,
+                                       .need_weights = false,
+                                       .causal = boolean(l, "causal", false)});
+       }},
       {"TransformerEncoderLayer",
-       [](json& l, const Shape& in,
-          Ctx&) -> std::
-                    shared_ptr<Module> {
-                      const int64_t d = sequence_features(in, "TransformerEncoderLayer");
-                      return std::make_shared<TransformerEncoderLayer>(
-                          d, nhead(l, "TransformerEncoderLayer"), transformer_options(l));
-                    }},
+       [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
+         const int64_t d = sequence_features(in, "TransformerEncoderLayer");
+         return std::make_shared<TransformerEncoderLayer>(d, nhead(l, "TransformerEncoderLayer"),
+                                                          transformer_options(l));
+       }},
       {"TransformerEncoder",
        [](json& l, const Shape& in,
           Ctx&) -> std::
