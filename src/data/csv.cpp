@@ -32,9 +32,43 @@ std::string_view trim(std::string_view s) {
 }
 
 // Shortened text for error messages (a hostile field can be megabytes long).
+// Control bytes and bytes that are not UTF-8 are written as \xNN, so that a binary file cannot
+// garble the terminal.
 std::string shown(std::string_view s) {
-  if (s.size() <= 40) return std::string(s);
-  return std::string(s.substr(0, 37)) + "...";
+  const bool cut = s.size() > 40;
+  if (cut) s = s.substr(0, 37);
+  std::string out;
+  auto hex = [&out](unsigned char c) {
+    const char* digits = "0123456789abcdef";
+    out += std::string("\\x") + digits[c >> 4] + digits[c & 15];
+  };
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      if (c < 0x20 || c == 0x7f)
+        hex(c);
+      else
+        out += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    // a UTF-8 sequence: a lead byte C2..F4 and its 1-3 continuation bytes 80..BF
+    const size_t len = c >= 0xC2 && c <= 0xDF   ? 2
+                       : c >= 0xE0 && c <= 0xEF ? 3
+                       : c >= 0xF0 && c <= 0xF4 ? 4
+                                                : 0;
+    bool ok = len > 0 && i + len <= s.size();
+    for (size_t k = 1; ok && k < len; ++k)
+      ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
+    if (ok) {
+      out += s.substr(i, len);
+      i += len;
+    } else {
+      hex(c);
+      ++i;
+    }
+  }
+  return cut ? out + "..." : out;
 }
 
 class Reader {
@@ -42,6 +76,10 @@ class Reader {
   Reader(std::string_view text, const std::string& file, char delim)
       : text_(text), file_(file), delim_(delim) {
     if (text_.substr(0, 3) == "\xEF\xBB\xBF") text_.remove_prefix(3);  // UTF-8 byte order mark
+    if (text_.substr(0, 2) == "\xFF\xFE" || text_.substr(0, 2) == "\xFE\xFF")
+      SN_THROW(IOError, "CsvDataset: '", file_,
+               "' is UTF-16 text (it starts with a UTF-16 byte order mark); hint: save it as "
+               "UTF-8");
   }
 
   // Next non-blank line split into fields; false at the end of the text.
@@ -195,7 +233,8 @@ std::vector<int64_t> feature_columns(const Header& h, const CsvOptions& opts, in
   } else {
     std::unordered_map<std::string, size_t> seen;
     for (const std::string& n : opts.features) {
-      const int64_t c = h.find(n);
+      int64_t c = h.find(n);
+      if (c < 0) c = h.find(std::string(trim(n)));  // "a, b" on a command line
       SN_CHECK(c >= 0, IOError, "CsvDataset: '", file, "' has no feature column '", shown(n),
                "' (columns: ", list_names(h.names), ")", delimiter_hint(h, opts));
       SN_CHECK(c != tcol, ValueError, "CsvDataset: '", shown(n), "' is the target, not a feature");

@@ -276,6 +276,28 @@ TEST(Csv, MessagesSayWhatIsWrongWithAValue) {
   expect_error("x\ty\n1\ta\n", cls, {"separated by tabs"});
 }
 
+TEST(Csv, BinaryOrUtf16FilesGiveReadableErrors) {
+  expect_error(std::string("\xFF\xFEx\0,\0y\0\n\0", 10), {.target = "y"}, {"UTF-16", "UTF-8"});
+  try {
+    CsvDataset::parse(std::string("\x1f\x8b\x08\0junk\n1\n", 10), {.target = "y"});
+    FAIL();
+  } catch (const IOError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("\\x1f\\x8b\\x08\\x00junk"), std::string::npos) << msg;
+    for (char c : msg) EXPECT_FALSE(static_cast<unsigned char>(c) >= 0x80) << msg;
+    for (char c : msg) EXPECT_FALSE(static_cast<unsigned char>(c) < 0x20) << msg;
+  }
+  expect_error(
+      "gr\xC3\xB6\xC3\x9F"
+      "e,y\n1,a\n",
+      {.target = "z"},
+      {"columns: gr\xC3\xB6\xC3\x9F"
+       "e, y"});
+  // feature names with spaces around them (as in --features "a, b") still match
+  auto ds = CsvDataset::parse("a,b,y\n1,2,p\n3,4,q\n", {.target = "y", .features = {"b", " a"}});
+  EXPECT_EQ(ds->x().to_vector(), (std::vector<double>{2, 1, 4, 3}));
+}
+
 TEST(Csv, TabAndOtherDelimiters) {
   auto ds = CsvDataset::parse("x\ty\n1.5\ta\n2\tb\n", {.target = "y", .delimiter = '\t'});
   EXPECT_EQ(ds->x().to_vector(), (std::vector<double>{1.5, 2}));
