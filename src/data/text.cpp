@@ -2,66 +2,16 @@
 // token windows of training (random, or contiguous streams for truncated BPTT) and validation.
 #include "sinapsis/data/text.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 
+#include "io/file_util.h"
 #include "sinapsis/core/error.h"
 
 namespace sn::data {
 
-namespace {
-
-const char* kind_of(mode_t m) {
-  if (S_ISDIR(m)) return "a folder";
-  if (S_ISFIFO(m)) return "a FIFO";
-  if (S_ISCHR(m)) return "a character device";
-  if (S_ISBLK(m)) return "a block device";
-  if (S_ISSOCK(m)) return "a socket";
-  return "not a regular file";
-}
-
-// The bytes of a regular file of at most max_bytes (stat first: opening a FIFO would block).
-std::string read_regular_file(const std::string& path, int64_t max_bytes) {
-  const char* op = "read_text_file";
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0)
-    SN_THROW(IOError, op, ": cannot open '", path, "': ", std::strerror(errno));
-  SN_CHECK(S_ISREG(st.st_mode), IOError, op, ": '", path, "' is ", kind_of(st.st_mode),
-           ", not a text file");
-  SN_CHECK(st.st_size <= max_bytes, IOError, op, ": '", path, "' has ", st.st_size,
-           " bytes, more than the limit of ", max_bytes);
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK);
-  if (fd < 0) SN_THROW(IOError, op, ": cannot open '", path, "': ", std::strerror(errno));
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  std::string out;
-  char buf[1 << 16];
-  for (;;) {
-    const ssize_t r = ::read(fd, buf, sizeof buf);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      SN_THROW(IOError, op, ": cannot read '", path, "': ", std::strerror(errno));
-    }
-    if (r == 0) break;
-    out.append(buf, static_cast<size_t>(r));
-    // a file that grows while we read it is held to the same limit
-    SN_CHECK(static_cast<int64_t>(out.size()) <= max_bytes, IOError, op, ": '", path,
-             "' has more than the limit of ", max_bytes, " bytes");
-  }
-  return out;
-}
-
-}  // namespace
-
 std::string read_text_file(const std::string& path, const TextFileOptions& options) {
-  std::string bytes = read_regular_file(path, options.max_bytes);
+  std::string bytes =
+      io::detail::read_file(path, "read_text_file", options.max_bytes, "a text file");
   SN_CHECK(!bytes.empty(), IOError, "read_text_file: '", path, "' is empty");
   const std::string who = "read_text_file: '" + path + "'";
   utf8_decode(bytes, who.c_str());  // validates; the error names the offset

@@ -1,4 +1,5 @@
-// Atomic file writes (temp file + fsync + rename + directory fsync) and whole-file reads.
+// Atomic file writes (temp file + fsync + rename + directory fsync) and whole-file reads that
+// check the file's type before opening it.
 // POSIX only; every failure becomes an IOError naming the file and the system's reason.
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -11,6 +12,7 @@
 #include "io/file_util.h"
 #include "sinapsis/core/error.h"
 #include "sinapsis/io/atomic_file.h"
+#include "sinapsis/io/read_file.h"
 
 namespace sn::io {
 
@@ -106,8 +108,31 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
 
 namespace detail {
 
-std::string read_file(const std::string& path, const char* op) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
+namespace {
+const char* kind_of(mode_t m) {
+  if (S_ISDIR(m)) return "a folder";
+  if (S_ISFIFO(m)) return "a FIFO";
+  if (S_ISCHR(m)) return "a character device";
+  if (S_ISBLK(m)) return "a block device";
+  if (S_ISSOCK(m)) return "a socket";
+  return "not a regular file";
+}
+}  // namespace
+
+int64_t check_regular_file(const std::string& path, const char* op) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0)
+    SN_THROW(IOError, op, ": cannot open '", path, "': ", std::strerror(errno));
+  SN_CHECK(S_ISREG(st.st_mode), IOError, op, ": '", path, "' is ", kind_of(st.st_mode),
+           ", not a regular file");
+  return static_cast<int64_t>(st.st_size);
+}
+
+std::string read_file(const std::string& path, const char* op, int64_t max_bytes,
+                      const char* what) {
+  check_regular_file(path, op);  // before open(): opening a FIFO would block
+  // O_NONBLOCK: should the path have become a FIFO since the stat, open() does not wait
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK);
   if (fd < 0) SN_THROW(IOError, op, ": cannot open '", path, "': ", std::strerror(errno));
   struct Closer {
     int fd;
@@ -116,7 +141,10 @@ std::string read_file(const std::string& path, const char* op) {
   struct stat st;
   if (::fstat(fd, &st) != 0)
     SN_THROW(IOError, op, ": cannot stat '", path, "': ", std::strerror(errno));
-  SN_CHECK(S_ISREG(st.st_mode), IOError, op, ": '", path, "' is not a regular file");
+  SN_CHECK(S_ISREG(st.st_mode), IOError, op, ": '", path, "' is ", kind_of(st.st_mode),
+           ", not a regular file");
+  SN_CHECK(st.st_size <= max_bytes, IOError, op, ": '", path, "' has ", st.st_size,
+           " bytes, more than the limit of ", max_bytes, " for ", what);
   std::string out;
   out.resize(static_cast<size_t>(st.st_size));
   size_t got = 0;
@@ -129,12 +157,20 @@ std::string read_file(const std::string& path, const char* op) {
     if (r == 0) break;
     got += static_cast<size_t>(r);
   }
-  // The file shrank while we read it: what we have is not the file any more.
+  // The file shrank while we read it: what we have is not the file any more. (One that grows
+  // is read up to the size it had: what is read stays bounded.)
   SN_CHECK(got == out.size(), IOError, op, ": '", path, "' changed while being read (expected ",
            out.size(), " bytes, got ", got, ")");
   return out;
 }
 
 }  // namespace detail
+
+std::string read_file(const std::string& path, int64_t max_bytes, const char* op) {
+  return detail::read_file(path, op, max_bytes);
+}
+void check_regular_file(const std::string& path, const char* op) {
+  detail::check_regular_file(path, op);
+}
 
 }  // namespace sn::io

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "io/file_util.h"
 #include "sinapsis/autograd/node.h"
 #include "sinapsis/nn/conv.h"
 #include "sinapsis/nn/nn.h"
@@ -594,12 +595,10 @@ BuiltModel build_model(const std::string& spec_json, const Shape& input_shape) {
 }
 
 BuiltModel build_model_file(const std::string& path, const Shape& input_shape) {
-  std::ifstream f(path);
-  SN_CHECK(f.good(), IOError, "model spec: cannot open '", path, "'");
-  std::stringstream ss;
-  ss << f.rdbuf();
+  // stat before open: a FIFO would block, /dev/zero would never end
+  const std::string text = io::detail::read_file(path, "model spec", int64_t{64} << 20);
   try {
-    return build_model(ss.str(), input_shape);
+    return build_model(text, input_shape);
   } catch (const ValueError& e) {
     SN_THROW(ValueError, path, ": ", e.what());
   }

@@ -284,8 +284,8 @@ void dy_row(const T* __restrict s, const T* __restrict y, T* __restrict d, int64
             int64_t w) {
   if (y)
     for (int64_t i = 0; i < n; ++i) {
-      const T v = s[i];  // loaded unconditionally so the select vectorises
-      d[i] = y[i] > T(0) ? v : T(0);
+      const T v = s[i];                // loaded unconditionally so the select vectorises
+      d[i] = y[i] <= T(0) ? T(0) : v;  // NaN passes, as relu
     }
   else
     for (int64_t i = 0; i < n; ++i) d[i] = s[i];
@@ -509,7 +509,7 @@ void conv_backward(const ConvGeom& g, const T* x, const T* w, const T* y, const 
               const T* src = dyn + (grp * g.Og + o) * g.P;
               const T* ys = yn ? yn + (grp * g.Og + o) * g.P : nullptr;
               for (int64_t q = 0; q < g.P; ++q)
-                blk[q * L + l] = ys && !(ys[q] > T(0)) ? T(0) : src[q];
+                blk[q * L + l] = ys && ys[q] <= T(0) ? T(0) : src[q];
             }
             convdirect::wgrad_ovec<T>(g.KW, xp + grp * g.Cg * g.plane, rows.data(), g.Cg * g.KH,
                                       g.dw, blk, g.OH, g.OW, g.sh * g.Wp, g.sw,

@@ -162,7 +162,8 @@ Tensor bin_kernel(Bin op, const Tensor& a, const Tensor& b, DType dt, const Shap
 // add: da = g, db = alpha·g        sub: da = g, db = -alpha·g
 // mul: da = g·b, db = g·a          div: da = g/b, db = -g·a/b²
 // pow: da = g·y·b/a (= g·b·a^(b-1)), db = g·y·ln a
-// maximum/minimum: the gradient goes to the larger/smaller input, split in half on ties
+// maximum/minimum: the gradient goes to the larger/smaller input, split in half on ties (with a
+// NaN, the result, to both)
 class BinaryBackward : public Node {
  public:
   Bin op;
@@ -217,10 +218,12 @@ class BinaryBackward : public Node {
         Tensor aa = a.get(nm), bb = b.get(nm);
         Tensor tie = eq(aa, bb);
         Tensor half = where(tie, mul(g, 0.5), g);
-        Tensor a_wins = op == Bin::Max ? gt(aa, bb) : lt(aa, bb);
-        Tensor b_wins = op == Bin::Max ? lt(aa, bb) : gt(aa, bb);
-        if (na) ga = where(logical_or(a_wins, tie), half, 0.0);
-        if (nb) gb = where(logical_or(b_wins, tie), half, 0.0);
+        // masked where the input loses, as PyTorch: a NaN on either side (the NaN is the
+        // result) loses nowhere, so both inputs get the whole gradient there
+        Tensor a_loses = op == Bin::Max ? lt(aa, bb) : gt(aa, bb);
+        Tensor b_loses = op == Bin::Max ? gt(aa, bb) : lt(aa, bb);
+        if (na) ga = where(a_loses, zeros_like(half), half);
+        if (nb) gb = where(b_loses, zeros_like(half), half);
         break;
       }
       default:
@@ -509,12 +512,13 @@ SN_UNARY_KERNELS(cos, std::cos(x), -g* std::sin(x))
 SN_UNARY_KERNELS(sigmoid, sigm(x), g* y*(T(1) - y))
 // y = tanh x: dx = g·(1 - y²)
 SN_UNARY_KERNELS(tanh, vtanh(x), g*(T(1) - y * y))
-// y = max(x, 0): dx = g·[y > 0]
-SN_UNARY_KERNELS(relu, x > T(0) ? x : T(0), y > T(0) ? g : T(0))
+// y = max(x, 0): dx = g·[y > 0]. NaN propagates both ways, as PyTorch: relu(NaN) = NaN and its
+// gradient passes (PyTorch's threshold_backward masks only where y <= 0)
+SN_UNARY_KERNELS(relu, x <= T(0) ? T(0) : x, y <= T(0) ? T(0) : g)
 // y = x if x > 0 else slope·x: dx = g·(x > 0 ? 1 : slope)
 SN_UNARY_KERNELS(leaky_relu, x > T(0) ? x : p0 * x, x > T(0) ? g : p0 * g)
-// y = x if x > 0 else α(e^x - 1): dx = g if x > 0 else g·(y + α)
-SN_UNARY_KERNELS(elu, x > T(0) ? x : p0 * (vexp(x) - T(1)), x > T(0) ? g : g * (y + p0))
+// y = x if x > 0 else α(e^x - 1): dx = g if x > 0 else g·(y + α) (at NaN: g, as PyTorch)
+SN_UNARY_KERNELS(elu, x > T(0) ? x : p0 * (vexp(x) - T(1)), x <= T(0) ? g * (y + p0) : g)
 // y = x·Φ(x): dx = g·(Φ(x) + x·φ(x))
 SN_UNARY_KERNELS(gelu, cpu::vgelu(x), g* cpu::vgelu_grad(x))
 // y = x/2·(1 + tanh u), u = k(x + 0.044715x³): dx = g·(½(1 + t) + ½x(1 - t²)·k(1 + 3·0.044715x²))
@@ -532,7 +536,7 @@ SN_UNARY_KERNELS(softplus, x* p0 > p1 ? x : std::log1p(std::exp(x * p0)) / p0,
                  x* p0 > p1 ? g : g * sigm(x * p0))
 // Heaviside step: y = [x > 0]; its derivative is zero almost everywhere
 SN_UNARY_KERNELS(step, x > T(0) ? T(1) : T(0), T(0) * g)
-// y = clamp(x, lo, hi): dx = g where lo <= x <= hi
+// y = clamp(x, lo, hi): dx = g where lo <= x <= hi (NaN stays NaN, its gradient is 0: PyTorch)
 SN_UNARY_KERNELS(clamp, x < p0 ? p0 : (x > p1 ? p1 : x), (x >= p0 && x <= p1) ? g : T(0))
 
 // Numeric (int-capable) unary kernels: neg, abs, square, sign.

@@ -296,12 +296,15 @@ std::pair<Tensor, Tensor> extreme_dim(const Tensor& a, int64_t dim, bool keepdim
   return {vals, idx};
 }
 
-// amax/amin over dims: dx = g·[x == y] / (number of ties), as PyTorch
+// amax/amin over dims: dx = g·[x == y] / (number of ties), as PyTorch (a NaN result: 0/0, NaN).
+// max()/min() of everything (`evenly`): the same, but a NaN result's gradient is shared among
+// the NaN inputs (PyTorch's evenly_distribute_backward).
 class AmaxBackward : public Node {
  public:
   Shape kept_shape;
   SavedTensor x, y;
   std::vector<int64_t> dims;
+  bool evenly = false;
   std::string name() const override { return "AmaxBackward"; }
   void release() override {
     x.reset();
@@ -309,13 +312,16 @@ class AmaxBackward : public Node {
   }
   std::vector<Tensor> apply(std::vector<Tensor>& grads) override {
     Tensor xs = x.get("amax"), ys = y.get("amax").reshape(kept_shape);
-    Tensor mask = eq(xs, ys).to(grads[0].dtype());
+    Tensor hit = eq(xs, ys);
+    if (evenly && ys.numel() == 1 && std::isnan(ys.item())) hit = ne(xs, xs);
+    Tensor mask = hit.to(grads[0].dtype());
     Tensor count = sum(mask, dims, true);
     return {mul(div(mask, count), grads[0].reshape(kept_shape))};
   }
 };
 
-Tensor amax_impl(const Tensor& a, const std::vector<int64_t>& dims, bool keepdim, bool is_max) {
+Tensor amax_impl(const Tensor& a, const std::vector<int64_t>& dims, bool keepdim, bool is_max,
+                 bool evenly = false) {
   const char* nm = is_max ? "amax" : "amin";
   SN_CHECK(a.defined(), ValueError, nm, ": input tensor is undefined");
   SN_CHECK(a.numel() > 0, ShapeError, nm, ": cannot reduce an empty tensor (shape ", a.shape(),
@@ -351,6 +357,7 @@ Tensor amax_impl(const Tensor& a, const std::vector<int64_t>& dims, bool keepdim
     node->x = SavedTensor(a);
     node->y = SavedTensor(out);
     node->dims = all_dims;
+    node->evenly = evenly;
     connect(node, {&a}, {&out});
   }
   return out;
@@ -501,8 +508,8 @@ Tensor var(const Tensor& a, const std::vector<int64_t>& dims, int64_t correction
 Tensor std(const Tensor& a, const std::vector<int64_t>& dims, int64_t correction, bool keepdim) {
   return sqrt(var(a, dims, correction, keepdim));
 }
-Tensor max(const Tensor& a) { return amax_impl(a, {}, false, true); }
-Tensor min(const Tensor& a) { return amax_impl(a, {}, false, false); }
+Tensor max(const Tensor& a) { return amax_impl(a, {}, false, true, true); }
+Tensor min(const Tensor& a) { return amax_impl(a, {}, false, false, true); }
 std::pair<Tensor, Tensor> max(const Tensor& a, int64_t dim, bool keepdim) {
   return extreme_dim(a, dim, keepdim, true);
 }

@@ -239,7 +239,7 @@ void forward_kernel(RnnKind kind, const Dims& d, const Slots& sl, const Tensor& 
         if (kind == RnnKind::Tanh) {
           tanh_inplace(g, H);
         } else {
-          for (int64_t j = 0; j < H; ++j) g[j] = g[j] > T(0) ? g[j] : T(0);
+          for (int64_t j = 0; j < H; ++j) g[j] = g[j] <= T(0) ? T(0) : g[j];  // NaN stays
         }
         std::memcpy(hn, g, sizeof(T) * H);
         std::memcpy(yo, g, sizeof(T) * H);
@@ -437,7 +437,7 @@ class RnnBackward : public Node {
           if (kind == RnnKind::Tanh) {
             for (int64_t j = 0; j < H; ++j) ai[j] = dhr[j] * (T(1) - g[j] * g[j]);
           } else {
-            for (int64_t j = 0; j < H; ++j) ai[j] = g[j] > T(0) ? dhr[j] : T(0);
+            for (int64_t j = 0; j < H; ++j) ai[j] = g[j] <= T(0) ? T(0) : dhr[j];
           }
           std::memset(dhr, 0, sizeof(T) * P);
         }

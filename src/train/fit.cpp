@@ -7,12 +7,15 @@
 #include <cmath>
 #include <exception>
 #include <limits>
+#include <sstream>
 
 #include "sinapsis/autograd/anomaly.h"
 #include "sinapsis/autograd/node.h"
 #include "sinapsis/ops/ops.h"
 #include "sinapsis/optim/clip.h"
 #include "sinapsis/train/callbacks.h"
+#include "train/divergence.h"
+#include "train/json_util.h"
 
 namespace sn::train {
 
@@ -23,6 +26,51 @@ void TrainState::request_stop(const std::string& reason) {
 }
 
 Callback::~Callback() = default;
+
+namespace detail {
+
+namespace {
+bool finite_tensor(const Tensor& t) {
+  if (!t.defined() || !is_floating(t.dtype()) || t.numel() == 0) return true;
+  NoGradGuard ng;
+  return std::isfinite(max(abs(t.detach())).item());  // max propagates NaN
+}
+}  // namespace
+
+bool parameters_finite(const nn::Module& model) {
+  for (const auto& [name, p] : model.named_parameters())
+    if (!finite_tensor(p)) return false;
+  return true;
+}
+
+std::string diagnose_nonfinite(nn::Module& model, const Tensor& inputs,
+                               const std::function<void()>& forward) {
+  std::string out;
+  std::string bad;
+  int nbad = 0;
+  for (const auto& [name, p] : model.named_parameters())
+    if (!finite_tensor(p) && nbad++ < 5) bad += (bad.empty() ? "" : ", ") + name;
+  if (nbad > 5) bad += " and " + std::to_string(nbad - 5) + " more";
+  if (!forward) return "non-finite parameters: " + bad;
+  if (!finite_tensor(inputs)) out = "the batch's inputs hold NaN or Inf; ";
+  try {
+    autograd::AnomalyModeGuard on;
+    EnableGradGuard grad;
+    forward();
+    out += "no op reported a non-finite output on a second run";
+  } catch (const AnomalyError& e) {
+    std::string what = e.what();
+    const std::string prefix = "anomaly: ";
+    if (what.rfind(prefix, 0) == 0) what = what.substr(prefix.size());
+    out += "the first op with a non-finite output: " + what;
+  } catch (const NonFiniteLoss&) {
+    out += "no op reported a non-finite output on a second run";
+  }
+  if (nbad > 0) out += "; parameters already non-finite: " + bad;
+  return out;
+}
+
+}  // namespace detail
 
 namespace {
 
@@ -166,6 +214,7 @@ History fit(nn::Module& model, const LossFn& loss_fn, optim::Optimizer& opt,
   for (auto& c : cbs) c->on_train_begin(s);
 
   using Clock = std::chrono::steady_clock;
+  std::string diverged;  // stop_on_nonfinite: why the run stopped
   for (int64_t e = options.initial_epoch; e < options.epochs && !s.stop_requested(); ++e) {
     const auto t0 = Clock::now();
     s.epoch = e;
@@ -204,6 +253,7 @@ History fit(nn::Module& model, const LossFn& loss_fn, optim::Optimizer& opt,
           Tensor out = model(b.x);
           Tensor loss = loss_fn(out, b.y);
           const double v = scalar_loss(loss, "fit");
+          if (options.stop_on_nonfinite && !std::isfinite(v)) throw detail::NonFiniteLoss{v};
           loss.backward();
           if (options.clip_grad_norm > 0) optim::clip_grad_norm_(params, options.clip_grad_norm);
           if (!out_kept.defined()) {
@@ -217,6 +267,16 @@ History fit(nn::Module& model, const LossFn& loss_fn, optim::Optimizer& opt,
         s.anomaly = err.what();
         anomaly = std::current_exception();
         lv = kNaN;
+      } catch (const detail::NonFiniteLoss& nf) {
+        // nothing was stepped: the weights are those that gave the non-finite loss
+        std::ostringstream why;
+        why << "fit: the loss is " << detail::format_number(nf.loss) << " at epoch " << e + 1
+            << ", batch " << s.batch + 1 << " (of " << s.num_batches << "); "
+            << detail::diagnose_nonfinite(model, b.x, [&] { (void)loss_fn(model(b.x), b.y); });
+        diverged = why.str();
+        s.request_stop(diverged);
+        abandoned = true;
+        break;
       }
 
       ml.update(lv, s.batch_size);
@@ -247,6 +307,30 @@ History fit(nn::Module& model, const LossFn& loss_fn, optim::Optimizer& opt,
       rec.val_loss = r.loss;
       rec.val_metrics = std::move(r.metrics);
     }
+    if (!abandoned && options.stop_on_nonfinite) {
+      // weights broken by the last step, or outputs that overflow in eval mode: the epoch is
+      // not kept (no checkpoint of it), as a non-finite batch loss
+      std::ostringstream why;
+      if (!detail::parameters_finite(model)) {
+        why << "fit: the parameters are no longer finite after epoch " << e + 1 << "; "
+            << detail::diagnose_nonfinite(model, Tensor(), nullptr);
+      } else if (rec.has_validation && !std::isfinite(rec.val_loss)) {
+        why << "fit: the validation loss is " << detail::format_number(rec.val_loss)
+            << " after epoch " << e + 1;
+        auto it = vl->begin();
+        if (it != vl->end()) {
+          EvalModeGuard eval(model);
+          data::Example vb = *it;
+          why << "; "
+              << detail::diagnose_nonfinite(model, vb.x, [&] { (void)loss_fn(model(vb.x), vb.y); });
+        }
+      }
+      if (!why.str().empty()) {
+        diverged = why.str();
+        s.request_stop(diverged);
+        abandoned = true;
+      }
+    }
     rec.completed = !abandoned;
     rec.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     history.epochs.push_back(std::move(rec));
@@ -260,6 +344,7 @@ History fit(nn::Module& model, const LossFn& loss_fn, optim::Optimizer& opt,
   history.best_epoch = history.best(history.monitor);
   for (auto& c : cbs) c->on_train_end(s);
   model.train();
+  if (!diverged.empty()) throw DivergenceError(diverged);
   return history;
 }
 

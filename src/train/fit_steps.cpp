@@ -7,6 +7,7 @@
 #include <cmath>
 #include <exception>
 #include <limits>
+#include <sstream>
 
 #include "sinapsis/autograd/anomaly.h"
 #include "sinapsis/autograd/node.h"
@@ -14,6 +15,8 @@
 #include "sinapsis/optim/clip.h"
 #include "sinapsis/train/callbacks.h"
 #include "sinapsis/train/fit.h"
+#include "train/divergence.h"
+#include "train/json_util.h"
 
 namespace sn::train {
 
@@ -67,33 +70,41 @@ struct StepLoop {
   std::vector<Tensor> params;
   std::vector<Tensor> state;  // carried between steps (truncated BPTT)
   TrainState s;
+  std::vector<Tensor> state_in;  // the state the current step started from
+  std::string diverged;          // stop_on_nonfinite: why the run stopped
 };
+
+// The model's output for batch input x from the state `state` (truncated BPTT) or none.
+Tensor run_model(StepLoop& L, const Tensor& x, const std::vector<Tensor>& state,
+                 std::vector<Tensor>* next_state) {
+  if (L.o.state_period == 0) return L.model(x);
+  std::vector<Tensor> in{x};
+  in.insert(in.end(), state.begin(), state.end());
+  nn::Value v = L.model.call(nn::Value(std::move(in)));
+  if (next_state) *next_state = v.rest();
+  return v[0];
+}
 
 // One optimizer step on batch b; returns the loss before the update.
 double train_step(StepLoop& L, const data::Example& b) {
   if (L.o.state_period > 0 && L.s.step % L.o.state_period == 0) L.state.clear();
   double lv = kNaN;
   bool first = true;
+  L.state_in = L.state;
   auto closure = [&]() -> Tensor {
     L.opt.zero_grad();
-    Tensor out;
-    if (L.o.state_period > 0) {
-      std::vector<Tensor> in{b.x};
-      in.insert(in.end(), L.state.begin(), L.state.end());
-      nn::Value v = L.model.call(nn::Value(std::move(in)));
-      out = v[0];
-      if (first) {  // LBFGS evaluates several times: the state moves on once per step
-        L.state = v.rest();
-        for (auto& t : L.state)
-          if (t.defined()) t = t.detach();
-      }
-    } else {
-      out = L.model(b.x);
+    std::vector<Tensor> next;
+    Tensor out = run_model(L, b.x, L.state_in, first ? &next : nullptr);
+    if (first && L.o.state_period > 0) {  // LBFGS evaluates several times: the state moves on
+      L.state = next;                     // once per step
+      for (auto& t : L.state)
+        if (t.defined()) t = t.detach();
     }
     Tensor loss = L.loss_fn(out, b.y);
     SN_CHECK(loss.defined() && loss.numel() == 1, ShapeError,
              "fit_steps: the loss function must return a scalar");
     if (first) lv = loss.item();
+    if (first && L.o.stop_on_nonfinite && !std::isfinite(lv)) throw detail::NonFiniteLoss{lv};
     first = false;
     loss.backward();
     if (L.o.clip_grad_norm > 0) optim::clip_grad_norm_(L.params, L.o.clip_grad_norm);
@@ -122,7 +133,20 @@ EpochRecord run_period(StepLoop& L, int64_t p, int64_t begin, int64_t end) {
     data::Example b = L.next_batch(i);
     L.s.batch_size = b.x.dim() > 0 ? b.x.size(0) : 1;
     for (auto& c : L.cbs) c->on_batch_begin(L.s);
-    const double lv = train_step(L, b);
+    double lv = kNaN;
+    try {
+      lv = train_step(L, b);
+    } catch (const detail::NonFiniteLoss& nf) {
+      // nothing was stepped: the weights are those that gave the non-finite loss
+      std::ostringstream why;
+      why << "fit_steps: the loss is " << detail::format_number(nf.loss) << " at step " << i + 1
+          << " (of " << L.o.steps << "); " << detail::diagnose_nonfinite(L.model, b.x, [&] {
+               (void)L.loss_fn(run_model(L, b.x, L.state_in, nullptr), b.y);
+             });
+      L.diverged = why.str();
+      L.s.request_stop(L.diverged);
+      break;
+    }
     train_s += seconds_since(t0);
     tokens += b.x.numel();
     loss_sum += lv;
@@ -176,7 +200,7 @@ History fit_steps(nn::Module& model, const LossFn& loss_fn, optim::Optimizer& op
   history.best_epoch = history.best(history.monitor);
 
   StepLoop L{model, loss_fn, opt, next_batch, options, step_callbacks(options), opt.parameters(),
-             {},    {}};
+             {},    {},      {},  {}};
   L.s.model = &model;
   L.s.optimizer = &opt;
   L.s.scheduler = options.scheduler;
@@ -194,6 +218,20 @@ History fit_steps(nn::Module& model, const LossFn& loss_fn, optim::Optimizer& op
     const int64_t begin = std::max(p * every, options.initial_step);
     EpochRecord rec = run_period(L, p, begin, std::min(options.steps, (p + 1) * every));
     validate_into(L, rec);
+    if (rec.completed && options.stop_on_nonfinite) {
+      std::ostringstream why;
+      if (!detail::parameters_finite(model))
+        why << "fit_steps: the parameters are no longer finite after step " << L.s.step << "; "
+            << detail::diagnose_nonfinite(model, Tensor(), nullptr);
+      else if (rec.has_validation && !std::isfinite(rec.val_loss))
+        why << "fit_steps: the validation loss is " << detail::format_number(rec.val_loss)
+            << " after step " << L.s.step;
+      if (!why.str().empty()) {
+        L.diverged = why.str();
+        L.s.request_stop(L.diverged);
+        rec.completed = false;
+      }
+    }
     rec.seconds = seconds_since(t0);
     const bool completed = rec.completed;
     history.epochs.push_back(std::move(rec));
@@ -205,6 +243,7 @@ History fit_steps(nn::Module& model, const LossFn& loss_fn, optim::Optimizer& op
   history.stop_reason = L.s.stop_reason();
   for (auto& c : L.cbs) c->on_train_end(L.s);
   model.train();
+  if (!L.diverged.empty()) throw DivergenceError(L.diverged);
   return history;
 }
 

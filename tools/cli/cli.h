@@ -85,6 +85,7 @@ struct TextTrainArgs {
   double lr = -1, weight_decay = -1;
   uint64_t seed = 0;
   int threads = 0;
+  bool overwrite = false;           // train --overwrite
   nlohmann::json run_json() const;  // what run.json holds
 };
 // Trains (or resumes) a language model into the run folder `out`.
@@ -133,6 +134,50 @@ struct RunPaths {
   std::string dir, best, last, run_json, history_csv, history_jsonl, curves, spec;
   explicit RunPaths(const std::string& dir);
 };
+// ---- run folders (run_folder.cpp) ----
+// `base` when it is free, else base-2, base-3, ... (the default run folder of `train`).
+std::string next_free_run_dir(const std::string& base);
+// Claims `dir` for a new run. One that exists and is not empty is refused (IOError naming it)
+// unless `overwrite`; then the files an earlier run wrote there are removed, and nothing else.
+// True when `dir` does not exist yet (the run will create it).
+// `inputs` (name, path) are the files the run reads: --overwrite never removes one of them.
+bool claim_run_dir(const std::string& dir, bool overwrite,
+                   const std::vector<std::pair<std::string, std::string>>& inputs);
+// Until dismiss(): on leaving the scope (an error) removes the run's temporaries and, when the
+// run created the folder and wrote no last.safetensors to resume from, the whole folder.
+class RunCleanup {
+ public:
+  RunCleanup(std::string dir, bool created);
+  ~RunCleanup();
+  RunCleanup(const RunCleanup&) = delete;
+  RunCleanup& operator=(const RunCleanup&) = delete;
+  void dismiss() { done_ = true; }
+
+ private:
+  std::string dir_;
+  bool created_, done_ = false;
+};
+
+// Ctrl-C: the first stops training after the batch in flight (the callback below), the second
+// ends the process at once.
+void install_interrupt_handler();
+bool interrupted();
+// Requests the stop and, at the end of training, saves a resumable checkpoint to run.last.
+train::CallbackPtr interrupt_checkpoint(const RunPaths& run, const std::string& spec,
+                                        const std::map<std::string, std::string>& extra);
+// When that callback stopped the run: says where, prints the resume command and throws
+// ExitStatus{130}.
+void finish_interrupted(const train::CallbackPtr& cb, const RunPaths& run);
+// A run stopped by train::DivergenceError: throws ValueError with its message, what is kept of
+// the run (last.safetensors and its epoch, or its step for text runs: steps_per_period > 0) and a
+// hint at --lr.
+[[noreturn]] void diverged(const train::DivergenceError& e, const RunPaths& run, double lr,
+                           int64_t steps_per_period = 0);
+// Thrown to end the program with this exit status (after what it needed to say was said).
+struct ExitStatus {
+  int code;
+};
+
 // A checkpoint path given either a run folder (its best.safetensors, else last) or a file.
 std::string resolve_checkpoint(const std::string& path_or_run);
 
@@ -144,6 +189,22 @@ CLI::Validator non_negative();   // >= 0
 CLI::Validator fraction();       // in [0, 1)
 CLI::Validator open_fraction();  // in (0, 1)
 
+// Refuses the options among `names` that were given on the command line (they would be ignored):
+// ValueError `--steps: not used <why>; drop it`.
+void refuse_given(const CLI::App& cmd, const std::vector<std::string>& names,
+                  const std::string& why);
+// --threads N: 0 keeps the default (all cores); more than the machine's cores is a warning and
+// the core count.
+void apply_threads(int threads);
+// A non-negative integer option (--seed): refuses "-1" (which CLI11 would wrap to 2^64 - 1).
+CLI::Validator non_negative_integer();
+
+// Refuses to write `output` when it is one of the files the command reads (same file, by any
+// path): IOError `<what>: '<output>' is the <name> this command reads; write elsewhere`.
+void refuse_overwrite(const std::string& what, const std::string& output,
+                      const std::vector<std::pair<std::string, std::string>>& inputs);
+
+// The file's text (a model spec, run.json): a regular file of at most 64 MiB.
 std::string read_text(const std::string& path);
 void write_text_atomic(const std::string& path, const std::string& text);
 std::string fmt(double v, int precision = 4);

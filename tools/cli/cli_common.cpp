@@ -2,7 +2,11 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
+#include <thread>
+
+#include <sinapsis/io/read_file.h>
 
 #include "cli.h"
 
@@ -17,15 +21,23 @@ std::vector<std::pair<int, AddCommand>>& registry() {
 }
 Register::Register(int order, AddCommand add) { registry().emplace_back(order, std::move(add)); }
 
+namespace {
+// A data file as an absolute path, so resume and eval work from any directory.
+std::string absolute_data(const std::string& d) {
+  if (d.empty() || d == "fashion-mnist" || d == "mnist" || d == "kjv") return d;
+  const bool text = d.rfind("text:", 0) == 0;
+  const std::string path = text ? d.substr(5) : d;
+  std::error_code ec;
+  const fs::path abs = fs::absolute(path, ec).lexically_normal();
+  if (ec) return d;
+  return (text ? "text:" : "") + abs.string();
+}
+}  // namespace
+
 json DataSpec::to_json() const {
-  return {{"data", data},
-          {"target", target},
-          {"task", task},
-          {"test_split", test_split},
-          {"split_seed", split_seed},
-          {"limit", limit},
-          {"features", features},
-          {"delimiter", delimiter}};
+  return {{"data", absolute_data(data)}, {"target", target},         {"task", task},
+          {"test_split", test_split},    {"split_seed", split_seed}, {"limit", limit},
+          {"features", features},        {"delimiter", delimiter}};
 }
 DataSpec DataSpec::from_json(const json& j) {
   DataSpec d;
@@ -241,6 +253,12 @@ CLI::Validator number_check(std::function<bool(double)> ok, const std::string& w
                             const std::string& desc) {
   return CLI::Validator(
       [ok, what](std::string& text) -> std::string {
+        // "010" means 10: CLI11 would read an integer option's leading zero as octal (8)
+        if (text.size() > 1 && text[0] == '0' &&
+            text.find_first_not_of("0123456789") == std::string::npos) {
+          const size_t nz = text.find_first_not_of('0');
+          text = nz == std::string::npos ? "0" : text.substr(nz);
+        }
         double v = 0;
         if (!CLI::detail::lexical_cast(text, v)) return "";  // CLI11 reports the conversion
         return std::isfinite(v) && ok(v) ? "" : "must be " + what + " (got " + text + ")";
@@ -263,11 +281,53 @@ CLI::Validator open_fraction() {
 }
 
 std::string read_text(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  SN_CHECK(f.good(), IOError, "cannot open '", path, "'");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
+  // stat before open: a FIFO would block, /dev/zero would never end
+  return io::read_file(path, int64_t{64} << 20, "read");
+}
+
+void refuse_given(const CLI::App& cmd, const std::vector<std::string>& names,
+                  const std::string& why) {
+  for (const std::string& n : names) {
+    const CLI::Option* o = cmd.get_option_no_throw(n);
+    SN_CHECK(!o || o->count() == 0, ValueError, n, ": not used ", why, "; drop it");
+  }
+}
+
+void refuse_overwrite(const std::string& what, const std::string& output,
+                      const std::vector<std::pair<std::string, std::string>>& inputs) {
+  std::error_code ec;
+  if (output.empty() || !fs::exists(output, ec)) return;
+  for (const auto& [name, path] : inputs)
+    SN_CHECK(path.empty() || !fs::exists(path, ec) || !fs::equivalent(output, path, ec), IOError,
+             what, ": '", output, "' is the ", name,
+             " this command reads; write the output elsewhere");
+}
+
+void apply_threads(int threads) {
+  if (threads <= 0) return;
+  const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  if (threads > cores) {
+    std::cerr << "warning: --threads " << threads << " is more than the " << cores
+              << " cores of this machine; using " << cores << "\n";
+    threads = cores;
+  }
+  set_num_threads(threads);
+}
+
+CLI::Validator non_negative_integer() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        const bool digits =
+            !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+        if (digits) {
+          // "010" is 10, not octal 8 as CLI11's strtoull would read it
+          const size_t nz = text.find_first_not_of('0');
+          text = nz == std::string::npos ? "0" : text.substr(nz);
+          return "";
+        }
+        return "must be a non-negative integer (got " + text + ")";
+      },
+      "non-negative integer");
 }
 
 void write_text_atomic(const std::string& path, const std::string& text) {

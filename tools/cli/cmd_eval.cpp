@@ -8,6 +8,8 @@
 #include <iostream>
 #include <sstream>
 
+#include <sinapsis/io/read_file.h>
+
 #include "cli.h"
 
 namespace sn::cli {
@@ -260,6 +262,14 @@ void add_predict(CLI::App& app) {
   cmd->add_option("--delimiter", *delimiter,
                   "CSV: field separator, one character or 'tab' (default: the training one)");
   cmd->callback([run, input, output, proba, top_k, features, delimiter] {
+    io::check_regular_file(*input, "predict --input");  // a FIFO would block the reader
+    if (fs::is_directory(*run)) {
+      RunPaths rp(*run);
+      refuse_overwrite("predict --output", *output,
+                       {{"input", *input}, {"checkpoint", rp.best}, {"checkpoint", rp.last}});
+    } else {
+      refuse_overwrite("predict --output", *output, {{"input", *input}, {"checkpoint", *run}});
+    }
     Restored r = restore(*run, std::cerr);
     use_features(r.trained, *features, r.built);
     const std::vector<std::string>& classes = r.trained.classes;

@@ -110,8 +110,9 @@ viz::AttentionMaps attention_maps(nn::Module& model, int64_t n_head,
 }
 
 void run_generate(const GenerateArgs& a) {
-  if (a.threads > 0) set_num_threads(a.threads);
+  apply_threads(a.threads);
   const std::string file = resolve_checkpoint(a.run);
+  refuse_overwrite("generate --attention", a.attention, {{"checkpoint", file}});
   train::CheckpointInfo info = train::read_checkpoint_info(file);
   SN_CHECK(!info.model_spec.empty(), IOError, file, ": checkpoint holds no model spec");
   data::TokenizerPtr tok = data::tokenizer_from_json(entry(info, "tokenizer", file).dump());
@@ -169,7 +170,8 @@ void add_generate(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(1e-9, 1.0));
   cmd->add_option("--seed", a->seed, "random seed (the same seed gives the same text)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(non_negative_integer());
   cmd->add_option("--threads", a->threads, "threads (default: all cores)")->check(non_negative());
   cmd->add_option("--context", a->context,
                   "past the block size: slide (re-run the last block tokens, nanoGPT) or "
@@ -177,7 +179,12 @@ void add_generate(CLI::App& app) {
       ->check(CLI::IsMember({"slide", "restart"}));
   cmd->add_option("--attention", a->attention,
                   "GPT: draw each layer's and head's attention over the final context to this SVG");
-  cmd->callback([a] { run_generate(*a); });
+  cmd->callback([a, cmd] {
+    if (a->temperature == 0)  // greedy: nothing is drawn
+      refuse_given(*cmd, {"--top-k", "--top-p", "--seed"},
+                   "with --temperature 0 (the most likely token, no sampling)");
+    run_generate(*a);
+  });
 }
 
 Register reg_generate(25, add_generate);

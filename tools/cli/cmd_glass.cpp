@@ -70,13 +70,15 @@ void add_graph(CLI::App& app) {
     int64_t unroll = 0;
   };
   auto a = std::make_shared<Args>();
-  cmd->add_option("--model", a->model, "JSON model spec (default: the lecture graph)");
-  cmd->add_option("--preset", a->preset, "preset model instead of a spec");
+  auto* model =
+      cmd->add_option("--model", a->model, "JSON model spec (default: the lecture graph)");
+  cmd->add_option("--preset", a->preset, "preset model instead of a spec")->excludes(model);
   cmd->add_option("--input-shape", a->input, "per-example input shape, e.g. 4 or 1,28,28")
       ->delimiter(',');
   cmd->add_option("--outputs", a->outputs, "outputs of a preset model")
       ->capture_default_str()
-      ->check(positive());
+      ->check(positive())
+      ->excludes(model);
   cmd->add_option("--out", a->out, "output path without extension")->capture_default_str();
   cmd->add_flag("--trace", a->trace, "print the step-by-step backward pass");
   cmd->add_flag("--markdown", a->markdown, "print the trace as Markdown");
@@ -84,9 +86,16 @@ void add_graph(CLI::App& app) {
   cmd->add_option("--rnn", a->unroll,
                   "a small recurrent network unrolled over this many time steps (1-8) instead")
       ->check(CLI::Range(1, 8));
-  cmd->callback([a] {
-    SN_CHECK(a->unroll == 0 || (a->model.empty() && a->preset.empty()), ValueError,
-             "graph: --rnn draws its own network; drop --model/--preset");
+  cmd->callback([a, cmd] {
+    SN_CHECK(a->unroll == 0 || (a->model.empty() && a->preset.empty() && a->input.empty() &&
+                                cmd->get_option("--outputs")->count() == 0),
+             ValueError,
+             "graph: --rnn draws its own network; drop --model/--preset/--input-shape/--outputs");
+    SN_CHECK(!a->model.empty() || !a->preset.empty() || a->unroll > 0 ||
+                 (a->input.empty() && cmd->get_option("--outputs")->count() == 0),
+             ValueError,
+             "graph: --input-shape and --outputs shape a --preset or --model; the lecture graph "
+             "(neither given) has its own inputs");
     manual_seed(0);
     viz::GraphRecorder rec;
     viz::BackpropTrace trace({.recorder = &rec});
@@ -146,13 +155,14 @@ void add_gradcheck(CLI::App& app) {
     double eps = 1e-6;
   };
   auto a = std::make_shared<Args>();
-  cmd->add_option("--model", a->model, "JSON model spec");
-  cmd->add_option("--preset", a->preset, "preset model instead of a spec");
+  auto* model = cmd->add_option("--model", a->model, "JSON model spec");
+  cmd->add_option("--preset", a->preset, "preset model instead of a spec")->excludes(model);
   cmd->add_option("--input-shape", a->input, "per-example input shape, e.g. 1,28,28")
       ->delimiter(',');
   cmd->add_option("--outputs", a->outputs, "outputs of a preset model")
       ->capture_default_str()
-      ->check(positive());
+      ->check(positive())
+      ->excludes(model);
   cmd->add_option("--samples", a->samples, "elements checked per parameter")
       ->capture_default_str()
       ->check(positive());
@@ -312,7 +322,13 @@ void add_classic(CLI::App& app) {
     }
     if (extra) extra(sub, *a);
     const bool raw = l.raw_target;
-    sub->callback([a, run, raw] {
+    sub->callback([a, run, raw, sub] {
+      // options the chosen mode would ignore
+      if (!a->mode.empty() && a->mode != "minibatch")
+        refuse_given(*sub, {"--batch-size"}, "with --mode " + a->mode + " (minibatch only)");
+      if (a->mode == "batch")
+        refuse_given(*sub, {"--shuffle"},
+                     "with --mode batch (one update per epoch from all samples: no order)");
       manual_seed(0);
       auto csv = data::CsvDataset::load(
           a->data, {.target = a->target,
@@ -420,9 +436,10 @@ void add_classic(CLI::App& app) {
                         .shuffle = a.shuffle});
         for (size_t e = 0; e < r.mse.size(); ++e)
           std::cout << "epoch " << e + 1 << ": mse " << fmt(r.mse[e], 6) << "\n";
-        if (r.diverged)
-          std::cout << "diverged in epoch " << r.epochs
-                    << ": the error grew a million-fold; lower --lr\n";
+        // the weights of a diverged run are no answer: an error, not a table of them
+        SN_CHECK(!r.diverged, ValueError, "classic adaline: diverged in epoch ", r.epochs, " (mse ",
+                 fmt(r.mse.back(), 6), ", a million-fold growth); hint: a smaller --lr (now ", a.lr,
+                 ")");
         print_weights(m.weights(), csv);
       },
       {});
@@ -450,13 +467,12 @@ void add_classic(CLI::App& app) {
         for (size_t e = 0; e < rg.loss.size(); ++e)
           if (shown(e, rg.loss.size()) || rg.diverged)
             std::cout << "epoch " << e + 1 << ": mse " << fmt(rg.loss[e], 6) << "\n";
+        SN_CHECK(!rg.diverged, ValueError, "classic linreg: gradient descent diverged in epoch ",
+                 rg.epochs, " (mse ", fmt(rg.loss.back(), 6), "); hint: a smaller --lr (now ", a.lr,
+                 ")");
         std::cout << "gradient descent (" << a.mode << ")";
-        if (rg.diverged)
-          std::cout << " diverged in epoch " << rg.epochs
-                    << ": the error grew a million-fold; lower --lr\n";
-        else
-          std::cout << ", max |w_gd - w_normal| "
-                    << fmt(max(abs(gd.weights() - ne.weights())).item(), 6) << "\n";
+        std::cout << ", max |w_gd - w_normal| "
+                  << fmt(max(abs(gd.weights() - ne.weights())).item(), 6) << "\n";
         print_weights(gd.weights(), csv);
       },
       {});
@@ -483,6 +499,9 @@ void add_classic(CLI::App& app) {
           if (shown(e, r.loss.size()))
             std::cout << "epoch " << e + 1 << ": loss " << fmt(r.loss[e], 6) << ", accuracy "
                       << fmt(r.accuracy[e]) << "\n";
+        for (size_t e = 0; e < r.loss.size(); ++e)
+          SN_CHECK(std::isfinite(r.loss[e]), ValueError, "classic logreg: the loss is ", r.loss[e],
+                   " in epoch ", e + 1, "; hint: a smaller --lr (now ", a.lr, ")");
         if (csv.num_classes() == 2)
           std::cout << "P(" << a.target << " = '" << csv.classes()[1]
                     << "') = sigmoid(w0 + Σ w·x)\n";

@@ -21,6 +21,7 @@ struct TrainArgs {
   double lr = -1, momentum = 0.9, weight_decay = 0, val_split = 0.1;
   uint64_t seed = 0;
   int threads = 0;
+  bool overwrite = false;
   TextOptions text;  // text runs only, but for --clip-grad (both kinds)
   ScheduleOptions schedule_options;
   double label_smoothing = 0;
@@ -123,7 +124,7 @@ std::vector<train::MetricPtr> metrics_for(const LoadedData& d) {
 // differs, the cosine schedule is re-planned over the new total.
 void run_training(const TrainArgs& a, const std::string& out_dir, bool resume,
                   int64_t planned_epochs = 0) {
-  if (a.threads > 0) set_num_threads(a.threads);
+  apply_threads(a.threads);
   manual_seed(a.seed);
   RunPaths run(out_dir);
 
@@ -162,8 +163,13 @@ void run_training(const TrainArgs& a, const std::string& out_dir, bool resume,
                     });
   optim::LRScheduler* sched = schedule.get();
   // only now, with the data, model and optimizer in hand: a run that fails to start leaves no
-  // empty folder behind
+  // empty folder behind, and one that fails later removes what it made (see RunCleanup)
+  const bool created =
+      resume ? false
+             : claim_run_dir(run.dir, a.overwrite,
+                             {{"data file", a.data.data}, {"model spec", a.model_file}});
   fs::create_directories(run.dir);
+  RunCleanup cleanup(run.dir, created);
 
   train::History previous;
   int64_t initial_epoch = 0;
@@ -245,20 +251,30 @@ void run_training(const TrainArgs& a, const std::string& out_dir, bool resume,
         .monitor = monitor, .patience = a.patience, .restore_best_weights = true});
     callbacks.push_back(early);
   }
+  train::CallbackPtr on_ctrl_c = interrupt_checkpoint(run, built.spec, extra);
+  callbacks.push_back(on_ctrl_c);
 
-  train::History h =
-      train::fit(model, loss_for(d, a.label_smoothing), *opt, loader,
-                 {.epochs = a.epochs,
-                  .validation_split = a.val_split,
-                  .validation_seed = a.seed,
-                  .metrics = metrics_for(d),
-                  .callbacks = callbacks,
-                  .scheduler = sched,
-                  .scheduler_step = schedule.batch_step ? train::SchedulerStep::Batch
-                                                        : train::SchedulerStep::Epoch,
-                  .clip_grad_norm = std::max(0.0, a.text.clip_grad),
-                  .initial_epoch = initial_epoch,
-                  .initial_history = previous});
+  install_interrupt_handler();
+  train::History h;
+  try {
+    h = train::fit(model, loss_for(d, a.label_smoothing), *opt, loader,
+                   {.epochs = a.epochs,
+                    .validation_split = a.val_split,
+                    .validation_seed = a.seed,
+                    .metrics = metrics_for(d),
+                    .callbacks = callbacks,
+                    .scheduler = sched,
+                    .scheduler_step = schedule.batch_step ? train::SchedulerStep::Batch
+                                                          : train::SchedulerStep::Epoch,
+                    .clip_grad_norm = std::max(0.0, a.text.clip_grad),
+                    .initial_epoch = initial_epoch,
+                    .initial_history = previous,
+                    .stop_on_nonfinite = true});
+  } catch (const train::DivergenceError& e) {
+    diverged(e, run, opt->lr());
+  }
+  cleanup.dismiss();
+  finish_interrupted(on_ctrl_c, run);
 
   // the test set, with the best weights
   if (fs::exists(run.best)) train::load_checkpoint(run.best, model, {.restore_rng = false});
@@ -305,8 +321,8 @@ void run_training(const TrainArgs& a, const std::string& out_dir, bool resume,
             << "history.csv, history.jsonl, result.json" << curves_note << "\n";
 }
 
-std::string default_out(const TrainArgs& a) {
-  if (!a.out.empty()) return a.out;
+// runs/<data>-<model>, the default run folder (next_free_run_dir moves on from a taken one)
+std::string default_base(const TrainArgs& a) {
   std::string stem =
       fs::path(is_text_data(a.data.data) && a.data.data != "kjv" ? a.data.data.substr(5)
                                                                  : a.data.data)
@@ -314,6 +330,11 @@ std::string default_out(const TrainArgs& a) {
           .string();
   std::string m = a.model_file.empty() ? a.preset : fs::path(a.model_file).stem().string();
   return "runs/" + stem + "-" + m;
+}
+
+std::string default_out(const TrainArgs& a) {
+  if (!a.out.empty()) return a.out;
+  return next_free_run_dir(default_base(a));
 }
 
 // The step-based options of text runs (ignored by the others).
@@ -357,6 +378,7 @@ TextTrainArgs text_args(const TrainArgs& a, const CLI::App& cmd) {
   t.weight_decay = cmd.get_option("--weight-decay")->count() > 0 ? a.weight_decay : -1;
   t.seed = a.seed;
   t.threads = a.threads;
+  t.overwrite = a.overwrite;
   return t;
 }
 
@@ -430,9 +452,14 @@ void add_train(CLI::App& app) {
   cmd->add_option("--patience", a->patience, "early stopping patience in epochs (0: off)")
       ->capture_default_str()
       ->check(non_negative());
-  cmd->add_option("--seed", a->seed, "random seed")->capture_default_str();
+  cmd->add_option("--seed", a->seed, "random seed")
+      ->capture_default_str()
+      ->check(non_negative_integer());
   cmd->add_option("--threads", a->threads, "threads (default: all cores)")->check(non_negative());
-  cmd->add_option("--out", a->out, "run folder (default: runs/<data>-<model>)");
+  cmd->add_option("--out", a->out,
+                  "run folder (default: runs/<data>-<model>, or -2, -3, ... when that exists)");
+  cmd->add_flag("--overwrite", a->overwrite,
+                "replace the run in an existing --out folder (its checkpoints, history, ...)");
   add_text_options(cmd, a->text);
   add_schedule_options(cmd, a->schedule_options);
   cmd->callback([a, cmd] {
@@ -442,6 +469,30 @@ void add_train(CLI::App& app) {
                             "--gamma", "--pct-start", "--plateau-patience", "--warmup-epochs"})
         SN_CHECK(cmd->get_option(o)->count() == 0, ValueError, o,
                  ": not for text runs, which warm up and anneal by steps (--warmup, --min-lr)");
+    }
+    const std::string& data = a->data.data;
+    const bool text = is_text_data(data);
+    // options the chosen data would ignore are refused, not silently dropped
+    if (text)
+      refuse_given(
+          *cmd,
+          {"--epochs", "--optimizer", "--schedule", "--momentum", "--val-split", "--patience",
+           "--target", "--task", "--test-split", "--limit", "--label-smoothing", "--step-size",
+           "--milestones", "--gamma", "--pct-start", "--plateau-patience", "--warmup-epochs"},
+          "by text runs (--data " + data + ": steps, AdamW, warm-up cosine)");
+    else
+      refuse_given(
+          *cmd,
+          {"--tokenizer", "--steps", "--eval-every", "--warmup", "--min-lr", "--block", "--tbptt"},
+          "with --data " + data + " (text runs only: --data text:FILE or kjv)");
+    if (data == "fashion-mnist" || data == "mnist")
+      refuse_given(*cmd, {"--target", "--task"}, "with --data " + data + " (CSV files only)");
+    if (data == "fashion-mnist")
+      refuse_given(*cmd, {"--test-split"},
+                   "with --data fashion-mnist (it has its own test set of 10000 images)");
+    if (!text && a->optimizer != "sgd")
+      refuse_given(*cmd, {"--momentum"}, "with --optimizer " + a->optimizer + " (sgd only)");
+    if (text) {
       run_text_training(text_args(*a, *cmd), default_out(*a), false);
       return;
     }
@@ -468,7 +519,7 @@ void add_resume(CLI::App& app) {
   cmd->add_option("--steps", *steps, "text runs: total steps (default: the run's own)")
       ->check(positive());
   cmd->add_option("--threads", *threads, "threads (default: all cores)")->check(non_negative());
-  cmd->callback([dir, epochs, steps, threads] {
+  cmd->callback([cmd, dir, epochs, steps, threads] {
     RunPaths run(*dir);
     SN_CHECK(fs::exists(run.run_json), IOError, "resume: '", *dir,
              "' is not a run folder (no run.json)");
@@ -479,6 +530,7 @@ void add_resume(CLI::App& app) {
       SN_THROW(IOError, "resume: ", run.run_json, " is not valid JSON (", e.what(), ")");
     }
     if (j.contains("text")) {
+      refuse_given(*cmd, {"--epochs"}, "by text runs (they count steps: --steps)");
       TextTrainArgs t;
       t.data = DataSpec::from_json(j.at("data"));
       t.model_file = j.value("model_file", "");
@@ -493,6 +545,7 @@ void add_resume(CLI::App& app) {
       run_text_training(t, *dir, true);
       return;
     }
+    refuse_given(*cmd, {"--steps"}, "by this run (it counts epochs: --epochs)");
     TrainArgs a = TrainArgs::from_json(j);
     const int64_t planned = a.epochs;
     if (*epochs > 0) a.epochs = *epochs;

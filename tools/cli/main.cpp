@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
+  } catch (const sn::cli::ExitStatus& e) {
+    return e.code;
   } catch (const CLI::ParseError& e) {
     std::cerr << "sinapsis: " << e.what() << " (see sinapsis --help)\n";
     return 2;

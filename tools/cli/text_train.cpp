@@ -220,7 +220,7 @@ void write_results(const RunPaths& run, const train::History& h, const data::Tex
 }  // namespace
 
 void run_text_training(const TextTrainArgs& a, const std::string& out_dir, bool resume) {
-  if (a.threads > 0) set_num_threads(a.threads);
+  apply_threads(a.threads);
   manual_seed(a.seed);
   RunPaths run(out_dir);
   const Plan p = plan_for(a);
@@ -253,7 +253,12 @@ void run_text_training(const TextTrainArgs& a, const std::string& out_dir, bool 
   auto opt = make_optimizer(model, p);
   optim::WarmupCosineLR sched(*opt,
                               {.warmup = p.warmup, .total_steps = p.steps, .min_lr = p.min_lr});
+  const bool created =
+      resume ? false
+             : claim_run_dir(run.dir, a.overwrite,
+                             {{"text", text_path(a.data)}, {"model spec", a.model_file}});
   fs::create_directories(run.dir);
+  RunCleanup cleanup(run.dir, created);
 
   const int64_t every = p.eval_every > 0 ? p.eval_every : p.steps;
   int64_t initial_step = 0;
@@ -289,17 +294,28 @@ void run_text_training(const TextTrainArgs& a, const std::string& out_dir, bool 
   auto batches = [&](int64_t i) {
     return a.text.tbptt ? train_w.stream_batch(p.batch, i) : train_w.random_batch(p.batch);
   };
-  train::History h =
-      train::fit_steps(model, train::token_cross_entropy, *opt, batches,
-                       {.steps = p.steps,
-                        .eval_every = every,
-                        .validate = [&](nn::Module& m) { return train::window_loss(m, val_w); },
-                        .callbacks = run_callbacks(run, built.spec, extra, resume),
-                        .scheduler = &sched,
-                        .clip_grad_norm = p.clip,
-                        .state_period = period,
-                        .initial_step = initial_step,
-                        .initial_history = previous});
+  std::vector<train::CallbackPtr> callbacks = run_callbacks(run, built.spec, extra, resume);
+  train::CallbackPtr on_ctrl_c = interrupt_checkpoint(run, built.spec, extra);
+  callbacks.push_back(on_ctrl_c);
+  install_interrupt_handler();
+  train::History h;
+  try {
+    h = train::fit_steps(model, train::token_cross_entropy, *opt, batches,
+                         {.steps = p.steps,
+                          .eval_every = every,
+                          .validate = [&](nn::Module& m) { return train::window_loss(m, val_w); },
+                          .callbacks = callbacks,
+                          .scheduler = &sched,
+                          .clip_grad_norm = p.clip,
+                          .state_period = period,
+                          .initial_step = initial_step,
+                          .initial_history = previous,
+                          .stop_on_nonfinite = true});
+  } catch (const train::DivergenceError& e) {
+    diverged(e, run, p.lr, every);
+  }
+  cleanup.dismiss();
+  finish_interrupted(on_ctrl_c, run);
   write_results(run, h, c, a, p, model.num_parameters());
 }
 

@@ -20,6 +20,17 @@
 
 namespace sn::train {
 
+// Thrown by fit() and fit_steps() with stop_on_nonfinite when a loss turns NaN or Inf, after the
+// callbacks' on_train_end (the epoch or period it happened in is abandoned: no checkpoint of it).
+// The message names the epoch and batch (or step), the first op with a non-finite output (the
+// batch run again in anomaly mode) and the parameters that are already non-finite, e.g.
+//   fit: the loss is nan at epoch 2, batch 17 (of 422); the first op with a non-finite output:
+//   AddmmBackward produced inf in its output (shape [128, 512])
+class DivergenceError : public ValueError {
+ public:
+  using ValueError::ValueError;
+};
+
 // The batch loss: model output and target in, a scalar (the MEAN over the batch) out. fit
 // weights batch losses by batch size, so the epoch loss is the mean over examples.
 using LossFn = std::function<Tensor(const Tensor& output, const Tensor& target)>;
@@ -58,6 +69,10 @@ struct FitOptions {
   // 0 silent, 1 progress bar (live on a terminal, one line per epoch otherwise), 2 one line
   // per epoch. Ignored when callbacks already hold a ProgressBar.
   int verbose = 1;
+  // Stop at the first batch whose loss is NaN or Inf, without stepping on it, and throw
+  // DivergenceError (see above); also when an epoch ends with non-finite parameters or a
+  // non-finite validation loss. Off: the loop goes on, as PyTorch's would (see TerminateOnNaN).
+  bool stop_on_nonfinite = false;
 };
 
 // Trains `model` with `opt` on `train` for the epochs in [initial_epoch, epochs). Each batch:
@@ -99,6 +114,9 @@ struct StepFitOptions {
   int64_t initial_step = 0;
   History initial_history{};
   int verbose = 1;  // as FitOptions::verbose
+  // As FitOptions::stop_on_nonfinite: DivergenceError naming the step; a non-finite validation
+  // loss or parameters at the end of a period stop too.
+  bool stop_on_nonfinite = false;
 };
 
 // Trains for the steps [initial_step, steps). Records per period: "loss", the metrics
