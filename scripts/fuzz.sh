@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Bounded libFuzzer run over the three file readers (safetensors, IDX, CSV), built with clang and
-# ASan in build-fuzz/. Each fuzzer starts from tests/fuzz/corpus/<target>/ plus a scratch corpus.
+# Bounded libFuzzer run over the file readers (safetensors, IDX, CSV) and the JSON model-spec
+# reader, built with clang and ASan in build-fuzz/. Each fuzzer starts from tests/fuzz/corpus/<target>/ plus a scratch corpus.
 #   scripts/fuzz.sh            60 seconds per target
 #   scripts/fuzz.sh 300        300 seconds per target
 # A crash stops with a non-zero exit and leaves the input as build-fuzz/crash-<target>-*; copy it
@@ -13,9 +13,9 @@ seconds=${1:-60}
 dir="$root/build-fuzz"
 CXX=clang++ cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSN_FUZZ=ON \
   -DSN_BUILD_TESTS=OFF -DSN_BUILD_EXAMPLES=OFF -DSN_BUILD_BENCH=OFF -DSN_BUILD_CLI=OFF >/dev/null
-cmake --build "$dir" -j "$(nproc)" --target fuzz_safetensors fuzz_idx fuzz_csv
+cmake --build "$dir" -j "$(nproc)" --target fuzz_safetensors fuzz_idx fuzz_csv fuzz_spec
 status=0
-for t in safetensors idx csv; do
+for t in safetensors idx csv spec; do
   scratch="$dir/corpus-$t"
   mkdir -p "$scratch"
   dict=()

@@ -154,10 +154,43 @@ BufferCache& cache() {
   return *c;
 }
 
+struct ThreadLimit {
+  bool active = false;
+  size_t limit = 0, used = 0;
+};
+thread_local ThreadLimit t_limit;
+
 }  // namespace
 
+AllocationLimitError::AllocationLimitError(size_t req, size_t u, size_t lim)
+    : ValueError(concat("allocation of ", req, " bytes would pass the limit of ", lim, " bytes (",
+                        u, " already allocated)")),
+      requested(req),
+      used(u),
+      limit(lim) {}
+
+AllocationLimit::AllocationLimit(size_t bytes)
+    : saved_limit_(t_limit.limit), saved_used_(t_limit.used), saved_active_(t_limit.active) {
+  t_limit = {true, bytes, 0};
+}
+AllocationLimit::~AllocationLimit() { t_limit = {saved_active_, saved_limit_, saved_used_}; }
+size_t AllocationLimit::used() const { return t_limit.used; }
+
+size_t half_physical_memory() {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0 ? static_cast<size_t>(pages) * static_cast<size_t>(page) / 2
+                               : size_t{8} << 30;
+}
+
 size_t buffer_class_bytes(size_t nbytes) { return class_of(nbytes).bytes; }
-void* alloc_buffer(size_t nbytes) { return cache().allocate(nbytes); }
+void* alloc_buffer(size_t nbytes) {
+  if (t_limit.active) {
+    if (nbytes > t_limit.limit || t_limit.used > t_limit.limit - nbytes)
+      throw AllocationLimitError(nbytes, t_limit.used, t_limit.limit);
+    t_limit.used += nbytes;
+  }
+  return cache().allocate(nbytes);
+}
 void free_buffer(void* p, size_t nbytes) { cache().release(p, nbytes); }
 CacheStats buffer_cache_stats() { return cache().stats(); }
 void empty_buffer_cache() { cache().empty(); }

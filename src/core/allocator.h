@@ -5,6 +5,8 @@
 #pragma once
 #include <cstddef>
 
+#include "sinapsis/core/error.h"
+
 namespace sn::detail {
 
 // A block of at least `nbytes` bytes (64-byte aligned, never null); throws sn::Error when the
@@ -25,6 +27,30 @@ void empty_buffer_cache();
 // Turns caching on or off (off empties the cache); `limit_bytes` caps what the cache holds.
 // Caching is off in AddressSanitizer builds so that use-after-free stays detectable.
 void configure_buffer_cache(bool enabled, size_t limit_bytes);
+
+// Building from untrusted sizes (a model spec asking for a layer of 10^12 features): while an
+// AllocationLimit is alive on a thread, alloc_buffer on that thread throws AllocationLimitError
+// before allocating when the bytes it allocated since the limit began would exceed `bytes`.
+// Frees are not subtracted (they may happen on other threads), so the count is an upper bound.
+class AllocationLimitError : public ValueError {
+ public:
+  AllocationLimitError(size_t requested, size_t used, size_t limit);
+  size_t requested, used, limit;
+};
+class AllocationLimit {
+ public:
+  explicit AllocationLimit(size_t bytes);
+  ~AllocationLimit();
+  AllocationLimit(const AllocationLimit&) = delete;
+  AllocationLimit& operator=(const AllocationLimit&) = delete;
+  size_t used() const;
+
+ private:
+  size_t saved_limit_, saved_used_;
+  bool saved_active_;
+};
+// Half the physical memory: the default limit for building a model from a spec.
+size_t half_physical_memory();
 
 // The size class a request falls in: requests are rounded up to 4 steps per power of two (at
 // most 25% slack), so a freed block serves every request of its class.

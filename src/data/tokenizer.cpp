@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
+#include "core/json_read.h"
 #include "sinapsis/core/error.h"
 
 namespace sn::data {
@@ -171,40 +172,47 @@ std::string Tokenizer::decode(const std::vector<int64_t>& ids) const {
 }
 
 TokenizerPtr tokenizer_from_json(const std::string& text) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    SN_THROW(ValueError, "tokenizer_from_json: not valid JSON (", e.what(), ")");
-  }
-  SN_CHECK(j.is_object() && j.contains("type") && j["type"].is_string(), ValueError,
-           "tokenizer_from_json: expected an object with a \"type\" (char or bpe)");
+  const char* op = "tokenizer_from_json";
+  const json j = sn::detail::parse_json(text, op, {.max_depth = 4});
+  SN_CHECK(j.is_object() && j.contains("type") && j["type"].is_string(), ValueError, op,
+           ": expected an object with a \"type\" (char or bpe; got ", sn::detail::json_brief(j),
+           ")");
   const std::string type = j["type"];
-  try {
-    if (type == "char") {
-      std::u32string chars;
-      for (const auto& c : j.at("chars")) {
-        std::u32string one = utf8_decode(c.get<std::string>(), "tokenizer_from_json");
-        SN_CHECK(one.size() == 1, ValueError,
-                 "tokenizer_from_json: each vocabulary entry must be one character (got \"",
-                 c.get<std::string>(), "\")");
-        chars.push_back(one[0]);
-      }
-      return std::make_shared<CharTokenizer>(chars);
+  if (type == "char") {
+    sn::detail::check_keys(j, {"type", "chars"}, op);
+    const json& list = sn::detail::json_field(j, "chars", op);
+    SN_CHECK(list.is_array(), ValueError, op, ": \"chars\" must be a list of strings (got ",
+             sn::detail::json_brief(list), ")");
+    std::u32string chars;
+    for (size_t i = 0; i < list.size(); ++i) {
+      const json& c = list[i];
+      SN_CHECK(c.is_string(), ValueError, op, ": chars[", i, "] must be a string (got ",
+               sn::detail::json_brief(c), ")");
+      std::u32string one = utf8_decode(c.get<std::string>(), op);
+      SN_CHECK(one.size() == 1, ValueError, op, ": chars[", i, "] must be one character (got \"",
+               sn::detail::cut_text(c.get<std::string>()), "\")");
+      chars.push_back(one[0]);
     }
-    if (type == "bpe") {
-      std::vector<std::pair<int64_t, int64_t>> merges;
-      for (const auto& m : j.at("merges")) {
-        SN_CHECK(m.is_array() && m.size() == 2, ValueError,
-                 "tokenizer_from_json: each merge must be a pair of ids");
-        merges.emplace_back(m[0].get<int64_t>(), m[1].get<int64_t>());
-      }
-      return std::make_shared<BpeTokenizer>(std::move(merges));
-    }
-  } catch (const json::exception& e) {
-    SN_THROW(ValueError, "tokenizer_from_json: malformed ", type, " tokenizer (", e.what(), ")");
+    return std::make_shared<CharTokenizer>(chars);
   }
-  SN_THROW(ValueError, "tokenizer_from_json: unknown type '", type, "' (expected char or bpe)");
+  if (type == "bpe") {
+    sn::detail::check_keys(j, {"type", "merges"}, op);
+    const json& list = sn::detail::json_field(j, "merges", op);
+    SN_CHECK(list.is_array(), ValueError, op, ": \"merges\" must be a list of id pairs (got ",
+             sn::detail::json_brief(list), ")");
+    std::vector<std::pair<int64_t, int64_t>> merges;
+    for (size_t i = 0; i < list.size(); ++i) {
+      const json& m = list[i];
+      SN_CHECK(m.is_array() && m.size() == 2 && sn::detail::json_fits_int64(m[0]) &&
+                   sn::detail::json_fits_int64(m[1]),
+               ValueError, op, ": merges[", i, "] must be a pair of integer ids (got ",
+               sn::detail::json_brief(m), ")");
+      merges.emplace_back(m[0].get<int64_t>(), m[1].get<int64_t>());
+    }
+    return std::make_shared<BpeTokenizer>(std::move(merges));
+  }
+  SN_THROW(ValueError, op, ": unknown type '", sn::detail::cut_text(type),
+           "' (expected char or bpe)");
 }
 
 // ---------------------------------------------------------------- CharTokenizer
@@ -327,12 +335,22 @@ std::vector<std::string_view> bpe_chunks(std::string_view t) {
 
 BpeTokenizer::BpeTokenizer(std::vector<std::pair<int64_t, int64_t>> merges)
     : merges_(std::move(merges)) {
+  constexpr size_t kMaxTokenBytes = size_t{1} << 20, kMaxVocabBytes = size_t{256} << 20;
+  size_t total = 0;
   for (int b = 0; b < 256; ++b) bytes_.emplace_back(1, static_cast<char>(b));
   for (size_t k = 0; k < merges_.size(); ++k) {
     const auto [a, b] = merges_[k];
     const int64_t have = 256 + static_cast<int64_t>(k);
     SN_CHECK(a >= 0 && a < have && b >= 0 && b < have, ValueError, "BpeTokenizer: merge ", k,
              " joins ids (", a, ", ", b, "), but only ids below ", have, " exist before it");
+    // Each merge may double a token: 40 merges of a token with itself would ask for 2^40
+    // bytes. Real vocabularies' tokens are words; the bounds leave room for far more.
+    const size_t len =
+        bytes_[static_cast<size_t>(a)].size() + bytes_[static_cast<size_t>(b)].size();
+    total += len;
+    SN_CHECK(len <= kMaxTokenBytes && total <= kMaxVocabBytes, ValueError, "BpeTokenizer: merge ",
+             k, " makes a token of ", len, " bytes (", total, " bytes in all); at most ",
+             kMaxTokenBytes, " per token and ", kMaxVocabBytes, " in all");
     bytes_.push_back(bytes_[static_cast<size_t>(a)] + bytes_[static_cast<size_t>(b)]);
     ranks_.emplace(pair_key(a, b), static_cast<int64_t>(k));  // a repeated pair keeps its first
   }

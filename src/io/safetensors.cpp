@@ -12,6 +12,7 @@
 #include <set>
 #include <vector>
 
+#include "core/json_read.h"
 #include "core/tensor_internal.h"
 #include "io/file_util.h"
 #include "sinapsis/io/atomic_file.h"
@@ -218,28 +219,11 @@ Checkpoint load_bytes(std::string_view bytes, const std::string& file) {
   const std::string_view htext = bytes.substr(8, hlen);
   const std::string_view body = bytes.substr(8 + hlen);
 
-  // Duplicate keys would silently shadow each other in the parsed object: detect them while
-  // parsing, one key set per open object.
-  std::vector<std::set<std::string>> open_keys;
-  std::string duplicate;
-  json header;
-  try {
-    header =
-        json::parse(htext.begin(), htext.end(), [&](int, json::parse_event_t ev, json& parsed) {
-          if (ev == json::parse_event_t::object_start) {
-            open_keys.emplace_back();
-          } else if (ev == json::parse_event_t::object_end) {
-            if (!open_keys.empty()) open_keys.pop_back();
-          } else if (ev == json::parse_event_t::key && !open_keys.empty()) {
-            const std::string& k = parsed.get_ref<const std::string&>();
-            if (!open_keys.back().insert(k).second && duplicate.empty()) duplicate = k;
-          }
-          return true;
-        });
-  } catch (const json::exception& e) {
-    SN_THROW(IOError, "load: '", f, "': the header is not valid JSON (", e.what(), ")");
-  }
-  SN_CHECK(duplicate.empty(), IOError, "load: '", f, "': the header names '", duplicate, "' twice");
+  // Size, depth (a tensor entry is 3 levels deep) and duplicate keys are checked before and
+  // while parsing (core/json_read.h).
+  const json header =
+      sn::detail::parse_json<IOError>(htext, "load: '" + f + "': the header",
+                                      {.max_bytes = kMaxSafetensorsHeader, .max_depth = 16});
   SN_CHECK(header.is_object(), IOError, "load: '", f, "': the header is JSON but not an object");
 
   Checkpoint ck;

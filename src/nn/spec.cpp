@@ -3,13 +3,16 @@
 // New layer types add one entry to layer_table().
 #include "sinapsis/nn/spec.h"
 
+#include <atomic>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "io/file_util.h"
+#include "core/allocator.h"
+#include "core/json_read.h"
+#include "nn/spec_internal.h"
 #include "sinapsis/autograd/node.h"
 #include "sinapsis/nn/conv.h"
 #include "sinapsis/nn/nn.h"
@@ -30,49 +33,108 @@ std::string shape_n(const Shape& s) {  // [N, 784]: the batch shown as N
   return os.str();
 }
 
+// A problem with one field, already named by its path: not wrapped again with the layer.
+class SpecError : public ValueError {
+ public:
+  using ValueError::ValueError;
+};
+
 struct Ctx {
   int index = 0;           // running layer number, for errors
   DType dtype = kFloat32;  // of the zeros the next layer is probed with (int64: token ids)
 };
 
+// The layer being built: its path in the spec ("layers[3].body[0]"), type and declared keys,
+// for the field helpers' messages (set by build_list; blocks nest, so it is saved and restored).
+struct Current {
+  std::string where = "spec", type;
+  const std::vector<std::string>* keys = nullptr;
+};
+thread_local Current t_cur;
+
+// Every integer in a spec must fit here: sizes beyond 2^31 are not a model this library can
+// train, and bounding them keeps every product of two of them far from int64 overflow.
+constexpr int64_t kMaxSpecInt = 2147483647;
+// A spec is a few kilobytes; blocks nest two JSON levels each (object, list).
+constexpr size_t kMaxSpecBytes = 16 << 20;
+constexpr int kMaxSpecDepth = 64;
+
 std::shared_ptr<Module> build_list(const json& layers, Shape& shape, Ctx& ctx, json& normalised,
                                    const std::string& where);
 
-double num(const json& j, const char* key, double dflt) {
-  if (!j.contains(key)) return dflt;
-  SN_CHECK(j[key].is_number(), ValueError, "model spec: \"", key, "\" must be a number (got ",
-           j[key].dump(), ")");
-  return j[key].get<double>();
-}
-int64_t integer(const json& j, const char* key, int64_t dflt) {
-  if (!j.contains(key)) return dflt;
-  SN_CHECK(j[key].is_number_integer(), ValueError, "model spec: \"", key,
-           "\" must be an integer (got ", j[key].dump(), ")");
-  return j[key].get<int64_t>();
-}
-bool boolean(const json& j, const char* key, bool dflt) {
-  if (!j.contains(key)) return dflt;
-  SN_CHECK(j[key].is_boolean(), ValueError, "model spec: \"", key, "\" must be true or false");
-  return j[key].get<bool>();
+std::string field(const char* key) { return t_cur.where + "." + key; }
+void declared(const char* key) {
+  // A builder reading a key its table entry does not list is a bug here, not the user's: the
+  // unknown-key check and docs/model-spec.md both go by the list.
+  bool ok = false;
+  if (t_cur.keys)
+    for (const auto& k : *t_cur.keys) ok = ok || k == key;
+  SN_ASSERT(ok, "spec: ", t_cur.type, " reads \"", key, "\" but its layer_table() entry omits it");
 }
 
-IntArgs int_args(const json& j, const char* key, IntArgs dflt) {
+double num(const json& j, const char* key, double dflt) {
+  declared(key);
+  return sn::detail::json_double<SpecError>(j, key, dflt, t_cur.where);
+}
+int64_t integer(const json& j, const char* key, int64_t dflt) {
+  declared(key);
+  const int64_t v = sn::detail::json_int<SpecError>(j, key, dflt, t_cur.where);
+  SN_CHECK(v >= -kMaxSpecInt && v <= kMaxSpecInt, SpecError, field(key), " is ", v, ", beyond the ",
+           kMaxSpecInt, " a size in a model spec may be");
+  return v;
+}
+// A size that must be > 0: required when dflt < 0.
+int64_t positive(const json& j, const char* key, int64_t dflt = -1) {
+  SN_CHECK(dflt > 0 || j.contains(key), SpecError, t_cur.where, " (", t_cur.type, ") needs \"", key,
+           "\" (an integer > 0)");
+  const int64_t v = integer(j, key, dflt);
+  SN_CHECK(v > 0, SpecError, field(key), " must be > 0 (got ", v, ")");
+  return v;
+}
+bool boolean(const json& j, const char* key, bool dflt) {
+  declared(key);
+  return sn::detail::json_bool<SpecError>(j, key, dflt, t_cur.where);
+}
+std::string str(const json& j, const char* key, const std::string& dflt) {
+  declared(key);
+  return sn::detail::json_string<SpecError>(j, key, dflt, t_cur.where);
+}
+// One of `allowed` (the first is the default).
+std::string choice(const json& j, const char* key, const std::vector<std::string>& allowed) {
+  const std::string v = str(j, key, allowed[0]);
+  for (const auto& a : allowed)
+    if (a == v) return v;
+  std::string list;
+  for (const auto& a : allowed) list += (list.empty() ? "\"" : ", \"") + a + "\"";
+  SN_THROW(SpecError, field(key), " must be one of ", list, " (got \"", sn::detail::cut_text(v),
+           "\")");
+}
+
+// An integer or a list of integers, each >= `min`.
+IntArgs int_args(const json& j, const char* key, IntArgs dflt, int64_t min = 1) {
+  declared(key);
   if (!j.contains(key)) return dflt;
-  if (j[key].is_number_integer()) return IntArgs(j[key].get<int64_t>());
-  SN_CHECK(j[key].is_array(), ValueError, "model spec: \"", key,
-           "\" must be an integer or a list of integers (got ", j[key].dump(), ")");
+  const json& a = j[key];
+  auto one = [&](const json& e) {
+    SN_CHECK(sn::detail::json_fits_int64(e), SpecError, field(key),
+             " must be an integer or a list of integers (got ", sn::detail::json_brief(a), ")");
+    const int64_t v = e.get<int64_t>();
+    SN_CHECK(v >= min && v <= kMaxSpecInt, SpecError, field(key), " must hold integers in [", min,
+             ", ", kMaxSpecInt, "] (got ", sn::detail::json_brief(a), ")");
+    return v;
+  };
+  if (!a.is_array()) return IntArgs(one(a));
+  SN_CHECK(!a.empty() && a.size() <= 3, SpecError, field(key), " must hold 1 to 3 integers (got ",
+           sn::detail::json_brief(a), ")");
   std::vector<int64_t> v;
-  for (auto& e : j[key]) {
-    SN_CHECK(e.is_number_integer(), ValueError, "model spec: \"", key,
-             "\" must hold integers (got ", j[key].dump(), ")");
-    v.push_back(e.get<int64_t>());
-  }
+  for (auto& e : a) v.push_back(one(e));
   return IntArgs(v);
 }
 Padding padding_arg(const json& j) {
+  declared("padding");
   if (j.contains("padding") && j["padding"].is_string())
-    return Padding(j["padding"].get<std::string>().c_str());
-  IntArgs a = int_args(j, "padding", 0);
+    return Padding(choice(j, "padding", {"valid", "same"}).c_str());
+  IntArgs a = int_args(j, "padding", 0, 0);
   return Padding(a.values());
 }
 int64_t channels(const Shape& in, const char* type) {
@@ -86,17 +148,10 @@ int64_t sequence_features(const Shape& in, const char* type) {
            " but needs a sequence [N, T, E]; hint: the spec's \"input\" is [T, E] per example");
   return in[2];
 }
-int64_t nhead(const json& l, const char* type) {
-  const int64_t h = integer(l, "nhead", -1);
-  SN_CHECK(h > 0, ValueError, "model spec: ", type, " needs \"nhead\" > 0");
-  return h;
-}
 // PyTorch's defaults, except batch_first: a spec's batch is always dim 0.
 TransformerLayerOptions transformer_options(const json& l) {
-  const std::string act = l.value("activation", std::string("relu"));
-  SN_CHECK(act == "relu" || act == "gelu", ValueError,
-           "model spec: \"activation\" must be \"relu\" or \"gelu\" (got \"", act, "\")");
-  return {.dim_feedforward = integer(l, "dim_feedforward", 2048),
+  const std::string act = choice(l, "activation", {"relu", "gelu"});
+  return {.dim_feedforward = positive(l, "dim_feedforward", 2048),
           .dropout = num(l, "dropout", 0.1),
           .activation = act == "gelu" ? TransformerActivation::GELU : TransformerActivation::ReLU,
           .layer_norm_eps = num(l, "layer_norm_eps", 1e-5),
@@ -108,8 +163,7 @@ TransformerLayerOptions transformer_options(const json& l) {
 // RNN / LSTM / GRU: the spec's input is batch-major ([N, T, features]), so batch_first
 // defaults to true here (PyTorch's module default is false; the spec writes the value it used).
 std::shared_ptr<Module> recurrent_layer(const std::string& type, json& l, const Shape& in) {
-  const int64_t hidden = integer(l, "hidden_size", -1);
-  SN_CHECK(hidden > 0, ValueError, "model spec: ", type, " needs \"hidden_size\" > 0");
+  const int64_t hidden = positive(l, "hidden_size");
   if (in.size() != 3)
     SN_THROW(ShapeError, type, " gets ", shape_n(in),
              ": expected [N, T, features], a sequence per example");
@@ -118,7 +172,7 @@ std::shared_ptr<Module> recurrent_layer(const std::string& type, json& l, const 
     SN_THROW(ShapeError, type, "(", want, " → ", hidden, ") gets ", shape_n(in),
              ": expected [N, T, ", want, "]; hint: drop \"input_size\" to infer it");
   l["input_size"] = have;
-  const int64_t layers = integer(l, "num_layers", 1);
+  const int64_t layers = positive(l, "num_layers", 1);
   const bool bias = boolean(l, "bias", true), bf = boolean(l, "batch_first", true);
   const bool bi = boolean(l, "bidirectional", false);
   const double dropout = num(l, "dropout", 0.0);
@@ -138,7 +192,7 @@ std::shared_ptr<Module> recurrent_layer(const std::string& type, json& l, const 
                                             .batch_first = bf,
                                             .dropout = dropout,
                                             .bidirectional = bi});
-  const std::string nl = l.value("nonlinearity", std::string("tanh"));
+  const std::string nl = choice(l, "nonlinearity", {"tanh", "relu"});
   return std::make_shared<RNN>(have, hidden,
                                RNNOptions{.num_layers = layers,
                                           .bias = bias,
@@ -151,374 +205,475 @@ std::shared_ptr<Module> recurrent_layer(const std::string& type, json& l, const 
 // Builds one layer given the current input shape (batch dim included, size 1). May fill in
 // inferred options in `layer`.
 using Builder = std::function<std::shared_ptr<Module>(json& layer, const Shape& in, Ctx& ctx)>;
+struct LayerType {
+  std::vector<std::string> keys;  // the options it takes, besides "type" and "name"
+  Builder build;
+};
 
-const std::map<std::string, Builder>& layer_table() {
-  static const std::map<std::string, Builder> table = {
+template <typename M>
+LayerType plain() {
+  return {{}, [](json&, const Shape&, Ctx&) -> std::shared_ptr<Module> {
+            return std::make_shared<M>();
+          }};
+}
+
+ConvLayerOptions conv_options(const json& l) {
+  return {.stride = int_args(l, "stride", 1),
+          .padding = padding_arg(l),
+          .dilation = int_args(l, "dilation", 1),
+          .groups = positive(l, "groups", 1),
+          .bias = boolean(l, "bias", true)};
+}
+const std::vector<std::string> kConvKeys = {"out",      "kernel", "stride", "padding",
+                                            "dilation", "groups", "bias"};
+const std::vector<std::string> kPoolKeys = {"kernel", "stride", "padding"};
+const std::vector<std::string> kTransformerKeys = {
+    "nhead", "dim_feedforward", "dropout", "activation", "layer_norm_eps", "norm_first", "causal"};
+const std::vector<std::string> kRecurrentKeys = {
+    "hidden_size", "input_size", "num_layers", "bias", "batch_first", "dropout", "bidirectional"};
+std::vector<std::string> plus(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+const std::map<std::string, LayerType>& layer_table() {
+  static const std::map<std::string, LayerType> table = {
       {"Linear",
-       [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
-         const int64_t out = integer(l, "out", -1);
-         SN_CHECK(out > 0, ValueError, "model spec: Linear needs \"out\" > 0");
-         const int64_t have = in.back();
-         const int64_t want = integer(l, "in", have);
-         if (want != have) {
-           SN_THROW(ShapeError, "Linear(", want, " → ", out, ") gets ", shape_n(in),
-                    ": expected [N, ", want, "]",
-                    in.size() > 2 ? "; hint: did you forget Flatten?"
-                                  : "; hint: drop \"in\" to infer it");
-         }
-         l["in"] = have;
-         return std::make_shared<Linear>(have, out,
-                                         LinearOptions{.bias = boolean(l, "bias", true)});
-       }},
+       {{"in", "out", "bias"},
+        [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
+          const int64_t out = positive(l, "out");
+          const int64_t have = in.back();
+          const int64_t want = integer(l, "in", have);
+          if (want != have) {
+            SN_THROW(ShapeError, "Linear(", want, " → ", out, ") gets ", shape_n(in),
+                     ": expected [N, ", want, "]",
+                     in.size() > 2 ? "; hint: did you forget Flatten?"
+                                   : "; hint: drop \"in\" to infer it");
+          }
+          l["in"] = have;
+          return std::make_shared<Linear>(have, out,
+                                          LinearOptions{.bias = boolean(l, "bias", true)});
+        }}},
       {"Embedding",
-       [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
-         const int64_t n = integer(l, "num_embeddings", -1), d = integer(l, "embedding_dim", -1);
-         SN_CHECK(n > 0 && d > 0, ValueError,
-                  "model spec: Embedding needs \"num_embeddings\" > 0 and \"embedding_dim\" > 0");
-         return std::make_shared<Embedding>(n, d);
-       }},
+       {{"num_embeddings", "embedding_dim"},
+        [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
+          const int64_t n = positive(l, "num_embeddings"), d = positive(l, "embedding_dim");
+          return std::make_shared<Embedding>(n, d);
+        }}},
       {"Flatten",
-       [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
-         return std::make_shared<Flatten>(integer(l, "start_dim", 1), integer(l, "end_dim", -1));
-       }},
+       {{"start_dim", "end_dim"},
+        [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
+          return std::make_shared<Flatten>(integer(l, "start_dim", 1), integer(l, "end_dim", -1));
+        }}},
       {"Unflatten",
-       [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
-         SN_CHECK(l.contains("sizes") && l["sizes"].is_array(), ValueError,
-                  "model spec: Unflatten needs \"sizes\" (a list, one entry may be -1)");
-         return std::make_shared<Unflatten>(integer(l, "dim", 1),
-                                            int_args(l, "sizes", IntArgs()).values());
-       }},
-      {"Identity",
-       [](json&, const Shape&, Ctx&) -> std::shared_ptr<Module> {
-         return std::make_shared<Identity>();
-       }},
-      {"Dropout",
-       [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
-         return std::make_shared<Dropout>(num(l, "p", 0.5));
-       }},
-      {"Step",
-       [](json&, const Shape&, Ctx&) -> std::shared_ptr<Module> {
-         return std::make_shared<Step>();
-       }},
-      {"Sigmoid",
-       [](json&, const Shape&, Ctx&) -> std::shared_ptr<Module> {
-         return std::make_shared<Sigmoid>();
-       }},
-      {"Tanh",
-       [](json&, const Shape&, Ctx&) -> std::shared_ptr<Module> {
-         return std::make_shared<Tanh>();
-       }},
-      {"ReLU",
-       [](json&, const Shape&, Ctx&) -> std::shared_ptr<Module> {
-         return std::make_shared<ReLU>();
-       }},
-      {"SiLU",
-       [](json&, const Shape&, Ctx&) -> std::shared_ptr<Module> {
-         return std::make_shared<SiLU>();
-       }},
-      {"LeakyReLU",
-       [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
-         return std::make_shared<LeakyReLU>(num(l, "negative_slope", 0.01));
-       }},
-      {"ELU",
-       [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
-         return std::make_shared<ELU>(num(l, "alpha", 1.0));
-       }},
-      {"GELU",
-       [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
-         const std::string a = l.value("approximate", std::string("none"));
-         SN_CHECK(a == "none" || a == "tanh", ValueError,
-                  "model spec: GELU \"approximate\" must be \"none\" or \"tanh\" (got \"", a,
-                  "\")");
-         return std::make_shared<GELU>(a == "tanh");
-       }},
-      {"Softplus",
-       [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
-         return std::make_shared<Softplus>(num(l, "beta", 1.0), num(l, "threshold", 20.0));
-       }},
-      {"Softmax",
-       [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
-         return std::make_shared<Softmax>(integer(l, "dim", -1));
-       }},
-      {"LogSoftmax",
-       [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
-         return std::make_shared<LogSoftmax>(integer(l, "dim", -1));
-       }},
-      {"LayerNorm",
-       [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
-         const int64_t f = integer(l, "features", in.back());
-         l["features"] = f;
-         return std::make_shared<LayerNorm>(
-             f, LayerNormOptions{.eps = num(l, "eps", 1e-5), .bias = boolean(l, "bias", true)});
-       }},
-      {"Conv1d",
-       [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
-         const int64_t out = integer(l, "out", -1);
-         SN_CHECK(out > 0 && l.contains("kernel"), ValueError,
-                  "model spec: Conv1d needs \"out\" and \"kernel\"");
-         return std::make_shared<Conv1d>(channels(in, "Conv1d"), out, int_args(l, "kernel", 1),
-                                         ConvLayerOptions{.stride = int_args(l, "stride", 1),
-                                                          .padding = padding_arg(l),
-                                                          .dilation = int_args(l, "dilation", 1),
-                                                          .groups = integer(l, "groups", 1),
-                                                          .bias = boolean(l, "bias", true)});
-       }},
-      {"Conv2d",
-       [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
-         const int64_t out = integer(l, "out", -1);
-         SN_CHECK(out > 0 && l.contains("kernel"), ValueError,
-                  "model spec: Conv2d needs \"out\" and \"kernel\"");
-         return std::make_shared<Conv2d>(channels(in, "Conv2d"), out, int_args(l, "kernel", 1),
-                                         ConvLayerOptions{.stride = int_args(l, "stride", 1),
-                                                          .padding = padding_arg(l),
-                                                          .dilation = int_args(l, "dilation", 1),
-                                                          .groups = integer(l, "groups", 1),
-                                                          .bias = boolean(l, "bias", true)});
-       }},
+       {{"dim", "sizes"},
+        [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
+          declared("sizes");
+          SN_CHECK(l.contains("sizes"), SpecError, t_cur.where,
+                   " (Unflatten) needs \"sizes\" (a list, one entry may be -1)");
+          const json& a = l["sizes"];
+          SN_CHECK(a.is_array() && !a.empty() && a.size() <= 8, SpecError, field("sizes"),
+                   " must be a list of 1 to 8 integers (got ", sn::detail::json_brief(a), ")");
+          std::vector<int64_t> sizes;
+          for (const json& e : a) {
+            SN_CHECK(sn::detail::json_fits_int64(e) && e.get<int64_t>() >= -1 &&
+                         e.get<int64_t>() != 0 && e.get<int64_t>() <= kMaxSpecInt,
+                     SpecError, field("sizes"), " must hold integers in [1, ", kMaxSpecInt,
+                     "] or -1 (got ", sn::detail::json_brief(a), ")");
+            sizes.push_back(e.get<int64_t>());
+          }
+          return std::make_shared<Unflatten>(integer(l, "dim", 1), sizes);
+        }}},
       {"ConvTranspose2d",
-       [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
-         const int64_t out = integer(l, "out", -1);
-         SN_CHECK(out > 0 && l.contains("kernel"), ValueError,
-                  "model spec: ConvTranspose2d needs \"out\" and \"kernel\"");
-         return std::make_shared<ConvTranspose2d>(
-             channels(in, "ConvTranspose2d"), out, int_args(l, "kernel", 1),
-             ConvTransposeLayerOptions{.stride = int_args(l, "stride", 1),
-                                       .padding = int_args(l, "padding", 0),
-                                       .output_padding = int_args(l, "output_padding", 0),
-                                       .groups = integer(l, "groups", 1),
-                                       .bias = boolean(l, "bias", true),
-                                       .dilation = int_args(l, "dilation", 1)});
-       }},
+       {{"out", "kernel", "stride", "padding", "output_padding", "dilation", "groups", "bias"},
+        [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
+          const int64_t out = positive(l, "out");
+          SN_CHECK(l.contains("kernel"), SpecError, t_cur.where,
+                   " (ConvTranspose2d) needs \"kernel\"");
+          return std::make_shared<ConvTranspose2d>(
+              channels(in, "ConvTranspose2d"), out, int_args(l, "kernel", 1),
+              ConvTransposeLayerOptions{.stride = int_args(l, "stride", 1),
+                                        .padding = int_args(l, "padding", 0, 0),
+                                        .output_padding = int_args(l, "output_padding", 0, 0),
+                                        .groups = positive(l, "groups", 1),
+                                        .bias = boolean(l, "bias", true),
+                                        .dilation = int_args(l, "dilation", 1)});
+        }}},
       {"Upsample",
-       [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
-         UpsampleOptions o{.mode = l.value("mode", std::string("nearest")),
-                           .align_corners = boolean(l, "align_corners", false)};
-         if (l.contains("size")) o.size = int_args(l, "size", IntArgs()).values();
-         if (l.contains("scale_factor")) {
-           const json& s = l["scale_factor"];
-           SN_CHECK(s.is_number() || s.is_array(), ValueError,
-                    "model spec: Upsample \"scale_factor\" must be a number or a list of two");
-           o.scale_factor =
-               s.is_number() ? std::vector<double>{s.get<double>()} : s.get<std::vector<double>>();
-         }
-         SN_CHECK(o.size.empty() != o.scale_factor.empty(), ValueError,
-                  "model spec: Upsample needs one of \"size\" and \"scale_factor\"");
-         return std::make_shared<Upsample>(o);
-       }},
+       {{"size", "scale_factor", "mode", "align_corners"},
+        [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
+          UpsampleOptions o{.mode = choice(l, "mode", {"nearest", "bilinear"}),
+                            .align_corners = boolean(l, "align_corners", false)};
+          if (l.contains("size")) o.size = int_args(l, "size", IntArgs()).values();
+          declared("scale_factor");
+          if (l.contains("scale_factor")) {
+            const json& s = l["scale_factor"];
+            const std::vector<json> v =
+                s.is_array() ? std::vector<json>(s.begin(), s.end()) : std::vector<json>{s};
+            SN_CHECK(!v.empty() && v.size() <= 2, SpecError, field("scale_factor"),
+                     " must be a number or a list of two (got ", sn::detail::json_brief(s), ")");
+            for (const json& e : v) {
+              SN_CHECK(e.is_number() && e.get<double>() > 0 && e.get<double>() <= kMaxSpecInt,
+                       SpecError, field("scale_factor"), " must hold numbers in (0, ", kMaxSpecInt,
+                       "] (got ", sn::detail::json_brief(s), ")");
+              o.scale_factor.push_back(e.get<double>());
+            }
+          }
+          SN_CHECK(o.size.empty() != o.scale_factor.empty(), SpecError, t_cur.where,
+                   " (Upsample) needs one of \"size\" and \"scale_factor\"");
+          return std::make_shared<Upsample>(o);
+        }}},
+      {"Identity", plain<Identity>()},
+      {"Dropout",
+       {{"p"},
+        [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
+          return std::make_shared<Dropout>(num(l, "p", 0.5));
+        }}},
+      {"Step", plain<Step>()},
+      {"Sigmoid", plain<Sigmoid>()},
+      {"Tanh", plain<Tanh>()},
+      {"ReLU", plain<ReLU>()},
+      {"SiLU", plain<SiLU>()},
+      {"LeakyReLU",
+       {{"negative_slope"},
+        [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
+          return std::make_shared<LeakyReLU>(num(l, "negative_slope", 0.01));
+        }}},
+      {"ELU",
+       {{"alpha"},
+        [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
+          return std::make_shared<ELU>(num(l, "alpha", 1.0));
+        }}},
+      {"GELU",
+       {{"approximate"},
+        [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
+          return std::make_shared<GELU>(choice(l, "approximate", {"none", "tanh"}) == "tanh");
+        }}},
+      {"Softplus",
+       {{"beta", "threshold"},
+        [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
+          return std::make_shared<Softplus>(num(l, "beta", 1.0), num(l, "threshold", 20.0));
+        }}},
+      {"Softmax",
+       {{"dim"},
+        [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
+          return std::make_shared<Softmax>(integer(l, "dim", -1));
+        }}},
+      {"LogSoftmax",
+       {{"dim"},
+        [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
+          return std::make_shared<LogSoftmax>(integer(l, "dim", -1));
+        }}},
+      {"LayerNorm",
+       {{"features", "eps", "bias"},
+        [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
+          const int64_t f = positive(l, "features", in.back());
+          l["features"] = f;
+          return std::make_shared<LayerNorm>(
+              f, LayerNormOptions{.eps = num(l, "eps", 1e-5), .bias = boolean(l, "bias", true)});
+        }}},
+      {"Conv1d",
+       {kConvKeys,
+        [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
+          const int64_t out = positive(l, "out");
+          SN_CHECK(l.contains("kernel"), SpecError, t_cur.where, " (Conv1d) needs \"kernel\"");
+          return std::make_shared<Conv1d>(channels(in, "Conv1d"), out, int_args(l, "kernel", 1),
+                                          conv_options(l));
+        }}},
+      {"Conv2d",
+       {kConvKeys,
+        [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
+          const int64_t out = positive(l, "out");
+          SN_CHECK(l.contains("kernel"), SpecError, t_cur.where, " (Conv2d) needs \"kernel\"");
+          return std::make_shared<Conv2d>(channels(in, "Conv2d"), out, int_args(l, "kernel", 1),
+                                          conv_options(l));
+        }}},
       {"MaxPool1d",
-       [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
-         return std::make_shared<MaxPool1d>(
-             int_args(l, "kernel", 2), MaxPoolOptions{.stride = int_args(l, "stride", IntArgs()),
-                                                      .padding = int_args(l, "padding", 0)});
-       }},
+       {kPoolKeys,
+        [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
+          return std::make_shared<MaxPool1d>(
+              int_args(l, "kernel", 2), MaxPoolOptions{.stride = int_args(l, "stride", IntArgs()),
+                                                       .padding = int_args(l, "padding", 0, 0)});
+        }}},
       {"MaxPool2d",
-       [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
-         return std::make_shared<MaxPool2d>(
-             int_args(l, "kernel", 2), MaxPoolOptions{.stride = int_args(l, "stride", IntArgs()),
-                                                      .padding = int_args(l, "padding", 0)});
-       }},
+       {kPoolKeys,
+        [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
+          return std::make_shared<MaxPool2d>(
+              int_args(l, "kernel", 2), MaxPoolOptions{.stride = int_args(l, "stride", IntArgs()),
+                                                       .padding = int_args(l, "padding", 0, 0)});
+        }}},
       {"AvgPool2d",
-       [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
-         return std::make_shared<AvgPool2d>(
-             int_args(l, "kernel", 2), AvgPoolOptions{.stride = int_args(l, "stride", IntArgs()),
-                                                      .padding = int_args(l, "padding", 0)});
-       }},
+       {kPoolKeys,
+        [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
+          return std::make_shared<AvgPool2d>(
+              int_args(l, "kernel", 2), AvgPoolOptions{.stride = int_args(l, "stride", IntArgs()),
+                                                       .padding = int_args(l, "padding", 0, 0)});
+        }}},
       {"AdaptiveAvgPool2d",
-       [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
-         return std::make_shared<AdaptiveAvgPool2d>(int_args(l, "output", 1));
-       }},
+       {{"output"},
+        [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
+          return std::make_shared<AdaptiveAvgPool2d>(int_args(l, "output", 1));
+        }}},
       {"BatchNorm1d",
-       [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
-         return std::make_shared<BatchNorm1d>(
-             channels(in, "BatchNorm1d"),
-             BatchNormLayerOptions{.eps = num(l, "eps", 1e-5),
-                                   .momentum = num(l, "momentum", 0.1)});
-       }},
+       {{"eps", "momentum"},
+        [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
+          return std::make_shared<BatchNorm1d>(
+              channels(in, "BatchNorm1d"),
+              BatchNormLayerOptions{.eps = num(l, "eps", 1e-5),
+                                    .momentum = num(l, "momentum", 0.1)});
+        }}},
       {"BatchNorm2d",
-       [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
-         return std::make_shared<BatchNorm2d>(
-             channels(in, "BatchNorm2d"),
-             BatchNormLayerOptions{.eps = num(l, "eps", 1e-5),
-                                   .momentum = num(l, "momentum", 0.1)});
-       }},
+       {{"eps", "momentum"},
+        [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
+          return std::make_shared<BatchNorm2d>(
+              channels(in, "BatchNorm2d"),
+              BatchNormLayerOptions{.eps = num(l, "eps", 1e-5),
+                                    .momentum = num(l, "momentum", 0.1)});
+        }}},
       {"GroupNorm",
-       [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
-         return std::make_shared<GroupNorm>(integer(l, "groups", 1), channels(in, "GroupNorm"),
-                                            num(l, "eps", 1e-5));
-       }},
+       {{"groups", "eps"},
+        [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
+          return std::make_shared<GroupNorm>(positive(l, "groups", 1), channels(in, "GroupNorm"),
+                                             num(l, "eps", 1e-5));
+        }}},
       {"ResNetBlock",
-       [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
-         const int64_t c = channels(in, "ResNetBlock");
-         return std::make_shared<ResNetBlock>(c, integer(l, "out", c), integer(l, "stride", 1));
-       }},
+       {{"out", "stride"},
+        [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
+          const int64_t c = channels(in, "ResNetBlock");
+          return std::make_shared<ResNetBlock>(c, positive(l, "out", c), positive(l, "stride", 1));
+        }}},
       {"Inception",
-       [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
-         InceptionOptions o;
-         o.c1 = integer(l, "c1", o.c1);
-         o.c3_reduce = integer(l, "c3_reduce", o.c3_reduce);
-         o.c3 = integer(l, "c3", o.c3);
-         o.c5_reduce = integer(l, "c5_reduce", o.c5_reduce);
-         o.c5 = integer(l, "c5", o.c5);
-         o.pool_proj = integer(l, "pool_proj", o.pool_proj);
-         return std::make_shared<Inception>(channels(in, "Inception"), o);
-       }},
+       {{"c1", "c3_reduce", "c3", "c5_reduce", "c5", "pool_proj"},
+        [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
+          InceptionOptions o;
+          o.c1 = positive(l, "c1", o.c1);
+          o.c3_reduce = positive(l, "c3_reduce", o.c3_reduce);
+          o.c3 = positive(l, "c3", o.c3);
+          o.c5_reduce = positive(l, "c5_reduce", o.c5_reduce);
+          o.c5 = positive(l, "c5", o.c5);
+          o.pool_proj = positive(l, "pool_proj", o.pool_proj);
+          return std::make_shared<Inception>(channels(in, "Inception"), o);
+        }}},
       // attention: per example [T, E] (batch first, as every spec input); self-attention
       {"MultiheadAttention",
-       [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
-         const int64_t e = sequence_features(in, "MultiheadAttention");
-         const int64_t heads = integer(l, "num_heads", -1);
-         SN_CHECK(heads > 0, ValueError, "model spec: MultiheadAttention needs \"num_heads\" > 0");
-         return std::make_shared<MultiheadAttention>(
-             e, heads,
-             MultiheadAttentionOptions{.dropout = num(l, "dropout", 0.0),
-                                       .bias = boolean(l, "bias", true),
-                                       .batch_first = true,
-                                       .need_weights = false,
-                                       .causal = boolean(l, "causal", false)});
-       }},
+       {{"num_heads", "dropout", "bias", "causal"},
+        [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
+          const int64_t e = sequence_features(in, "MultiheadAttention");
+          const int64_t heads = positive(l, "num_heads");
+          return std::make_shared<MultiheadAttention>(
+              e, heads,
+              MultiheadAttentionOptions{.dropout = num(l, "dropout", 0.0),
+                                        .bias = boolean(l, "bias", true),
+                                        .batch_first = true,
+                                        .need_weights = false,
+                                        .causal = boolean(l, "causal", false)});
+        }}},
       {"TransformerEncoderLayer",
-       [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
-         const int64_t d = sequence_features(in, "TransformerEncoderLayer");
-         return std::make_shared<TransformerEncoderLayer>(d, nhead(l, "TransformerEncoderLayer"),
-                                                          transformer_options(l));
-       }},
+       {kTransformerKeys,
+        [](json& l, const Shape& in, Ctx&) -> std::
+                                               shared_ptr<Module> {
+                                                 const int64_t d = sequence_features(
+                                                     in, "TransformerEncoderLayer");
+                                                 return std::make_shared<TransformerEncoderLayer>(
+                                                     d, positive(l, "nhead"),
+                                                     transformer_options(l));
+                                               }}},
       {"TransformerEncoder",
-       [](json& l, const Shape& in,
-          Ctx&) -> std::
-                    shared_ptr<Module> {
-                      const int64_t d = sequence_features(in, "TransformerEncoder");
-                      const int64_t n = integer(l, "num_layers", -1);
-                      SN_CHECK(n > 0, ValueError,
-                               "model spec: TransformerEncoder needs \"num_layers\" > 0");
-                      const TransformerLayerOptions o = transformer_options(l);
-                      return std::make_shared<TransformerEncoder>(
-                          TransformerEncoderLayer(d, nhead(l, "TransformerEncoder"), o), n,
-                          boolean(l, "norm", false)
-                              ? ModulePtr(LayerNorm(d, {.eps = o.layer_norm_eps}))
-                              : ModulePtr());
-                    }},
+       {plus(kTransformerKeys, {"num_layers", "norm"}),
+        [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
+          const int64_t d = sequence_features(in, "TransformerEncoder");
+          const int64_t n = positive(l, "num_layers");
+          const TransformerLayerOptions o = transformer_options(l);
+          return std::make_shared<TransformerEncoder>(
+              TransformerEncoderLayer(d, positive(l, "nhead"), o), n,
+              boolean(l, "norm", false) ? ModulePtr(LayerNorm(d, {.eps = o.layer_norm_eps}))
+                                        : ModulePtr());
+        }}},
       {"RNN",
-       [](json& l, const Shape& in,
-          Ctx&) -> std::shared_ptr<Module> { return recurrent_layer("RNN", l, in); }},
+       {plus(kRecurrentKeys, {"nonlinearity"}),
+        [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
+          return recurrent_layer("RNN", l, in);
+        }}},
       {"LSTM",
-       [](json& l, const Shape& in,
-          Ctx&) -> std::shared_ptr<Module> { return recurrent_layer("LSTM", l, in); }},
+       {plus(kRecurrentKeys, {"proj_size"}),
+        [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
+          return recurrent_layer("LSTM", l, in);
+        }}},
       {"GRU",
-       [](json& l, const Shape& in,
-          Ctx&) -> std::shared_ptr<Module> { return recurrent_layer("GRU", l, in); }},
+       {kRecurrentKeys,
+        [](json& l, const Shape& in,
+           Ctx&) -> std::shared_ptr<Module> { return recurrent_layer("GRU", l, in); }}},
       {"GPT",
-       [](json& l, const Shape& in, Ctx&)
-           -> std::
-               shared_ptr<Module> {
-                 // token ids [N, T] in, logits [N, T, vocab_size] out (nn::GPT, gpt.h)
-                 SN_CHECK(in.size() == 2, ShapeError, "GPT gets ", shape_n(in),
-                          " but needs token ids [N, T]; hint: \"input\" is [T]");
-                 GPTOptions o;
-                 o.vocab_size = integer(l, "vocab_size", -1);
-                 SN_CHECK(o.vocab_size > 0, ValueError, "model spec: GPT needs \"vocab_size\" > 0");
-                 o.n_layer = integer(l, "n_layer", o.n_layer);
-                 o.n_head = integer(l, "n_head", o.n_head);
-                 o.n_embd = integer(l, "n_embd", o.n_embd);
-                 o.block_size = integer(l, "block_size", std::max<int64_t>(in[1], o.block_size));
-                 o.dropout = num(l, "dropout", o.dropout);
-                 o.bias = boolean(l, "bias", o.bias);
-                 o.tie_weights = boolean(l, "tie_weights", o.tie_weights);
-                 const std::string a = l.value("gelu", std::string("none"));
-                 SN_CHECK(a == "none" || a == "tanh", ValueError,
-                          "model spec: GPT \"gelu\" must be \"none\" or \"tanh\" (got \"", a,
-                          "\")");
-                 o.gelu_tanh = a == "tanh";
-                 SN_CHECK(in[1] <= o.block_size, ShapeError, "GPT(block_size ", o.block_size,
-                          ") gets ", shape_n(in), ": ", in[1], " tokens exceed block_size");
-                 l["vocab_size"] = o.vocab_size;
-                 l["n_layer"] = o.n_layer;
-                 l["n_head"] = o.n_head;
-                 l["n_embd"] = o.n_embd;
-                 l["block_size"] = o.block_size;
-                 l["dropout"] = o.dropout;
-                 l["bias"] = o.bias;
-                 l["tie_weights"] = o.tie_weights;
-                 return std::make_shared<GPT>(o);
-               }},
+       {{"vocab_size", "n_layer", "n_head", "n_embd", "block_size", "dropout", "bias",
+         "tie_weights", "gelu"},
+        [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
+          // token ids [N, T] in, logits [N, T, vocab_size] out (nn::GPT, gpt.h)
+          SN_CHECK(in.size() == 2, ShapeError, "GPT gets ", shape_n(in),
+                   " but needs token ids [N, T]; hint: \"input\" is [T]");
+          GPTOptions o;
+          o.vocab_size = positive(l, "vocab_size");
+          o.n_layer = positive(l, "n_layer", o.n_layer);
+          o.n_head = positive(l, "n_head", o.n_head);
+          o.n_embd = positive(l, "n_embd", o.n_embd);
+          o.block_size = positive(l, "block_size", std::max<int64_t>(in[1], o.block_size));
+          o.dropout = num(l, "dropout", o.dropout);
+          o.bias = boolean(l, "bias", o.bias);
+          o.tie_weights = boolean(l, "tie_weights", o.tie_weights);
+          o.gelu_tanh = choice(l, "gelu", {"none", "tanh"}) == "tanh";
+          SN_CHECK(in[1] <= o.block_size, ShapeError, "GPT(block_size ", o.block_size, ") gets ",
+                   shape_n(in), ": ", in[1], " tokens exceed block_size");
+          l["vocab_size"] = o.vocab_size;
+          l["n_layer"] = o.n_layer;
+          l["n_head"] = o.n_head;
+          l["n_embd"] = o.n_embd;
+          l["block_size"] = o.block_size;
+          l["dropout"] = o.dropout;
+          l["bias"] = o.bias;
+          l["tie_weights"] = o.tie_weights;
+          return std::make_shared<GPT>(o);
+        }}},
       {"Sequential",
-       [](json& l, const Shape& in,
-          Ctx& ctx) -> std::
-                        shared_ptr<Module> {
-                          SN_CHECK(l.contains("layers") && l["layers"].is_array(), ValueError,
-                                   "model spec: Sequential needs a \"layers\" list");
-                          Shape s = in;
-                          json norm = json::array();
-                          auto m = build_list(l["layers"], s, ctx, norm, "Sequential");
-                          l["layers"] = norm;
-                          return m;
-                        }},
+       {{"layers"},
+        [](json& l, const Shape& in,
+           Ctx& ctx) -> std::
+                         shared_ptr<Module> {
+                           declared("layers");
+                           SN_CHECK(l.contains("layers"), SpecError, t_cur.where,
+                                    " (Sequential) needs a \"layers\" list");
+                           Shape s = in;
+                           json norm = json::array();
+                           auto m = build_list(l["layers"], s, ctx, norm, t_cur.where + ".layers");
+                           l["layers"] = norm;
+                           return m;
+                         }}},
       {"Residual",
-       [](json& l, const Shape& in,
-          Ctx& ctx) -> std::
-                        shared_ptr<Module> {
-                          SN_CHECK(l.contains("body") && l["body"].is_array(), ValueError,
-                                   "model spec: Residual needs a \"body\" list of layers");
-                          Shape s = in;
-                          json norm = json::array();
-                          auto body = build_list(l["body"], s, ctx, norm, "Residual body");
-                          l["body"] = norm;
-                          ModulePtr shortcut;
-                          if (l.contains("shortcut")) {
-                            Shape s2 = in;
-                            json norm2 = json::array();
-                            shortcut = ModulePtr(
-                                build_list(l["shortcut"], s2, ctx, norm2, "Residual shortcut"));
-                            l["shortcut"] = norm2;
-                          }
-                          return std::make_shared<Residual>(ModulePtr(body), shortcut);
-                        }},
+       {{"body", "shortcut"},
+        [](json& l, const Shape& in,
+           Ctx& ctx) -> std::
+                         shared_ptr<Module> {
+                           declared("body");
+                           declared("shortcut");
+                           SN_CHECK(l.contains("body"), SpecError, t_cur.where,
+                                    " (Residual) needs a \"body\" list of layers");
+                           const std::string where = t_cur.where;
+                           Shape s = in;
+                           json norm = json::array();
+                           auto body = build_list(l["body"], s, ctx, norm, where + ".body");
+                           l["body"] = norm;
+                           ModulePtr shortcut;
+                           if (l.contains("shortcut")) {
+                             Shape s2 = in;
+                             json norm2 = json::array();
+                             shortcut = ModulePtr(
+                                 build_list(l["shortcut"], s2, ctx, norm2, where + ".shortcut"));
+                             l["shortcut"] = norm2;
+                           }
+                           return std::make_shared<Residual>(ModulePtr(body), shortcut);
+                         }}},
       {"Parallel",
-       [](json& l, const Shape& in, Ctx& ctx)
-           -> std::
-               shared_ptr<Module> {
-                 SN_CHECK(
-                     l.contains("branches") && l["branches"].is_array() && !l["branches"].empty(),
-                     ValueError,
-                     "model spec: Parallel needs a non-empty \"branches\" list of layer lists");
-                 std::vector<ModulePtr> branches;
-                 json norm = json::array();
-                 for (auto& b : l["branches"]) {
-                   Shape s = in;
-                   json nb = json::array();
-                   branches.emplace_back(build_list(b, s, ctx, nb, "Parallel branch"));
-                   norm.push_back(nb);
-                 }
-                 l["branches"] = norm;
-                 return std::make_shared<Parallel>(branches, integer(l, "dim", 1));
-               }},
+       {{"branches", "dim"},
+        [](json& l, const Shape& in,
+           Ctx& ctx) -> std::
+                         shared_ptr<Module> {
+                           declared("branches");
+                           const std::string where = t_cur.where;
+                           SN_CHECK(
+                               l.contains("branches") && l["branches"].is_array() &&
+                                   !l["branches"].empty(),
+                               SpecError, where,
+                               " (Parallel) needs a non-empty \"branches\" list of layer lists");
+                           const int64_t dim = integer(l, "dim", 1);
+                           std::vector<ModulePtr> branches;
+                           json norm = json::array();
+                           for (size_t i = 0; i < l["branches"].size(); ++i) {
+                             Shape s = in;
+                             json nb = json::array();
+                             branches.emplace_back(
+                                 build_list(l["branches"][i], s, ctx, nb,
+                                            where + ".branches[" + std::to_string(i) + "]"));
+                             norm.push_back(nb);
+                           }
+                           l["branches"] = norm;
+                           return std::make_shared<Parallel>(branches, dim);
+                         }}},
   };
   return table;
 }
 
+// What a model may allocate while it is built (parameters and the probe runs on zeros): half
+// the machine's memory. A spec asking for more fails naming the layer, before allocating.
+std::atomic<size_t> g_budget{0};  // 0: the default
+size_t build_budget() {
+  const size_t b = g_budget.load();
+  return b ? b : sn::detail::half_physical_memory();
+}
+
+std::string bytes_text(size_t n) {
+  std::ostringstream os;
+  os.precision(3);
+  if (n >= (size_t{1} << 30))
+    os << static_cast<double>(n) / static_cast<double>(size_t{1} << 30) << " GiB";
+  else
+    os << static_cast<double>(n) / static_cast<double>(size_t{1} << 20) << " MiB";
+  return os.str();
+}
+
 std::shared_ptr<Module> build_list(const json& layers, Shape& shape, Ctx& ctx, json& normalised,
                                    const std::string& where) {
-  SN_CHECK(layers.is_array(), ValueError, "model spec: ", where, " must be a list of layers");
+  SN_CHECK(layers.is_array(), SpecError, where, " must be a list of layers (got ",
+           sn::detail::json_brief(layers), ")");
+  const Current outer = t_cur;
+  struct Restore {
+    const Current& saved;
+    ~Restore() { t_cur = saved; }
+  } restore{outer};
   auto seq = std::make_shared<Sequential>();
-  for (const json& raw : layers) {
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const json& raw = layers[i];
+    const std::string here = where + "[" + std::to_string(i) + "]";
     json l = raw;
-    SN_CHECK(l.is_object() && l.contains("type") && l["type"].is_string(), ValueError,
-             "model spec: layer ", ctx.index, " must be an object with a \"type\" (got ",
-             raw.dump(), ")");
+    SN_CHECK(l.is_object(), SpecError, here, " must be an object with a \"type\" (got ",
+             sn::detail::json_brief(raw), ")");
+    SN_CHECK(l.contains("type"), SpecError, here, " has no \"type\" (got ",
+             sn::detail::json_brief(raw), ")");
+    SN_CHECK(l["type"].is_string(), SpecError, here, ".type must be a string (got ",
+             sn::detail::json_brief(l["type"]), ")");
     const std::string type = l["type"].get<std::string>();
     const auto& table = layer_table();
     auto it = table.find(type);
     if (it == table.end()) {
+      std::vector<std::string> names;
       std::string known;
-      for (auto& [k, v] : table) known += (known.empty() ? "" : ", ") + k;
-      SN_THROW(ValueError, "model spec: layer ", ctx.index, " has unknown type \"", type,
-               "\" (known: ", known, ")");
+      for (auto& [k, v] : table) {
+        names.push_back(k);
+        known += (known.empty() ? "" : ", ") + k;
+      }
+      const std::string near = sn::detail::nearest_key(type, names);
+      SN_THROW(SpecError, here, " has unknown type \"", sn::detail::cut_text(type), "\"",
+               near.empty() ? "" : "; did you mean \"" + near + "\"?", " (known: ", known, ")");
     }
+    std::vector<std::string> valid = {"type", "name"};
+    valid.insert(valid.end(), it->second.keys.begin(), it->second.keys.end());
+    sn::detail::check_keys<SpecError>(l, valid, here + " (" + type + ")");
+    if (l.contains("name"))
+      SN_CHECK(l["name"].is_string(), SpecError, here, ".name must be a string (got ",
+               sn::detail::json_brief(l["name"]), ")");
+    t_cur = {here, type, &it->second.keys};
     const int my_index = ctx.index++;
     std::shared_ptr<Module> m;
     try {
-      m = it->second(l, shape, ctx);
+      m = it->second.build(l, shape, ctx);
+    } catch (const sn::detail::AllocationLimitError& e) {
+      SN_THROW(SpecError, here, " (", type, ") would take ", bytes_text(e.requested), " at once (",
+               bytes_text(e.used), " before it), more than the ", bytes_text(e.limit),
+               " a model may take to build (half the memory); hint: check its sizes");
     } catch (const ShapeError& e) {
+      if (std::string(e.what()).rfind("layer ", 0) == 0) throw;  // a nested layer's, named
       SN_THROW(ShapeError, "layer ", my_index, " ", e.what());
+    } catch (const SpecError&) {
+      throw;
+    } catch (const ValueError& e) {  // the module's own check, e.g. groups that do not divide
+      SN_THROW(SpecError, here, " (", type, "): ", e.what());
     }
     // infer the output shape by running the layer on zeros
     Tensor y;
@@ -530,6 +685,12 @@ std::shared_ptr<Module> build_list(const json& layers, Shape& shape, Ctx& ctx, j
       const bool ids = type == "GPT" || type == "Embedding";
       y = (*m)(zeros(shape, {.dtype = ids ? kInt64 : ctx.dtype}));
       m->train(was);
+    } catch (const sn::detail::AllocationLimitError& e) {
+      SN_THROW(SpecError, here, " (", type, ") gets ", shape_n(shape), ": running it once takes ",
+               bytes_text(e.requested), " at once (", bytes_text(e.used),
+               " before it), more than the ", bytes_text(e.limit),
+               " a model may take to build (half the memory); hint: check \"input\" and the "
+               "layer's sizes");
     } catch (const Error& e) {
       SN_THROW(ShapeError, "layer ", my_index, " ", m->brief(), " gets ", shape_n(shape), ": ",
                e.what(),
@@ -538,8 +699,6 @@ std::shared_ptr<Module> build_list(const json& layers, Shape& shape, Ctx& ctx, j
     shape = y.shape();
     ctx.dtype = y.dtype();
     if (l.contains("name")) {
-      SN_CHECK(l["name"].is_string(), ValueError, "model spec: layer ", my_index,
-               " \"name\" must be a string");
       seq->append(l["name"].get<std::string>(), ModulePtr(m));
     } else {
       seq->append(ModulePtr(m));
@@ -549,41 +708,43 @@ std::shared_ptr<Module> build_list(const json& layers, Shape& shape, Ctx& ctx, j
   return seq;
 }
 
-}  // namespace
-
-BuiltModel build_model(const std::string& spec_json, const Shape& input_shape) {
-  json spec;
-  try {
-    spec = json::parse(spec_json);
-  } catch (const json::exception& e) {
-    SN_THROW(ValueError, "model spec: not valid JSON (", e.what(), ")");
-  }
-  SN_CHECK(spec.is_object(), ValueError,
-           "model spec: the top level must be an object with \"layers\"");
-  SN_CHECK(spec.contains("layers"), ValueError, "model spec: missing \"layers\"");
+BuiltModel build(const std::string& spec_json, const Shape& input_shape) {
+  json spec = sn::detail::parse_json(spec_json, "",
+                                     {.max_bytes = kMaxSpecBytes, .max_depth = kMaxSpecDepth});
+  SN_CHECK(spec.is_object(), ValueError, "the top level must be an object with \"layers\" (got ",
+           sn::detail::json_brief(spec), ")");
+  sn::detail::check_keys(spec, {"name", "input", "input_dtype", "layers"}, "the top level");
+  SN_CHECK(spec.contains("layers"), ValueError, "missing \"layers\"");
   Shape in = input_shape;
   if (in.empty()) {
     SN_CHECK(spec.contains("input") && spec["input"].is_array(), ValueError,
-             "model spec: missing \"input\" (the shape of one example, e.g. [1, 28, 28])");
+             "missing \"input\" (the shape of one example, e.g. [1, 28, 28])");
+    SN_CHECK(spec["input"].size() <= 8, ValueError, "\"input\" has ", spec["input"].size(),
+             " dimensions, at most 8 are allowed");
     for (auto& d : spec["input"]) {
-      SN_CHECK(d.is_number_integer() && d.get<int64_t>() > 0, ValueError,
-               "model spec: \"input\" must hold positive integers (got ", spec["input"].dump(),
-               ")");
+      SN_CHECK(
+          sn::detail::json_fits_int64(d) && d.get<int64_t>() > 0 && d.get<int64_t>() <= kMaxSpecInt,
+          ValueError, "\"input\" must hold integers in [1, ", kMaxSpecInt, "] (got ",
+          sn::detail::json_brief(spec["input"]), ")");
       in.push_back(d.get<int64_t>());
     }
   }
+  if (spec.contains("name"))
+    SN_CHECK(spec["name"].is_string(), ValueError, "\"name\" must be a string (got ",
+             sn::detail::json_brief(spec["name"]), ")");
   Shape shape = in;
   shape.insert(0, 1);
   Ctx ctx;
   if (spec.contains("input_dtype")) {
     const json& d = spec["input_dtype"];
     SN_CHECK(d == "float32" || d == "int64", ValueError,
-             "model spec: \"input_dtype\" must be \"float32\" or \"int64\" (token ids; got ",
-             d.dump(), ")");
+             "\"input_dtype\" must be \"float32\" or \"int64\" (token ids; got ",
+             sn::detail::json_brief(d), ")");
     ctx.dtype = d == "int64" ? kInt64 : kFloat32;
   }
   json norm = json::array();
-  auto model = build_list(spec["layers"], shape, ctx, norm, "\"layers\"");
+  sn::detail::AllocationLimit limit(build_budget());
+  auto model = build_list(spec["layers"], shape, ctx, norm, "layers");
   spec["layers"] = norm;
   spec["input"] = in.vec();
   BuiltModel out;
@@ -594,14 +755,29 @@ BuiltModel build_model(const std::string& spec_json, const Shape& input_shape) {
   return out;
 }
 
-BuiltModel build_model_file(const std::string& path, const Shape& input_shape) {
-  // stat before open: a FIFO would block, /dev/zero would never end
-  const std::string text = io::detail::read_file(path, "model spec", int64_t{64} << 20);
+}  // namespace
+
+BuiltModel build_model(const std::string& spec_json, const Shape& input_shape,
+                       const std::string& source) {
+  // Every message names the spec: "model spec 'm.json': layers[2].out must be ...". Shape
+  // errors keep their own text ("layer 3 Linear(400 → 120) gets ...") when no source is named.
+  const std::string head = source.empty() ? "model spec: " : "model spec " + source + ": ";
   try {
-    return build_model(text, input_shape);
+    return build(spec_json, input_shape);
+  } catch (const ShapeError& e) {
+    if (source.empty()) throw;
+    throw ShapeError(head + e.what());
   } catch (const ValueError& e) {
-    SN_THROW(ValueError, path, ": ", e.what());
+    throw ValueError(head + e.what());
+  } catch (const IOError& e) {
+    throw IOError(head + e.what());
   }
+}
+
+BuiltModel build_model_file(const std::string& path, const Shape& input_shape) {
+  const std::string text =
+      sn::detail::read_json_text(path, "model spec", {.max_bytes = kMaxSpecBytes});
+  return build_model(text, input_shape, "'" + path + "'");
 }
 
 std::string preset_spec(const std::string& name, const Shape& input_shape, int64_t num_outputs) {
@@ -684,9 +860,20 @@ std::vector<std::string> preset_names() {
   return {"linear", "mlp", "lenet", "resnet", "gpt", "char-lstm", "bigram"};
 }
 
+size_t detail::set_spec_memory_limit(size_t bytes) { return g_budget.exchange(bytes); }
+
 std::vector<std::string> spec_layer_types() {
   std::vector<std::string> out;
   for (auto& [k, v] : layer_table()) out.push_back(k);
+  return out;
+}
+
+std::vector<std::string> spec_layer_keys(const std::string& type) {
+  auto it = layer_table().find(type);
+  SN_CHECK(it != layer_table().end(), ValueError, "spec_layer_keys: unknown layer type \"", type,
+           "\"");
+  std::vector<std::string> out = {"type", "name"};
+  out.insert(out.end(), it->second.keys.begin(), it->second.keys.end());
   return out;
 }
 

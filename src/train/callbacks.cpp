@@ -11,6 +11,7 @@
 #include <limits>
 #include <sstream>
 
+#include "sinapsis/io/atomic_file.h"
 #include "sinapsis/train/checkpoint.h"
 #include "train/json_util.h"
 
@@ -302,7 +303,7 @@ void ModelCheckpoint::on_epoch_end(TrainState& s) {
   for (size_t pos; (pos = path.find("{epoch}")) != std::string::npos;)
     path.replace(pos, 7, std::to_string(e + 1));
   const CheckpointData data{.epoch = e + 1,
-                            .history = s.history,
+                            .history = options_.embed_history ? s.history : nullptr,
                             .save_rng = true,
                             .model_spec = options_.model_spec,
                             .scheduler = s.scheduler,
@@ -386,6 +387,18 @@ void JsonLinesLogger::on_epoch_end(TrainState& s) {
 }
 
 void JsonLinesLogger::on_train_end(TrainState&) { file_.close(); }
+
+// ---------------------------------------------------------------- HistoryFile
+
+HistoryFile::HistoryFile(std::string path) : path_(std::move(path)) {
+  SN_CHECK(!path_.empty(), ValueError, "HistoryFile: path is empty");
+}
+void HistoryFile::on_epoch_end(TrainState& s) {
+  io::write_file_atomic(path_, s.history->to_json());
+}
+void HistoryFile::on_train_end(TrainState& s) {
+  io::write_file_atomic(path_, s.history->to_json());
+}
 
 // ---------------------------------------------------------------- LRSchedulerCallback
 

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <set>
 
+#include "core/json_read.h"
 #include "sinapsis/io/safetensors.h"
 #include "train/json_util.h"
 
@@ -43,12 +44,7 @@ std::map<std::string, double> numbers_from_json(const json& j, const std::string
 // {"name": ..., "<field>": {...numbers...}} from a metadata value.
 void parse_named_numbers(const std::string& text, const char* field, const std::string& what,
                          std::string& name, std::map<std::string, double>& numbers) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    SN_THROW(IOError, what, " is not valid JSON (", e.what(), ")");
-  }
+  const json j = sn::detail::parse_json<IOError>(text, what, {.max_depth = 8});
   SN_CHECK(j.is_object() && j.contains("name") && j["name"].is_string() && j.contains(field),
            IOError, what, " must be {\"name\": ..., \"", field, "\": {...}}");
   name = j["name"].get<std::string>();

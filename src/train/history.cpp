@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/json_read.h"
 #include "sinapsis/core/error.h"
 #include "train/json_util.h"
 
@@ -189,12 +190,8 @@ std::map<std::string, double> map_field(const nlohmann::json& obj, const char* k
 }  // namespace
 
 History History::from_json(const std::string& text) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    SN_THROW(ValueError, "History::from_json: not valid JSON (", e.what(), ")");
-  }
+  // a history is 4 levels deep: {"epochs": [{"metrics": {...}}]}
+  const nlohmann::json j = sn::detail::parse_json(text, "History::from_json", {.max_depth = 8});
   SN_CHECK(j.is_object(), ValueError, "History::from_json: expected a JSON object");
   History h;
   const auto& arr = field(j, "epochs", "the history");
@@ -227,6 +224,17 @@ History History::from_json(const std::string& text) {
   h.stop_reason = reason.get<std::string>();
   h.stopped_early = bool_field(j, "stopped_early", "the history");
   return h;
+}
+
+History History::load(const std::string& path) {
+  // 256 MiB: about a million epochs of records
+  const std::string text =
+      sn::detail::read_json_text(path, "History::load", {.max_bytes = size_t{256} << 20});
+  try {
+    return from_json(text);
+  } catch (const ValueError& e) {
+    SN_THROW(IOError, "History::load: '", path, "': ", e.what());
+  }
 }
 
 std::string History::to_csv() const {

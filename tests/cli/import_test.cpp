@@ -114,7 +114,7 @@ TEST_F(ImportCli, FilesThatAreNotCharLmModelsAreRefused) {
            {"block", "-3", "metadata 'block' must be a window length"},
            {"block", "huge", "metadata 'block' must be a window length"},
            {"vocab", "[\"ab\"]", "is not one character"},
-           {"vocab", "{", "metadata 'vocab' is not valid JSON"},
+           {"vocab", "{", "metadata 'vocab': not valid JSON"},
            {"vocab", "[\"b\",\"a\"]", "sorted"},
        }) {
     sn::io::Metadata m = ck.metadata;

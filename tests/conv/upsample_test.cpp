@@ -80,7 +80,7 @@ TEST(Upsample2d, ModuleAndSpec) {
   EXPECT_EQ(m.output_shape, (Shape{1, 20, 16}));
   EXPECT_NE(error_of([] {
               nn::build_model(R"({"input": [1, 7, 7], "layers": [{"type": "Upsample"}]})");
-            }).find("Upsample needs one of \"size\" and \"scale_factor\""),
+            }).find("(Upsample) needs one of \"size\" and \"scale_factor\""),
             std::string::npos);
   EXPECT_NE(error_of([] {
               nn::Upsample({.scale_factor = {2}, .mode = "bicubic"});

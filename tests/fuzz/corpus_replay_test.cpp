@@ -31,3 +31,4 @@ size_t replay(const std::string& target, void (*fn)(const uint8_t*, size_t)) {
 TEST(FuzzCorpus, Safetensors) { EXPECT_GT(replay("safetensors", sn::fuzz::safetensors_one), 0u); }
 TEST(FuzzCorpus, Idx) { EXPECT_GT(replay("idx", sn::fuzz::idx_one), 0u); }
 TEST(FuzzCorpus, Csv) { EXPECT_GT(replay("csv", sn::fuzz::csv_one), 0u); }
+TEST(FuzzCorpus, Spec) { EXPECT_GT(replay("spec", sn::fuzz::spec_one), 0u); }

@@ -60,3 +60,42 @@ put("csv", "classes", b"a,b,label\n1,2,x\n3.5,-1e3,y\n0,0,x\n")
 put("csv", "quoted", b"\xef\xbb\xbf\"a\",b,label\r\n\"1\",2,\"q \"\"x\"\"\"\r\n")
 put("csv", "ints", b"label,f\n10,1\n3,2\n")
 put("csv", "bad", b"a,label\n1,x\nnan,y\n")
+
+# model specs (fuzz_spec): the presets' shapes, every block kind, and a few near-misses
+def spec(name, obj):
+    put("spec", name, json.dumps(obj).encode())
+
+
+spec("mlp", {"name": "m", "input": [1, 4, 4], "layers": [
+    {"type": "Flatten"}, {"type": "Linear", "out": 8, "name": "fc"}, {"type": "ReLU"},
+    {"type": "Dropout", "p": 0.1}, {"type": "Linear", "out": 3, "bias": False}]})
+spec("conv", {"input": [2, 8, 8], "layers": [
+    {"type": "Conv2d", "out": 4, "kernel": 3, "padding": 1, "stride": [1, 1]},
+    {"type": "BatchNorm2d"}, {"type": "ReLU"}, {"type": "MaxPool2d", "kernel": 2},
+    {"type": "ResNetBlock", "out": 4}, {"type": "GroupNorm", "groups": 2},
+    {"type": "AvgPool2d", "kernel": 2}, {"type": "AdaptiveAvgPool2d", "output": 1},
+    {"type": "Flatten"}, {"type": "Linear", "out": 2}]})
+spec("blocks", {"input": [6], "layers": [
+    {"type": "Residual", "body": [{"type": "Linear", "out": 6}, {"type": "Tanh"}],
+     "shortcut": [{"type": "Identity"}]},
+    {"type": "Parallel", "dim": 1, "branches": [[{"type": "Linear", "out": 2}],
+                                                [{"type": "Sequential", "layers": [
+                                                    {"type": "Linear", "out": 3},
+                                                    {"type": "GELU", "approximate": "tanh"}]}]]},
+    {"type": "LayerNorm"}, {"type": "Softmax", "dim": -1}]})
+spec("seq", {"input": [5, 4], "layers": [
+    {"type": "LSTM", "hidden_size": 3, "num_layers": 1},
+    {"type": "GRU", "hidden_size": 4, "bidirectional": True},
+    {"type": "RNN", "hidden_size": 4, "nonlinearity": "relu"},
+    {"type": "MultiheadAttention", "num_heads": 2, "causal": True},
+    {"type": "TransformerEncoder", "nhead": 2, "num_layers": 1, "dim_feedforward": 8,
+     "dropout": 0.0, "norm": True}]})
+spec("tokens", {"input": [6], "input_dtype": "int64", "layers": [
+    {"type": "GPT", "vocab_size": 7, "n_layer": 1, "n_head": 2, "n_embd": 8, "block_size": 8}]})
+spec("embed", {"input": [3], "input_dtype": "int64", "layers": [
+    {"type": "Embedding", "num_embeddings": 5, "embedding_dim": 4},
+    {"type": "Conv1d", "out": 2, "kernel": 1}, {"type": "MaxPool1d", "kernel": 1}]})
+spec("unknown-key", {"input": [2], "layers": [{"type": "Linear", "otu": 3}]})
+spec("huge", {"input": [2], "layers": [{"type": "Linear", "out": 2147483647}]})
+put("spec", "deep", b'{"input": [2], "layers": ' + b"[" * 200 + b"]" * 200 + b"}")
+put("spec", "truncated", b'{"input": [2], "layers": [{"type": "Linear", "out": 3}')

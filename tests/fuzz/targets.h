@@ -1,7 +1,8 @@
 // The bodies of the fuzz targets, shared by the libFuzzer executables (fuzz_*.cpp, clang only)
 // and by corpus_replay_test.cpp, which replays tests/fuzz/corpus/ in every ordinary build.
-// Contract checked: hostile bytes give a value or an sn::IOError; anything else (another
-// exception, a crash, an ASan report, a broken round trip) is a bug.
+// Contract checked: hostile bytes give a value or an sn::IOError (the model-spec reader: any
+// sn::Error, since a spec is user input); anything else (another exception, a crash, an ASan
+// report, a broken round trip) is a bug.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -9,8 +10,10 @@
 #include <string>
 #include <string_view>
 
+#include "nn/spec_internal.h"
 #include "sinapsis/data/data.h"
 #include "sinapsis/io/io.h"
+#include "sinapsis/nn/spec.h"
 
 namespace sn::fuzz {
 
@@ -50,6 +53,25 @@ inline void csv_one(const uint8_t* data, size_t size) {
     if (ds->size() > 0) (void)ds->get_batch({0, ds->size() - 1});
   } catch (const IOError&) {
   }
+}
+
+// A spec that builds must rebuild from its normalised text to the same model, and the
+// normalised text is a fixed point. Models are held to 64 MiB while they are built (a fuzzer
+// cannot tell a huge layer from a bug, and libFuzzer's own malloc limit would call it a crash).
+inline void spec_one(const uint8_t* data, size_t size) {
+  nn::detail::set_spec_memory_limit(size_t{64} << 20);
+  nn::BuiltModel m;
+  try {
+    m = nn::build_model(std::string(as_view(data, size)));
+  } catch (const Error&) {
+    return;
+  }
+  const nn::BuiltModel again = nn::build_model(m.spec);
+  if (again.spec != m.spec)
+    throw std::logic_error("spec: build(build(x).spec).spec != build(x).spec");
+  if (again.module->num_parameters() != m.module->num_parameters() ||
+      again.output_shape != m.output_shape)
+    throw std::logic_error("spec: the normalised spec builds another model");
 }
 
 }  // namespace sn::fuzz

@@ -269,7 +269,7 @@ TEST(RnnModules, ModelSpecBuildsRecurrentLayers) {
   EXPECT_NE(e.find("expected [N, T, features]"), std::string::npos) << e;
   const std::string e2 =
       error_of([] { nn::build_model(R"({"input": [4, 5], "layers": [{"type": "GRU"}]})"); });
-  EXPECT_NE(e2.find("GRU needs \"hidden_size\""), std::string::npos) << e2;
+  EXPECT_NE(e2.find("layers[0] (GRU) needs \"hidden_size\""), std::string::npos) << e2;
 }
 
 // ---------------------------------------------------------------- errors

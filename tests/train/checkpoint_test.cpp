@@ -182,20 +182,31 @@ TEST(Checkpoint, ModelCheckpointBestAndLast) {
       ModelCheckpointOptions{.path = dir.file("best.safetensors"), .save_best_only = true});
   auto last = std::make_shared<ModelCheckpoint>(
       ModelCheckpointOptions{.path = dir.file("last.safetensors")});
-  auto each = std::make_shared<ModelCheckpoint>(
-      ModelCheckpointOptions{.path = dir.file("e{epoch}.safetensors"), .every = 2});
+  auto each = std::make_shared<ModelCheckpoint>(ModelCheckpointOptions{
+      .path = dir.file("e{epoch}.safetensors"), .every = 2, .embed_history = true});
+  auto hist = std::make_shared<HistoryFile>(dir.file("history.json"));
   data::DataLoader val(three_class_4d(4, 47), {.batch_size = 4});
   fit(model, lf, opt, loader,
-      {.epochs = 4, .validation = &val, .callbacks = {track, best, last, each}, .verbose = 0});
+      {.epochs = 4,
+       .validation = &val,
+       .callbacks = {track, hist, best, last, each},
+       .verbose = 0});
   EXPECT_EQ(best->saves(), 2);  // epochs 0 and 1
   EXPECT_EQ(read_checkpoint_info(dir.file("best.safetensors")).epoch, 2);
   EXPECT_EQ(last->saves(), 4);
   EXPECT_EQ(read_checkpoint_info(dir.file("last.safetensors")).epoch, 4);
-  // the history inside each checkpoint knows the best epoch so far, not only fit()'s result
-  EXPECT_EQ(read_checkpoint_info(dir.file("best.safetensors")).history.best_epoch, 1);
+  // The history is in history.json, not in every checkpoint (unless asked for); an embedded
+  // one knows the best epoch so far, not only fit()'s result.
+  EXPECT_FALSE(read_checkpoint_info(dir.file("best.safetensors")).has_history);
+  EXPECT_FALSE(read_checkpoint_info(dir.file("last.safetensors")).metadata.count("history"));
+  EXPECT_TRUE(read_checkpoint_info(dir.file("e2.safetensors")).has_history);
   EXPECT_EQ(read_checkpoint_info(dir.file("e2.safetensors")).history.best_epoch, 1);
-  EXPECT_EQ(read_checkpoint_info(dir.file("last.safetensors")).history.best_epoch, 1);
-  EXPECT_EQ(read_checkpoint_info(dir.file("last.safetensors")).history.monitor, "val_loss");
+  EXPECT_EQ(read_checkpoint_info(dir.file("e2.safetensors")).history.size(), 2u);
+  const History h = History::load(dir.file("history.json"));
+  EXPECT_EQ(h.size(), 4u);
+  EXPECT_EQ(h.best_epoch, 1);
+  EXPECT_EQ(h.monitor, "val_loss");
+  EXPECT_FLOAT_EQ(h.series("val_loss")[3], 0.4);
   EXPECT_TRUE(std::filesystem::exists(dir.file("e2.safetensors")));
   EXPECT_TRUE(std::filesystem::exists(dir.file("e4.safetensors")));
   EXPECT_FALSE(std::filesystem::exists(dir.file("e1.safetensors")));
@@ -239,11 +250,12 @@ ResumeRun run_training(bool seeded_shuffle, int stop_after, const std::string& c
         {.epochs = 5, .validation = &val, .metrics = metrics, .scheduler = &sched, .verbose = 0});
   } else {
     auto saver = std::make_shared<ModelCheckpoint>(ModelCheckpointOptions{.path = ck});
+    auto hist = std::make_shared<HistoryFile>(ck + ".history.json");
     fit(model, cross_entropy_loss, opt, loader,
         {.epochs = stop_after,
          .validation = &val,
          .metrics = metrics,
-         .callbacks = {saver},
+         .callbacks = {hist, saver},
          .scheduler = &sched,
          .verbose = 0});
     // A new process, in effect: other seed, fresh objects, then the checkpoint.
@@ -261,7 +273,7 @@ ResumeRun run_training(bool seeded_shuffle, int stop_after, const std::string& c
              .metrics = metrics,
              .scheduler = &sched2,
              .initial_epoch = info.epoch,
-             .initial_history = info.history,
+             .initial_history = History::load(ck + ".history.json"),
              .verbose = 0});
     model.load_state_dict(model2.state_dict());
   }

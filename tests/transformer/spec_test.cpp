@@ -60,12 +60,12 @@ TEST(TransformerSpec, ErrorsForNonSequencesAndMissingOptions) {
               nn::build_model(R"({"input": [4, 8], "layers": [
                 {"type": "TransformerEncoderLayer"}]})");
             }),
-            "model spec: TransformerEncoderLayer needs \"nhead\" > 0");
+            "model spec: layers[0] (TransformerEncoderLayer) needs \"nhead\" (an integer > 0)");
   EXPECT_EQ(error_of([] {
               nn::build_model(R"({"input": [4, 8], "layers": [
                 {"type": "TransformerEncoderLayer", "nhead": 2, "activation": "tanh"}]})");
             }),
-            "model spec: \"activation\" must be \"relu\" or \"gelu\" (got \"tanh\")");
+            "model spec: layers[0].activation must be one of \"relu\", \"gelu\" (got \"tanh\")");
 }
 
 }  // namespace

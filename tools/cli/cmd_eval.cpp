@@ -11,6 +11,7 @@
 #include <sinapsis/io/read_file.h>
 
 #include "cli.h"
+#include "core/json_read.h"
 
 namespace sn::cli {
 
@@ -24,11 +25,8 @@ json parse_meta(const train::CheckpointInfo& info, const std::string& key,
   auto it = info.extra.find(key);
   SN_CHECK(it != info.extra.end(), IOError, file, ": checkpoint has no '", key,
            "' entry; it was not written by `sinapsis train`");
-  try {
-    return json::parse(it->second);
-  } catch (const json::exception& e) {
-    SN_THROW(IOError, file, ": checkpoint entry '", key, "' is not valid JSON (", e.what(), ")");
-  }
+  return detail::parse_json<IOError>(it->second, file + ": checkpoint entry '" + key + "'",
+                                     {.max_depth = 8});
 }
 
 // A checkpoint entry as T; a wrong type is an error naming the file and the entry.
@@ -86,7 +84,7 @@ Restored restore(const std::string& run_or_file, std::ostream& log = std::cout) 
   r.info = train::read_checkpoint_info(file);
   SN_CHECK(!r.info.model_spec.empty(), IOError, file,
            ": checkpoint holds no model spec, so the model cannot be rebuilt");
-  r.built = nn::build_model(r.info.model_spec);
+  r.built = nn::build_model(r.info.model_spec, Shape(), "in '" + file + "'");
   train::load_checkpoint(file, *r.built.module, {.restore_rng = false});
   const json data = parse_meta(r.info, "data", file);
   SN_CHECK(data.is_object(), IOError, file, ": checkpoint entry 'data' is not an object");

@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "cli.h"
+#include "core/json_read.h"
 
 namespace sn::cli {
 
@@ -28,11 +29,8 @@ json entry(const train::CheckpointInfo& info, const std::string& key, const std:
   auto it = info.extra.find(key);
   SN_CHECK(it != info.extra.end(), IOError, file, ": checkpoint has no '", key,
            "' entry; hint: generate samples from runs of `sinapsis train --data text:FILE`");
-  try {
-    return json::parse(it->second);
-  } catch (const json::exception& e) {
-    SN_THROW(IOError, file, ": checkpoint entry '", key, "' is not valid JSON (", e.what(), ")");
-  }
+  return detail::parse_json<IOError>(it->second, file + ": checkpoint entry '" + key + "'",
+                                     {.max_depth = 8});
 }
 
 bool ends_with(const std::string& s, const std::string& tail) {
@@ -41,7 +39,9 @@ bool ends_with(const std::string& s, const std::string& tail) {
 
 // The GPT layer's number of heads; an error for other models.
 int64_t gpt_heads(const std::string& spec) {
-  const json j = json::parse(spec);  // named: a range-for over a temporary's member dangles
+  // named: a range-for over a temporary's member dangles; the spec was built already, so its
+  // fields have their types
+  const json j = detail::parse_json(spec, "generate: the model spec");
   for (const auto& l : j["layers"])
     if (l.value("type", "") == "GPT") return l.value("n_head", int64_t{0});
   SN_THROW(ValueError,
@@ -117,13 +117,14 @@ void run_generate(const GenerateArgs& a) {
   SN_CHECK(!info.model_spec.empty(), IOError, file, ": checkpoint holds no model spec");
   data::TokenizerPtr tok = data::tokenizer_from_json(entry(info, "tokenizer", file).dump());
   const json text = entry(info, "text", file);
-  nn::BuiltModel built = nn::build_model(info.model_spec);
+  nn::BuiltModel built = nn::build_model(info.model_spec, Shape(), "in '" + file + "'");
   train::load_checkpoint(file, *built.module, {.restore_rng = false});
   train::GenerateOptions o{
       .tokens = a.tokens,
       .sample = {.temperature = a.temperature, .top_k = a.top_k, .top_p = a.top_p},
       .seed = a.seed,
-      .block_size = text.value("context", int64_t{0}),
+      .block_size =
+          detail::json_int<IOError>(text, "context", 0, file + ": checkpoint entry 'text'"),
       .restart = a.context == "restart"};
   const int64_t heads = a.attention.empty() ? 0 : gpt_heads(info.model_spec);
   std::cout << a.prompt << std::flush;

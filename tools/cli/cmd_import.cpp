@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "cli.h"
+#include "core/json_read.h"
 
 namespace sn::cli {
 
@@ -28,12 +29,7 @@ std::string meta_at(const io::Metadata& m, const std::string& key, const std::st
 
 // char_lm.py's vocabulary: a JSON list of one-character strings, in id order.
 data::TokenizerPtr vocabulary(const std::string& text, const std::string& file) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception&) {
-    SN_THROW(IOError, file, ": metadata 'vocab' is not valid JSON");
-  }
+  const json j = detail::parse_json<IOError>(text, file + ": metadata 'vocab'", {.max_depth = 2});
   SN_CHECK(j.is_array() && !j.empty(), IOError, file,
            ": metadata 'vocab' must be a non-empty list of characters");
   std::u32string chars;

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cli.h"
+#include "core/json_read.h"
 
 namespace sn::cli {
 
@@ -65,6 +66,20 @@ struct TrainArgs {
   }
 };
 
+// The run's whole History: history.json, or the copy that checkpoints before history.json
+// embedded.
+std::string history_json(const std::string& run_dir) { return run_dir + "/history.json"; }
+train::History run_history(const std::string& run_dir, const train::CheckpointInfo& info) {
+  if (fs::exists(history_json(run_dir))) return train::History::load(history_json(run_dir));
+  return info.history;
+}
+
+// A run folder's run.json, size and nesting checked (core/json_read.h).
+json read_run_json(const std::string& path) {
+  return detail::read_json_file<IOError>(path, "resume: '" + path + "'",
+                                         {.max_bytes = 1 << 20, .max_depth = 16});
+}
+
 std::unique_ptr<optim::Optimizer> make_optimizer(const TrainArgs& a, std::vector<Tensor> params) {
   const std::string& o = a.optimizer;
   auto lr = [&](double dflt) { return a.lr > 0 ? a.lr : dflt; };
@@ -100,7 +115,8 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const TrainArgs& a, std::vector
 }
 
 std::string build_spec(const TrainArgs& a, const LoadedData& d) {
-  if (!a.model_file.empty()) return read_text(a.model_file);
+  if (!a.model_file.empty())
+    return detail::read_json_text(a.model_file, "--model", {.max_bytes = 16 << 20});
   return nn::preset_spec(a.preset, d.input_shape, d.num_outputs);
 }
 
@@ -132,7 +148,10 @@ void run_training(const TrainArgs& a, const std::string& out_dir, bool resume,
   LoadedData d = load_data(a.data);
   std::cout << d.description << "\n";
   const std::string spec_text = resume ? read_text(run.spec) : build_spec(a, d);
-  nn::BuiltModel built = nn::build_model(spec_text, d.input_shape);
+  nn::BuiltModel built = nn::build_model(spec_text, d.input_shape,
+                                         resume                 ? "'" + run.spec + "'"
+                                         : a.model_file.empty() ? ""
+                                                                : "'" + a.model_file + "'");
   check_model_fits_data(d, built, "train", a.data.data);
   if (a.val_split > 0)
     SN_CHECK(std::llround(a.val_split * static_cast<double>(d.train->size())) > 0, ValueError,
@@ -178,7 +197,7 @@ void run_training(const TrainArgs& a, const std::string& out_dir, bool resume,
     train::CheckpointInfo info =
         train::load_checkpoint(run.last, model, *opt, {.scheduler = sched});
     initial_epoch = info.epoch;
-    previous = info.history;
+    previous = run_history(out_dir, info);
     SN_CHECK(initial_epoch < a.epochs, ValueError, "resume: the run already has ", initial_epoch,
              " of ", a.epochs, " epochs; hint: pass --epochs N with N > ", initial_epoch);
     std::cout << "resume: from epoch " << initial_epoch << " of " << a.epochs << " (" << run.last
@@ -197,7 +216,7 @@ void run_training(const TrainArgs& a, const std::string& out_dir, bool resume,
         opt->set_lr(g, sched->base_lrs()[g] * f);
       std::cout << "schedule: cosine re-planned from " << planned_epochs << " to " << a.epochs
                 << " epochs; lr now " << opt->lr() << "\n";
-      json runj = json::parse(read_text(run.run_json));
+      json runj = read_run_json(run.run_json);
       runj["epochs"] = a.epochs;
       write_text_atomic(run.run_json, runj.dump(2) + "\n");
     }
@@ -233,6 +252,8 @@ void run_training(const TrainArgs& a, const std::string& out_dir, bool resume,
   callbacks.push_back(std::make_shared<train::ProgressBar>());
   callbacks.push_back(std::make_shared<train::LambdaCallback>(
       train::LambdaHooks{.on_train_begin = [seen](train::TrainState& s) { *seen = s.history; }}));
+  // before the checkpoints: history.json is never older than last.safetensors
+  callbacks.push_back(std::make_shared<train::HistoryFile>(history_json(out_dir)));
   callbacks.push_back(std::make_shared<train::ModelCheckpoint>(
       train::ModelCheckpointOptions{.path = run.best,
                                     .monitor = monitor,
@@ -318,7 +339,7 @@ void run_training(const TrainArgs& a, const std::string& out_dir, bool resume,
   const std::string curves_note = ", curves.svg";
   std::cout << "outputs in " << run.dir
             << "/: best.safetensors, last.safetensors, model.json, run.json, "
-            << "history.csv, history.jsonl, result.json" << curves_note << "\n";
+            << "history.csv, history.jsonl, history.json, result.json" << curves_note << "\n";
 }
 
 // runs/<data>-<model>, the default run folder (next_free_run_dir moves on from a taken one)
@@ -523,12 +544,14 @@ void add_resume(CLI::App& app) {
     RunPaths run(*dir);
     SN_CHECK(fs::exists(run.run_json), IOError, "resume: '", *dir,
              "' is not a run folder (no run.json)");
-    json j;
-    try {
-      j = json::parse(read_text(run.run_json));
-    } catch (const json::exception& e) {
-      SN_THROW(IOError, "resume: ", run.run_json, " is not valid JSON (", e.what(), ")");
-    }
+    const json j = read_run_json(run.run_json);
+    // every field of the kind the run writes (a hand-edited "epochs": "ten" is named here, not
+    // by the JSON library), and no unknown keys
+    if (j.contains("text"))
+      detail::check_like(j, TextTrainArgs{}.run_json(), "resume: '" + run.run_json + "'");
+    else
+      detail::check_like(j, TrainArgs{}.to_json(), "resume: '" + run.run_json + "'",
+                         {"input_shape"});
     if (j.contains("text")) {
       refuse_given(*cmd, {"--epochs"}, "by text runs (they count steps: --steps)");
       TextTrainArgs t;

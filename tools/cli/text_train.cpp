@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "cli.h"
+#include "core/json_read.h"
 
 namespace sn::cli {
 
@@ -87,13 +88,10 @@ std::string text_path(const DataSpec& d) {
 // The spec of a new run: the preset's, or the user's file made to take [block] token ids.
 std::string new_spec(const TextTrainArgs& a, const Plan& p, int64_t vocab) {
   if (a.model_file.empty()) return nn::preset_spec(a.preset, Shape{p.block}, vocab);
-  json j;
-  try {
-    j = json::parse(read_text(a.model_file));
-  } catch (const json::exception& e) {
-    SN_THROW(ValueError, a.model_file, ": not valid JSON (", e.what(), ")");
-  }
-  SN_CHECK(j.is_object(), ValueError, a.model_file, ": the model spec must be a JSON object");
+  json j = detail::read_json_file(a.model_file, "model spec '" + a.model_file + "'",
+                                  {.max_bytes = 16 << 20});
+  SN_CHECK(j.is_object(), ValueError, "model spec '", a.model_file,
+           "': the top level must be an object with \"layers\"");
   j["input"] = {p.block};
   j["input_dtype"] = "int64";
   return j.dump(2);
@@ -126,7 +124,7 @@ void check_model_fits(nn::Module& m, int64_t vocab, int64_t block) {
 // The longest context generation may use: a GPT's block; none for a model that carries a
 // state (an LSTM); the training block for a model that re-reads its whole context.
 int64_t generation_context(nn::Module& m, const std::string& spec, int64_t block) {
-  json j = json::parse(spec);
+  const json j = detail::parse_json(spec, "the model spec");  // built already: types hold
   for (const auto& l : j["layers"])
     if (l.value("type", "") == "GPT") return l.value("block_size", block);
   NoGradGuard ng;
@@ -163,6 +161,8 @@ std::vector<train::CallbackPtr> run_callbacks(const RunPaths& run, const std::st
                                               bool resume) {
   return {
       std::make_shared<train::ProgressBar>(),
+      // before the checkpoints: history.json is never older than last.safetensors
+      std::make_shared<train::HistoryFile>(run.dir + "/history.json"),
       std::make_shared<train::ModelCheckpoint>(train::ModelCheckpointOptions{.path = run.best,
                                                                              .monitor = "val_loss",
                                                                              .save_best_only = true,
@@ -180,11 +180,8 @@ json parse_entry(const std::map<std::string, std::string>& extra, const std::str
   auto it = extra.find(key);
   SN_CHECK(it != extra.end(), IOError, file, ": checkpoint has no '", key,
            "' entry; it was not written by a text run of `sinapsis train`");
-  try {
-    return json::parse(it->second);
-  } catch (const json::exception& e) {
-    SN_THROW(IOError, file, ": checkpoint entry '", key, "' is not valid JSON (", e.what(), ")");
-  }
+  return detail::parse_json<IOError>(it->second, file + ": checkpoint entry '" + key + "'",
+                                     {.max_depth = 8});
 }
 
 void write_results(const RunPaths& run, const train::History& h, const data::TextCorpus& c,
@@ -213,7 +210,7 @@ void write_results(const RunPaths& run, const train::History& h, const data::Tex
              std::to_string(p.eval_every > 0 ? p.eval_every : p.steps) + " steps)";
   write_text_atomic(run.curves + ".svg", viz::training_curves_svg(tc));
   std::cout << "outputs in " << run.dir << "/: best.safetensors, last.safetensors, model.json, "
-            << "run.json, history.csv, history.jsonl, result.json, curves.svg\n"
+            << "run.json, history.csv, history.jsonl, history.json, result.json, curves.svg\n"
             << "sample:  sinapsis generate " << run.dir << " --tokens 500\n";
 }
 
@@ -240,7 +237,10 @@ void run_text_training(const TextTrainArgs& a, const std::string& out_dir, bool 
   std::cout << a.data.data << ": " << c.description << "\n";
   const int64_t vocab = c.tokenizer->vocab_size();
   const std::string spec_text = resume ? read_text(run.spec) : new_spec(a, p, vocab);
-  nn::BuiltModel built = nn::build_model(spec_text, Shape{p.block});
+  nn::BuiltModel built = nn::build_model(spec_text, Shape{p.block},
+                                         resume                 ? "'" + run.spec + "'"
+                                         : a.model_file.empty() ? ""
+                                                                : "'" + a.model_file + "'");
   nn::Module& model = *built.module;
   check_model_fits(model, vocab, p.block);
   data::TokenWindows train_w(c.train, p.block), val_w(c.val, p.block);
@@ -266,11 +266,15 @@ void run_text_training(const TextTrainArgs& a, const std::string& out_dir, bool 
   if (resume) {
     info = train::load_checkpoint(run.last, model, *opt, {.scheduler = &sched});
     initial_step = std::min(info.epoch * every, p.steps);
-    previous = info.history;
+    // history.json, or the copy older checkpoints embedded
+    previous = fs::exists(run.dir + "/history.json")
+                   ? train::History::load(run.dir + "/history.json")
+                   : info.history;
     SN_CHECK(initial_step < p.steps, ValueError, "resume: the run already has ", initial_step,
              " of ", p.steps, " steps; hint: pass --steps N with N > ", initial_step);
     std::cout << "resume: from step " << initial_step << " of " << p.steps << "\n";
-    json runj = json::parse(read_text(run.run_json));
+    json runj = detail::read_json_file<IOError>(run.run_json, "resume: '" + run.run_json + "'",
+                                                {.max_bytes = 1 << 20, .max_depth = 16});
     runj["text"]["steps"] = p.steps;
     write_text_atomic(run.run_json, runj.dump(2) + "\n");
   } else {
@@ -333,8 +337,11 @@ void eval_text(const std::string& file, const std::string& data_override) {
   if (!data_override.empty()) ds.data = data_override;
   SN_CHECK(is_text_data(ds.data), ValueError, "eval: '", ds.data,
            "' is not text data; hint: --data text:PATH");
-  const int64_t block = parse_entry(info.extra, "text", file).at("block").get<int64_t>();
-  nn::BuiltModel built = nn::build_model(info.model_spec);
+  const json text = parse_entry(info.extra, "text", file);
+  const std::string where = file + ": checkpoint entry 'text'";
+  detail::json_field<IOError>(text, "block", where);
+  const int64_t block = detail::json_int<IOError>(text, "block", 0, where);
+  nn::BuiltModel built = nn::build_model(info.model_spec, Shape(), "in '" + file + "'");
   train::load_checkpoint(file, *built.module, {.restore_rng = false});
   data::TextCorpus c = data::make_text_corpus(data::read_text_file(text_path(ds)), tok);
   data::TokenWindows val(c.val, block);

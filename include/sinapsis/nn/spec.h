@@ -22,13 +22,20 @@ struct BuiltModel {
 // Builds the model a JSON spec describes. `input_shape` (per example) overrides the spec's
 // "input". Errors name the layer and both shapes:
 //   layer 3 Linear(400 → 120) gets [N, 784]: expected [N, 400]; hint: did you forget Flatten?
-BuiltModel build_model(const std::string& spec_json, const Shape& input_shape = Shape());
-// Reads a spec file (IOError if unreadable) and builds it.
+// and the field: `model spec 'm.json': layers[2].out must be an integer (got "ten")`, with
+// `source` ("'m.json'", "in 'best.safetensors'") after "model spec". The text is untrusted:
+// size, nesting, unknown keys ("did you mean"), integer ranges and the memory the model would
+// take (at most half the machine's) are checked before anything large is allocated.
+BuiltModel build_model(const std::string& spec_json, const Shape& input_shape = Shape(),
+                       const std::string& source = "");
+// Reads a spec file (IOError if unreadable, not a regular file or over 16 MiB) and builds it.
 BuiltModel build_model_file(const std::string& path, const Shape& input_shape = Shape());
 // The JSON spec of a preset for a given per-example input shape and number of outputs.
 std::string preset_spec(const std::string& name, const Shape& input_shape, int64_t num_outputs);
 std::vector<std::string> preset_names();
 // The layer types a spec may use.
 std::vector<std::string> spec_layer_types();
+// The keys a layer of this type accepts ("type", "name" and its options; docs/model-spec.md).
+std::vector<std::string> spec_layer_keys(const std::string& type);
 
 }  // namespace sn::nn

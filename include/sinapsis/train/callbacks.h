@@ -96,6 +96,10 @@ struct ModelCheckpointOptions {
   bool save_optimizer = true;
   int64_t every = 1;         // epochs between saves (save_best_only ignores it)
   std::string model_spec{};  // stored in the file (see CheckpointData)
+  // The whole History in every file, as checkpoints before 2026-12 held it. Off: a HistoryFile
+  // keeps it once per run, and the checkpoint holds what resuming needs (epoch, optimizer,
+  // scheduler, RNG), so its size does not grow with the epochs.
+  bool embed_history = false;
   std::map<std::string, std::string> extra{};
 };
 class ModelCheckpoint : public Callback {
@@ -149,6 +153,20 @@ class JsonLinesLogger : public Callback {
   std::string path_;
   LoggerOptions options_;
   std::ofstream file_;
+};
+
+// The whole History (History::to_json) in one file, rewritten atomically after every epoch and
+// at the end: what a resumed run continues from (History::load it into
+// FitOptions::initial_history). Put it BEFORE the ModelCheckpoints: the file is then never older
+// than a checkpoint, and fit() drops the records past the checkpoint's epoch on resume.
+class HistoryFile : public Callback {
+ public:
+  explicit HistoryFile(std::string path);
+  void on_epoch_end(TrainState& s) override;
+  void on_train_end(TrainState& s) override;
+
+ private:
+  std::string path_;
 };
 
 // ---------------------------------------------------------------------------------------------

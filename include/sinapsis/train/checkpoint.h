@@ -23,7 +23,8 @@ namespace sn::train {
 //   "model_spec"      the JSON model spec, verbatim           (when given)
 //   "optimizer"       {"name": "Adam", "scalars": {"group.0.lr": 0.001, "state.0.step": 12, ...}}
 //   "scheduler"       {"name": "StepLR", "state": {"last_epoch": 3, ...}}   (when given)
-//   "history"         History::to_json()                       (when given)
+//   "history"         History::to_json()   (when given: ModelCheckpoint gives it only with
+//                     embed_history; runs keep it in a HistoryFile instead)
 // plus the caller's extra keys, which must not collide with these.
 struct CheckpointData {
   int64_t epoch = 0;  // epochs completed: resume with FitOptions::initial_epoch = epoch
@@ -42,7 +43,7 @@ void save_checkpoint(const std::string& path, const nn::Module& model,
 
 struct CheckpointInfo {
   int64_t epoch = 0;
-  bool has_history = false;
+  bool has_history = false;  // files that embed a History (older ModelCheckpoint files do)
   History history;
   std::string rng_state;   // empty when not saved
   std::string model_spec;  // empty when not saved

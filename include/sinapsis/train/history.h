@@ -56,6 +56,8 @@ struct History {
   std::string to_json() const;
   // Parses to_json()'s output; ValueError on anything else.
   static History from_json(const std::string& json);
+  // A file of to_json()'s output (HistoryFile writes one); IOError naming the file otherwise.
+  static History load(const std::string& path);
   // Header "epoch,<keys()>" and one row per epoch (epoch printed 1-based).
   std::string to_csv() const;
 };

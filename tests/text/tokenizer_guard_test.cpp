@@ -1,0 +1,42 @@
+// A tokenizer read from a checkpoint is untrusted (data/tokenizer.h): fields are named in
+// errors, and merges that would grow tokens exponentially are refused before allocating.
+#include <gtest/gtest.h>
+
+#include <sinapsis/sinapsis.h>
+
+namespace {
+
+std::string error_of(const std::string& text) {
+  try {
+    sn::data::tokenizer_from_json(text);
+  } catch (const sn::ValueError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(TokenizerGuard, FieldsAreNamed) {
+  EXPECT_EQ(error_of(R"({"type": "char", "chars": ["a", 5]})"),
+            "tokenizer_from_json: chars[1] must be a string (got 5)");
+  EXPECT_EQ(error_of(R"({"type": "bpe", "merges": [[0, 1], [2, "x"]]})"),
+            "tokenizer_from_json: merges[1] must be a pair of integer ids (got [2,\"x\"])");
+  EXPECT_EQ(error_of(R"({"type": "bpe", "merges": [[0, 1]], "mergse": []})"),
+            "tokenizer_from_json: unknown key \"mergse\"; did you mean \"merges\"? (known: type, "
+            "merges)");
+  EXPECT_EQ(error_of(R"({"type": "bpe"})"), "tokenizer_from_json has no \"merges\"");
+  EXPECT_EQ(error_of("[" + std::string(10, '[')),
+            "tokenizer_from_json: JSON nested deeper than 4 levels (line 1, column 5)");
+}
+
+TEST(TokenizerGuard, ExponentialMergesAreRefused) {
+  // merge k joins token 255+k with itself: token lengths 2, 4, 8, ... 2^40 bytes
+  std::string merges = "[[97, 97]";
+  for (int k = 1; k < 40; ++k)
+    merges += ", [" + std::to_string(255 + k) + ", " + std::to_string(255 + k) + "]";
+  merges += "]";
+  const std::string e = error_of(R"({"type": "bpe", "merges": )" + merges + "}");
+  EXPECT_NE(e.find("BpeTokenizer: merge 20 makes a token of 2097152 bytes"), std::string::npos)
+      << e;
+}
+
+}  // namespace
