@@ -3,13 +3,10 @@
 // recursion) stays shallow; nlohmann's messages are turned into line/column text.
 #include "core/json_read.h"
 
-#include <sys/stat.h>
+#include "io/file_util.h"
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <set>
 
 namespace sn::detail {
@@ -122,21 +119,9 @@ std::string try_parse_json(std::string_view text, const JsonLimits& limits, nloh
 
 std::string read_json_text(const std::string& path, const std::string& what,
                            const JsonLimits& limits) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0)
-    SN_THROW(IOError, what, ": cannot read '", path, "': ", std::strerror(errno));
-  SN_CHECK(!S_ISDIR(st.st_mode), IOError, what, ": '", path, "' is a directory, not a file");
-  SN_CHECK(S_ISREG(st.st_mode), IOError, what, ": '", path,
-           "' is not a regular file (a pipe or a device); give a JSON file");
-  SN_CHECK(static_cast<uint64_t>(st.st_size) <= limits.max_bytes, IOError, what, ": '", path,
-           "' is ", st.st_size, " bytes, more than the ", limits.max_bytes, "-byte limit for it");
-  std::ifstream f(path, std::ios::binary);
-  SN_CHECK(f.good(), IOError, what, ": cannot open '", path, "'");
-  std::string text(static_cast<size_t>(st.st_size), '\0');
-  f.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<size_t>(f.gcount()));
-  SN_CHECK(!f.bad(), IOError, what, ": cannot read '", path, "'");
-  return text;
+  // the file rules (type checked before opening: a FIFO would block; size bounded) are io's
+  return io::detail::read_file(path, what.c_str(), static_cast<int64_t>(limits.max_bytes),
+                               "a JSON file");
 }
 
 namespace {

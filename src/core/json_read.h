@@ -36,8 +36,9 @@ nlohmann::json parse_json(std::string_view text, const std::string& what,
   return j;
 }
 
-// A file's JSON: its size is checked before it is read (IOError naming the file when it is
-// missing, not a regular file or larger than limits.max_bytes), then parse_json<E>.
+// A file's JSON: read by io::detail::read_file (IOError naming the file when it is missing,
+// not a regular file or larger than limits.max_bytes, checked before reading), then
+// parse_json<E>.
 template <typename E = ValueError>
 nlohmann::json read_json_file(const std::string& path, const std::string& what,
                               const JsonLimits& limits = {});

@@ -112,7 +112,7 @@ TEST(JsonRead, FilesAreCheckedBeforeReading) {
     d::read_json_file((dir / "big.json").string(), "spec", {.max_bytes = 50});
     FAIL();
   } catch (const sn::IOError& e) {
-    EXPECT_NE(std::string(e.what()).find("is 102 bytes, more than the 50-byte limit"),
+    EXPECT_NE(std::string(e.what()).find("has 102 bytes, more than the limit of 50"),
               std::string::npos)
         << e.what();
   }

@@ -137,9 +137,10 @@ TEST(SpecGuard, SpecFilesAreNamedAndChecked) {
   }
   EXPECT_EQ(error_of([&] { nn::build_model_file(path); }),
             "model spec '" + path + "': layers[0].out must be an integer (got \"ten\")");
-  EXPECT_HAS(error_of([&] { nn::build_model_file(dir.string()); }), "is a directory, not a file");
+  EXPECT_HAS(error_of([&] { nn::build_model_file(dir.string()); }),
+             "is a folder, not a regular file");
   EXPECT_HAS(error_of([&] { nn::build_model_file((dir / "missing.json").string()); }),
-             "cannot read");
+             "cannot open");
   std::filesystem::remove_all(dir);
 }
 
