@@ -91,6 +91,16 @@ int64_t positive(const json& j, const char* key, int64_t dflt = -1) {
   SN_CHECK(v > 0, SpecError, field(key), " must be > 0 (got ", v, ")");
   return v;
 }
+// A count of stacked layers (num_layers, n_layer): building 2^31 of them would take hours even
+// when each is small enough for the memory limit.
+constexpr int64_t kMaxStack = 1000;
+int64_t stack_count(const json& j, const char* key, int64_t dflt) {
+  const int64_t v = positive(j, key, dflt);
+  SN_CHECK(v <= kMaxStack, SpecError, field(key), " is ", v, ", more than the ", kMaxStack,
+           " stacked layers a spec may ask for");
+  return v;
+}
+
 bool boolean(const json& j, const char* key, bool dflt) {
   declared(key);
   return sn::detail::json_bool<SpecError>(j, key, dflt, t_cur.where);
@@ -172,7 +182,7 @@ std::shared_ptr<Module> recurrent_layer(const std::string& type, json& l, const 
     SN_THROW(ShapeError, type, "(", want, " → ", hidden, ") gets ", shape_n(in),
              ": expected [N, T, ", want, "]; hint: drop \"input_size\" to infer it");
   l["input_size"] = have;
-  const int64_t layers = positive(l, "num_layers", 1);
+  const int64_t layers = stack_count(l, "num_layers", 1);
   const bool bias = boolean(l, "bias", true), bf = boolean(l, "batch_first", true);
   const bool bi = boolean(l, "bidirectional", false);
   const double dropout = num(l, "dropout", 0.0);
@@ -482,7 +492,7 @@ const std::map<std::string, LayerType>& layer_table() {
        {plus(kTransformerKeys, {"num_layers", "norm"}),
         [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
           const int64_t d = sequence_features(in, "TransformerEncoder");
-          const int64_t n = positive(l, "num_layers");
+          const int64_t n = stack_count(l, "num_layers", -1);
           const TransformerLayerOptions o = transformer_options(l);
           return std::make_shared<TransformerEncoder>(
               TransformerEncoderLayer(d, positive(l, "nhead"), o), n,
@@ -512,7 +522,7 @@ const std::map<std::string, LayerType>& layer_table() {
                    " but needs token ids [N, T]; hint: \"input\" is [T]");
           GPTOptions o;
           o.vocab_size = positive(l, "vocab_size");
-          o.n_layer = positive(l, "n_layer", o.n_layer);
+          o.n_layer = stack_count(l, "n_layer", o.n_layer);
           o.n_head = positive(l, "n_head", o.n_head);
           o.n_embd = positive(l, "n_embd", o.n_embd);
           o.block_size = positive(l, "block_size", std::max<int64_t>(in[1], o.block_size));

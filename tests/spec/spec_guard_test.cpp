@@ -107,6 +107,11 @@ TEST(SpecGuard, SizesAreBoundedBeforeAllocating) {
       "18446744073709551615)");
   EXPECT_HAS(build_error(R"({"input": [1000000000000], "layers": []})"),
              "\"input\" must hold integers in [1, 2147483647]");
+  // 2^31 small stacked layers would fit a memory limit but take hours to build
+  EXPECT_EQ(build_error(R"({"input": [5, 4], "layers": [
+      {"type": "LSTM", "hidden_size": 3, "num_layers": 2147483647}]})"),
+            "model spec: layers[0].num_layers is 2147483647, more than the 1000 stacked layers a "
+            "spec may ask for");
   // what fits the range but not the memory: held to 64 MiB here
   const size_t before = nn::detail::set_spec_memory_limit(size_t{64} << 20);
   const std::string big = build_error(
