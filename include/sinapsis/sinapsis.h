@@ -3,6 +3,7 @@
 #include "sinapsis/autograd/gradcheck.h"
 #include "sinapsis/autograd/node.h"
 #include "sinapsis/core/build_info.h"
+#include "sinapsis/core/cpu.h"
 #include "sinapsis/core/dtype.h"
 #include "sinapsis/core/error.h"
 #include "sinapsis/core/shape.h"

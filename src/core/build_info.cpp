@@ -1,7 +1,10 @@
 // sn::build_info(): the version comes from CMake (SN_VERSION, set on this one file by
-// src/cmake_extras.cmake), the rest from the compiler's predefined macros. Kernel dispatch at run
-// time can extend `kernels`; today it names the instruction sets the binary was built for.
+// src/cmake_extras.cmake), the rest from the compiler's predefined macros; `kernels` names the
+// CPU level the kernels run at (cpu_kernels(), src/backend/cpu/cpu_level.cpp) and the
+// instruction sets of the baseline build.
 #include "sinapsis/core/build_info.h"
+
+#include "sinapsis/core/cpu.h"
 
 #include <sstream>
 
@@ -84,8 +87,9 @@ BuildInfo make_info() {
 #endif
   std::string list;
   for (const auto& i : b.isa) list += (list.empty() ? "" : ", ") + i;
-  b.kernels = "compiled for " + arch_name() + (list.empty() ? "" : " with " + list) +
-              " (chosen at build time)";
+  // the level picked at run time (sinapsis/core/cpu.h), then what the baseline was built with
+  b.kernels = cpu_kernels() + "; baseline compiled for " + arch_name() +
+              (list.empty() ? "" : " with " + list);
   return b;
 }
 

@@ -149,8 +149,11 @@ inline int64_t key_end(const Geom& g, int64_t i0, int64_t m) {
 // C[M][N] = (accumulate ? C : 0) + A·B with B row-major [K][N] (row stride
 // ldb), C row stride ldc, and A(i, k) = ta ? A[k·lda + i] : A[i·lda + k]: the
 // tile products of both kernels. float: 4 rows x 32 columns of accumulators in
-// registers (GCC vector types, so AVX-512 or AVX2 as compiled); double
+// registers (GCC vector types, so AVX-512 or AVX2 in with_level's clones); double
 // (gradcheck) and the column tails: plain loops.
+// The 64-byte vectors below never cross a function boundary once inlined; on the baseline build
+// GCC notes that passing them by value would differ from an AVX-512 build's ABI: not an issue.
+#pragma GCC diagnostic ignored "-Wpsabi"
 template <typename T>
 void tile_gemm(bool accumulate, int64_t M, int64_t N, int64_t K, const T* __restrict A, int64_t lda,
                bool ta, const T* __restrict B, int64_t ldb, T* __restrict C, int64_t ldc) {
@@ -451,20 +454,21 @@ int attention_threads(const Geom& g) {
 }
 
 // Runs f(bh, buffer) for every (batch, head), one reusable scratch buffer per
-// thread.
+// thread, compiled for the CPU's level (cpu::with_level: tile_gemm's vectors are
+// AVX-512 or AVX2 there).
 template <typename T, typename F>
 void for_each_head(const Geom& g, F&& f) {
   const int nt = attention_threads(g);
   if (nt <= 1) {
     std::vector<T> buf;
-    for (int64_t bh = 0; bh < g.BH; ++bh) f(bh, buf);
+    for (int64_t bh = 0; bh < g.BH; ++bh) cpu::with_level([&] { f(bh, buf); });
     return;
   }
 #pragma omp parallel num_threads(nt)
   {
     std::vector<T> buf;
 #pragma omp for schedule(static)
-    for (int64_t bh = 0; bh < g.BH; ++bh) f(bh, buf);
+    for (int64_t bh = 0; bh < g.BH; ++bh) cpu::with_level([&] { f(bh, buf); });
   }
 }
 

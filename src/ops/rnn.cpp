@@ -55,16 +55,19 @@ Tensor tr(const Tensor& w) {
                            Shape{w.strides()[1], w.strides()[0]}, w.offset());
 }
 
-// Runs f(b) for every batch row, split over threads when the step is big enough to pay.
+// Runs f(b) for every batch row, split over threads when the step is big enough to pay,
+// compiled for the CPU's level (cpu::with_level).
 template <typename F>
 void for_rows(int64_t B, double work, F&& f) {
   const int nt = convops::team_size(B, work);
   if (nt <= 1) {
-    for (int64_t b = 0; b < B; ++b) f(b);
+    cpu::with_level([&] {
+      for (int64_t b = 0; b < B; ++b) f(b);
+    });
     return;
   }
 #pragma omp parallel for num_threads(nt) schedule(static)
-  for (int64_t b = 0; b < B; ++b) f(b);
+  for (int64_t b = 0; b < B; ++b) cpu::with_level([&] { f(b); });
 }
 
 // Buffers live in time order. Hb [T+1, B, P] (and Cb [T+1, B, H]) hold the state before every

@@ -11,7 +11,8 @@ namespace sn::cpu {
 namespace {
 
 TEST(GemmPacked, MatchesGemm) {
-  if (!packed_gemm_available()) GTEST_SKIP() << "no AVX-512 kernel in this build";
+  if (!packed_gemm_available())
+    GTEST_SKIP() << "kernels below the AVX-512 level (CPU or SN_CPU_LEVEL)";
   manual_seed(1);
   for (int64_t M : {1, 5, 8, 13, 32})
     for (int64_t N : {7, 32, 45, 96, 1000})

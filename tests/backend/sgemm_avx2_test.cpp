@@ -98,7 +98,8 @@ void expect_close(const Problem& p, const std::vector<float>& got, const std::ve
 class SgemmAvx2 : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!sgemm_avx2_available()) GTEST_SKIP() << "built without AVX2/FMA";
+    if (!sgemm_avx2_available())
+      GTEST_SKIP() << "kernels below the AVX2 level (CPU or SN_CPU_LEVEL)";
   }
 };
 

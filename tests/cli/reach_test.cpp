@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -97,7 +98,15 @@ TEST(Reach, VersionNamesVersionCompilerAndKernels) {
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_EQ(r.out.rfind("sinapsis " + m[1].str() + "\n", 0), 0u) << r.out;
   EXPECT_NE(r.out.find("compiler: "), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("kernels:  compiled for"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(std::string("kernels:  ") + sn::cpu_level_name(sn::cpu_level())),
+            std::string::npos)
+      << r.out;
+  // SN_CPU_LEVEL lowers the kernels' level, and --version says so
+  setenv("SN_CPU_LEVEL", "baseline", 1);
+  r = run("--version");
+  unsetenv("SN_CPU_LEVEL");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("kernels:  baseline ("), std::string::npos) << r.out;
 }
 
 TEST_F(ReachTest, StepScheduleIsStoredAndContinuedByResume) {

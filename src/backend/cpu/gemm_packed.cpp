@@ -8,22 +8,15 @@
 #include <cstdlib>
 #include <cstring>
 
-#if defined(__AVX512F__)
 #include <immintrin.h>
-#endif
 
+#include "backend/cpu/isa.h"
 #include "core/tensor_internal.h"
 #include "sinapsis/core/error.h"
 
 namespace sn::cpu {
 
-bool packed_gemm_available() {
-#if defined(__AVX512F__)
-  return true;
-#else
-  return false;
-#endif
-}
+bool packed_gemm_available() { return level() == CpuLevel::AVX512; }
 
 namespace {
 void free_aligned(float* p) { std::free(p); }
@@ -48,7 +41,11 @@ PackedB::PackedB(const Tensor& b) : k_(b.shape()[0]), n_(b.shape()[1]) {
   }
 }
 
-#if defined(__AVX512F__)
+// From here to the pop below the code is compiled for AVX-512 (isa.h's SN_ISA_AVX512), on a
+// baseline build too; it runs only when cpu::level() is AVX512.
+#pragma GCC push_options
+#pragma GCC target( \
+    "avx,avx2,fma,bmi,bmi2,f16c,lzcnt,movbe,avx512f,avx512bw,avx512dq,avx512vl,avx512cd")
 namespace {
 
 // C[R rows, 32 cols] (+)= A[R, K] · panel[K, 32]; `mask` limits the stored columns.
@@ -117,12 +114,8 @@ void panel_product(const float* A, int64_t lda, const PackedB& B, int64_t p, flo
   }
 }
 
-}  // namespace
-#endif
-
-void gemm_packed(const float* A, int64_t lda, const PackedB& B, float* C, int64_t ldc, int64_t M,
-                 float beta, int threads) {
-#if defined(__AVX512F__)
+void gemm_packed_impl(const float* A, int64_t lda, const PackedB& B, float* C, int64_t ldc,
+                      int64_t M, float beta, int threads) {
   const int64_t np = B.panels();
   const double flops = 2.0 * static_cast<double>(M) * B.N() * B.K();
   const int nt = omp_in_parallel() || flops < 2e6 ? 1 : std::min<int>(threads, np);
@@ -132,10 +125,17 @@ void gemm_packed(const float* A, int64_t lda, const PackedB& B, float* C, int64_
   }
 #pragma omp parallel for num_threads(nt) schedule(static)
   for (int64_t p = 0; p < np; ++p) panel_product(A, lda, B, p, C, ldc, M, beta);
-#else
-  (void)A, (void)lda, (void)B, (void)C, (void)ldc, (void)M, (void)beta, (void)threads;
-  SN_THROW(Error, "gemm_packed: this build has no AVX-512 kernel");
-#endif
+}
+
+}  // namespace
+#pragma GCC pop_options
+
+void gemm_packed(const float* A, int64_t lda, const PackedB& B, float* C, int64_t ldc, int64_t M,
+                 float beta, int threads) {
+  SN_CHECK(packed_gemm_available(), Error,
+           "gemm_packed: the kernel needs AVX-512 (kernels at level ", cpu_level_name(level()),
+           ")");
+  gemm_packed_impl(A, lda, B, C, ldc, M, beta, threads);
 }
 
 }  // namespace sn::cpu

@@ -1,8 +1,9 @@
 // GEMM with a right operand packed once and reused: C = A·B + beta·C for many A (a recurrent
 // layer's h_{t-1} at every step) against the same B (its weights). cpu::gemm repacks B on every
 // call, which for a [32, 256]·[256, 1024] step costs a fifth of the product; here B is laid out
-// once per sequence in 32-column panels and each step only streams it. float32 on AVX-512
-// builds; elsewhere packed_gemm_available() is false and callers use cpu::gemm.
+// once per sequence in 32-column panels and each step only streams it. float32 on CPUs with
+// AVX-512 (cpu::level(), isa.h); elsewhere packed_gemm_available() is false and callers use
+// cpu::gemm.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -11,7 +12,7 @@
 
 namespace sn::cpu {
 
-// True when this build has the AVX-512 kernel.
+// True when the kernels run at the AVX-512 level.
 bool packed_gemm_available();
 
 // B [K, N] (any float32 2-D view) as ceil(N/32) panels of [K, 32], zero-padded.

@@ -1,6 +1,8 @@
 // Strided, broadcasting, multi-threaded elementwise loops: the one iterator every CPU kernel
 // uses. Operands are given as (data pointer, strides in elements) over a common shape; stride 0
 // is a broadcast. Dims are coalesced first, so contiguous tensors run as one flat loop.
+// Every block of work runs through with_level (isa.h): the loop and the callable are compiled
+// for AVX2 and AVX-512 too, and the CPU's level picks which runs.
 #pragma once
 #include <omp.h>
 
@@ -8,6 +10,7 @@
 #include <array>
 #include <cstdint>
 
+#include "backend/cpu/isa.h"
 #include "sinapsis/core/shape.h"
 
 namespace sn::cpu {
@@ -93,14 +96,14 @@ void strided_loop(const Shape& shape, const std::array<const Shape*, N>& strides
   if (total == 0) return;
   const int nt = num_threads();
   if (nt <= 1 || total < grain || omp_in_parallel()) {
-    loop_range<N>(L, 0, total, f);
+    with_level([&] { loop_range<N>(L, 0, total, f); });
     return;
   }
   const int chunks = static_cast<int>(std::min<int64_t>(nt, (total + grain - 1) / grain));
 #pragma omp parallel for num_threads(chunks) schedule(static)
   for (int c = 0; c < chunks; ++c) {
     const int64_t b = total * c / chunks, e = total * (c + 1) / chunks;
-    loop_range<N>(L, b, e, f);
+    with_level([&] { loop_range<N>(L, b, e, f); });
   }
 }
 
@@ -110,12 +113,12 @@ void parallel_for(int64_t n, int64_t grain, F&& f) {
   if (n <= 0) return;
   const int nt = num_threads();
   if (nt <= 1 || n < grain || omp_in_parallel()) {
-    f(int64_t{0}, n);
+    with_level([&] { f(int64_t{0}, n); });
     return;
   }
   const int chunks = static_cast<int>(std::min<int64_t>(nt, (n + grain - 1) / grain));
 #pragma omp parallel for num_threads(chunks) schedule(static)
-  for (int c = 0; c < chunks; ++c) f(n * c / chunks, n * (c + 1) / chunks);
+  for (int c = 0; c < chunks; ++c) with_level([&] { f(n * c / chunks, n * (c + 1) / chunks); });
 }
 
 }  // namespace sn::cpu

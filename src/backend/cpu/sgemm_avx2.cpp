@@ -13,6 +13,7 @@
 // not depend on it.
 #include "backend/cpu/sgemm_avx2.h"
 
+#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -20,16 +21,16 @@
 #include <cstring>
 #include <memory>
 
+#include "backend/cpu/isa.h"
 #include "sinapsis/core/error.h"
-
-#if defined(__AVX2__) && defined(__FMA__)
-#include <immintrin.h>
-#define SN_HAVE_SGEMM_AVX2 1
-#endif
 
 namespace sn::cpu {
 
-#if defined(SN_HAVE_SGEMM_AVX2)
+// Everything from here to the pop below is compiled for AVX2 + FMA (isa.h's SN_ISA_AVX2), on a
+// baseline build too; it runs only when cpu::level() says the CPU has them. The headers above
+// stay baseline, so no AVX2 code ends up in inline functions other files share.
+#pragma GCC push_options
+#pragma GCC target("avx,avx2,fma,bmi,bmi2,f16c,lzcnt,movbe")
 namespace {
 
 constexpr int kMR = 6, kNR = 16;
@@ -328,18 +329,9 @@ void sgemm_block(bool ta, bool tb, int64_t K, float alpha, const float* A, int64
   }
 }
 
-}  // namespace
-
-bool sgemm_avx2_available() { return true; }
-#if defined(__AVX512F__)
-bool sgemm_avx2_preferred() { return false; }
-#else
-bool sgemm_avx2_preferred() { return true; }
-#endif
-
-void sgemm_avx2(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
-                int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
-                const float* bias, int threads) {
+void sgemm_avx2_impl(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                     int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
+                     const float* bias, int threads) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {  // no products: C = beta·C (+ bias)
     for (int64_t i = 0; i < M; ++i)
@@ -378,15 +370,20 @@ void sgemm_avx2(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, 
   }
 }
 
-#else  // no AVX2 + FMA in this build
+}  // namespace
+#pragma GCC pop_options
 
-bool sgemm_avx2_available() { return false; }
-bool sgemm_avx2_preferred() { return false; }
-void sgemm_avx2(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*,
-                int64_t, float, float*, int64_t, const float*, int) {
-  SN_THROW(Error, "matmul: the AVX2 sgemm kernel is not in this build (compiled without AVX2/FMA)");
+bool sgemm_avx2_available() { return level() >= CpuLevel::AVX2; }
+// On AVX-512 CPUs OpenBLAS's wider kernels are faster.
+bool sgemm_avx2_preferred() { return level() == CpuLevel::AVX2; }
+
+void sgemm_avx2(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
+                const float* bias, int threads) {
+  SN_CHECK(sgemm_avx2_available(), Error,
+           "matmul: the AVX2 sgemm kernel needs a CPU with AVX2 and FMA (kernels at level ",
+           cpu_level_name(level()), ")");
+  sgemm_avx2_impl(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, threads);
 }
-
-#endif
 
 }  // namespace sn::cpu
