@@ -6,6 +6,10 @@
 #include <string>
 #include <vector>
 
+namespace sn {
+class Tensor;
+}
+
 namespace sn::viz {
 
 struct Color {
@@ -45,5 +49,19 @@ void write_png(const Image& image, const std::string& path);
 // Writes bytes to a file (IOError on failure).
 void write_file(const std::string& path, const std::string& bytes);
 std::string base64_encode(const std::string& bytes);
+
+// ---- a grid of small images (data sets, reconstructions, generated samples) ----
+struct ImageGridOptions {
+  int cols = 8;           // images per row (fewer when there are fewer images)
+  int scale = 1;          // each pixel drawn as a scale x scale block (1..32)
+  int padding = 1;        // background pixels between images and around the grid (0..64)
+  double lo = 0, hi = 1;  // the values drawn black and white, clipped (tanh outputs: -1, 1)
+  Color background = {255, 255, 255};
+};
+// images: [N, H, W], [N, C, H, W] with C = 1 (grey) or 3 (RGB), or [N, D] with D a perfect
+// square (784: 28 x 28 grey). Any numeric dtype; NaN is drawn magenta so it cannot pass for
+// black. Image i sits at row i / cols, column i % cols. ValueError for other shapes, N = 0, a
+// grid above 16384 pixels a side or options out of range.
+Image image_grid(const Tensor& images, const ImageGridOptions& options = {});
 
 }  // namespace sn::viz
