@@ -13,7 +13,8 @@ Suites: gemm (matmul / linear vs torch, and vs cblas_sgemm called directly), ops
 GB/s, per-op overhead), conv (the LeNet convs fwd / fwd+bwd, GFLOP/s beside a cblas_sgemm
 peak), mlp_train / cnn_train / gpt_train / rnn_train (one training step; effective GFLOP/s from the model
 FLOP counts below), text_gen (char_lm.py's generation tokens/s, GPT and LSTM, batch 1),
-mlp_infer (batch 1 and 256 latency), mlp_epoch / cnn_epoch (one
+mlp_infer (batch 1 and 256 latency), ae_train (the autoencoder step of generative.py --model ae;
+opt-in: ae_quality, its 5 epochs on Fashion-MNIST with the test BCE), mlp_epoch / cnn_epoch (one
 Fashion-MNIST epoch with --data: wall time and test accuracy), loader (DataLoader samples/s,
 ours only, set against the MLP training step's consumption).
 
@@ -121,6 +122,8 @@ CASE_SPECS: Dict[str, Spec] = {
     "lstm generate b1": Spec(target=2.0),
     "mlp infer b1": Spec(2.0 * sum(mlp_macs(1)), "GFLOP/s", 3.0),
     "mlp infer b256": Spec(2.0 * sum(mlp_macs(256)), "GFLOP/s", 1.1),
+    "ae train step b128": Spec(train_flop(mlp_macs(128, (784, 256, 32, 256, 784))), "GFLOP/s", 1.3),
+    "ae fashion-mnist epochs": Spec(target=1.0),  # informational: the quality run's wall time
     "mlp fashion-mnist epoch": Spec(60000, "samples/s", 1.2),
     "cnn fashion-mnist epoch": Spec(60000, "samples/s", 1.0),
 }
@@ -192,7 +195,7 @@ def rows_from_ours(line: dict) -> List[Row]:
     if b == "loader":
         return [Row(line["case"], ms, line["samples_per_epoch"], "samples/s")]
     if "case" in line:  # generic: training / inference / epoch benches
-        extra = {k: line[k] for k in ("test_acc",) if k in line}
+        extra = {k: line[k] for k in ("test_acc", "test_bce", "test_mse") if k in line}
         return [with_spec(Row(line["case"], ms, line.get("work", 0.0), line.get("unit", ""),
                               extra=extra))]
     return []
@@ -221,6 +224,18 @@ def rows_from_train_py(case: str) -> Callable[[dict], List[Row]]:
             return [with_spec(Row(case, line["ms_per_step_median"]))]
         return []
     return parse
+
+
+def rows_from_generative_ae(line: dict) -> List[Row]:
+    """../shared/reference/generative.py --model ae: its final line. Without --epochs beyond 1
+    (the ae_train suite) the median step; with several epochs (ae_quality) the training wall
+    time and the test BCE / MSE."""
+    if line.get("model") != "ae" or "ms_per_step_median" not in line:
+        return []
+    if line.get("epochs", 1) > 1:
+        return [with_spec(Row("ae fashion-mnist epochs", line["train_s"] * 1e3,
+                              extra={"test_bce": line["test_bce"], "test_mse": line["test_mse"]}))]
+    return [with_spec(Row("ae train step b128", line["ms_per_step_median"]))]
 
 
 def rows_from_char_lm(line: dict) -> List[Row]:
@@ -280,11 +295,21 @@ SUITES: Dict[str, Suite] = {
     "cnn_epoch": Suite(ours=[["bench_cnn_train", "--data", DATA]],
                        torch=[[str(REFERENCE / "cnn_train.py"), "--data", DATA]],
                        parse_torch=rows_from_train_py("cnn fashion-mnist epoch"), workload=True),
+    # the autoencoder of generative.py --model ae: the step on synthetic batches (PyTorch's
+    # median over 200 real steps), and, opt-in, the whole 5-epoch recipe with the test BCE
+    "ae_train": Suite(ours=[["bench_ae_train"]],
+                      torch=[[str(REFERENCE / "generative.py"), "--model", "ae", "--data", DATA,
+                              "--epochs", "1", "--limit", "25600"]],
+                      parse_torch=rows_from_generative_ae, workload=True, torch_min_time=False),
+    "ae_quality": Suite(ours=[["bench_ae_train", "--data", DATA, "--epochs", "5"]],
+                        torch=[[str(REFERENCE / "generative.py"), "--model", "ae", "--data", DATA,
+                                "--epochs", "5"]],
+                        parse_torch=rows_from_generative_ae, workload=True, torch_min_time=False),
     "loader": Suite(ours=[["bench_loader", "--data", DATA]], torch=[],
                     parse_torch=lambda line: [], workload=True),
 }
 DEFAULT_SUITES = ["gemm", "ops", "conv", "mlp_train", "cnn_train", "gpt_train", "rnn_train",
-                  "text_gen", "mlp_infer",
+                  "text_gen", "mlp_infer", "ae_train",
                   "mlp_epoch", "cnn_epoch", "loader"]
 
 
@@ -563,6 +588,13 @@ def main() -> int:
             print(f"| {r['case']} | {r['threads']} | {fmt_mib(r['ours_rss_mib'])} | "
                   f"{fmt_mib(r['torch_rss_mib'])} | {fmt_acc(r, 'ours_test_acc')} | "
                   f"{fmt_acc(r, 'torch_test_acc')} |")
+    for r in results:  # the autoencoder's quality run (suite ae_quality)
+        if "ours_test_bce" in r and "torch_test_bce" in r:
+            ok = r["ours_test_bce"] <= r["torch_test_bce"] + 0.002
+            print(f"\n{r['case']} ({r['threads']} thread(s)): test BCE {r['ours_test_bce']:.5f} "
+                  f"vs PyTorch {r['torch_test_bce']:.5f} (target <= PyTorch + 0.002: "
+                  f"{'ok' if ok else 'MISS'}), MSE {r['ours_test_mse']:.5f} vs "
+                  f"{r['torch_test_mse']:.5f}")
     for line in loader_lines:
         if "times" in line:
             print(f"\nloader (prefetch 2, {line['threads']} thread(s)): "

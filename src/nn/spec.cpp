@@ -14,6 +14,7 @@
 #include "core/json_read.h"
 #include "nn/spec_internal.h"
 #include "sinapsis/autograd/node.h"
+#include "sinapsis/nn/autoencoder.h"
 #include "sinapsis/nn/conv.h"
 #include "sinapsis/nn/nn.h"
 #include "sinapsis/nn/transformer.h"
@@ -338,6 +339,29 @@ const std::map<std::string, LayerType>& layer_table() {
        {{"p"},
         [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
           return std::make_shared<Dropout>(num(l, "p", 0.5));
+        }}},
+      {"GaussianNoise",
+       {{"std"},
+        [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
+          return std::make_shared<GaussianNoise>(num(l, "std", 0.1));
+        }}},
+      {"MaskNoise",
+       {{"p"},
+        [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
+          return std::make_shared<MaskNoise>(num(l, "p", 0.25));
+        }}},
+      {"GaussianLatent",
+       {{"in", "out"},
+        [](json& l, const Shape& in, Ctx&) -> std::shared_ptr<Module> {
+          const int64_t out = positive(l, "out");
+          const int64_t have = in.back(), want = integer(l, "in", have);
+          if (want != have)
+            SN_THROW(ShapeError, "GaussianLatent(", want, " → ", out, ") gets ", shape_n(in),
+                     ": expected [N, ", want, "]",
+                     in.size() > 2 ? "; hint: did you forget Flatten?"
+                                   : "; hint: drop \"in\" to infer it");
+          l["in"] = have;
+          return std::make_shared<GaussianLatent>(have, out);
         }}},
       {"Step", plain<Step>()},
       {"Sigmoid", plain<Sigmoid>()},
@@ -790,6 +814,59 @@ BuiltModel build_model_file(const std::string& path, const Shape& input_shape) {
   return build_model(text, input_shape, "'" + path + "'");
 }
 
+namespace {
+// The autoencoder presets: an "encoder" and a "decoder" block (state dict names encoder.0.weight,
+// ... as PyTorch's model of shared/reference/generative.py), the output of as many values as the
+// input, through a final Sigmoid (pixels in [0, 1]; training fuses it into the BCE).
+void autoencoder_preset(json& spec, const std::string& name, const Shape& in) {
+  SN_CHECK(!in.empty(), ValueError, "preset ", name, ": needs the input shape of an example");
+  const int64_t d = in.numel();
+  auto block = [](const char* n, json layers) {
+    return json{{"type", "Sequential"}, {"name", n}, {"layers", std::move(layers)}};
+  };
+  if (name == "conv-autoencoder") {
+    // two stride-2 convs down to [32, H/4, W/4], a 32-value code, and back up through a
+    // ConvTranspose2d (H/4 -> H/2) and a nearest Upsample + 3x3 conv (H/2 -> H)
+    SN_CHECK(in.size() == 3 && in[1] % 4 == 0 && in[2] % 4 == 0, ValueError,
+             "preset conv-autoencoder: takes images [C, H, W] with H and W divisible by 4 (got ",
+             in, "); hint: --preset autoencoder takes any shape");
+    const int64_t c = in[0], h = in[1] / 4, w = in[2] / 4;
+    spec["layers"] = json::array(
+        {block("encoder",
+               {{{"type", "Conv2d"}, {"out", 16}, {"kernel", 3}, {"stride", 2}, {"padding", 1}},
+                {{"type", "ReLU"}},
+                {{"type", "Conv2d"}, {"out", 32}, {"kernel", 3}, {"stride", 2}, {"padding", 1}},
+                {{"type", "ReLU"}},
+                {{"type", "Flatten"}},
+                {{"type", "Linear"}, {"out", 32}}}),
+         block("decoder", {{{"type", "Linear"}, {"out", 32 * h * w}},
+                           {{"type", "ReLU"}},
+                           {{"type", "Unflatten"}, {"dim", 1}, {"sizes", {32, h, w}}},
+                           {{"type", "ConvTranspose2d"},
+                            {"out", 16},
+                            {"kernel", 4},
+                            {"stride", 2},
+                            {"padding", 1}},
+                           {{"type", "ReLU"}},
+                           {{"type", "Upsample"}, {"scale_factor", 2}, {"mode", "nearest"}},
+                           {{"type", "Conv2d"}, {"out", c}, {"kernel", 3}, {"padding", 1}},
+                           {{"type", "Sigmoid"}}})});
+    return;
+  }
+  // dense: generative.py --model ae, 784 -> 256 (ReLU) -> 32 -> 256 (ReLU) -> 784 (sigmoid);
+  // the VAE puts a 2-D Gaussian latent (μ and log σ² heads) where the 32-value code was
+  json code = name == "vae" ? json{{"type", "GaussianLatent"}, {"out", 2}}
+                            : json{{"type", "Linear"}, {"out", 32}};
+  spec["layers"] =
+      json::array({{{"type", "Flatten"}},
+                   block("encoder", {{{"type", "Linear"}, {"out", 256}}, {{"type", "ReLU"}}, code}),
+                   block("decoder", {{{"type", "Linear"}, {"out", 256}},
+                                     {{"type", "ReLU"}},
+                                     {{"type", "Linear"}, {"out", d}},
+                                     {{"type", "Sigmoid"}}})});
+}
+}  // namespace
+
 std::string preset_spec(const std::string& name, const Shape& input_shape, int64_t num_outputs) {
   json spec;
   spec["name"] = name;
@@ -828,6 +905,8 @@ std::string preset_spec(const std::string& name, const Shape& input_shape, int64
          {{"type", "AdaptiveAvgPool2d"}, {"output", 1}},
          {{"type", "Flatten"}},
          {{"type", "Linear"}, {"out", num_outputs}}});
+  } else if (name == "autoencoder" || name == "vae" || name == "conv-autoencoder") {
+    autoencoder_preset(spec, name, input_shape);
   } else if (name == "linear") {
     spec["layers"] =
         json::array({{{"type", "Flatten"}}, {{"type", "Linear"}, {"out", num_outputs}}});
@@ -867,7 +946,8 @@ std::string preset_spec(const std::string& name, const Shape& input_shape, int64
 }
 
 std::vector<std::string> preset_names() {
-  return {"linear", "mlp", "lenet", "resnet", "gpt", "char-lstm", "bigram"};
+  return {"linear",    "mlp",    "lenet",       "resnet",           "gpt",
+          "char-lstm", "bigram", "autoencoder", "conv-autoencoder", "vae"};
 }
 
 size_t detail::set_spec_memory_limit(size_t bytes) { return g_budget.exchange(bytes); }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
 #include <sstream>
 
 #include "sinapsis/ops/ops.h"
@@ -755,6 +756,62 @@ std::string contour_plot_svg(const Function2D& fn, const std::vector<Trajectory>
   }
   os << "</g>\n";
   draw_legend(os, f, legend);
+  os << "</svg>\n";
+  return os.str();
+}
+
+// ================================================================ scatter by class
+std::string scatter_svg(const Tensor& x, const Tensor& y, const ScatterOptions& o) {
+  check_points(x, y, "viz::scatter_svg");
+  SN_CHECK(o.width >= 200 && o.height >= 160 && o.radius > 0, ValueError,
+           "viz::scatter_svg: the figure is too small (", o.width, " x ", o.height, ", radius ",
+           o.radius, ")");
+  const std::vector<double> p = x.to_vector(), l = y.to_vector();
+  const size_t n = l.size();
+  std::vector<int64_t> labels(n);
+  std::vector<int64_t> present;
+  for (size_t i = 0; i < n; ++i) {
+    labels[i] = std::llround(l[i]);
+    if (std::find(present.begin(), present.end(), labels[i]) == present.end())
+      present.push_back(labels[i]);
+  }
+  std::sort(present.begin(), present.end());
+  std::vector<LegendItem> legend;
+  for (int64_t k : present)
+    legend.push_back({k >= 0 && static_cast<size_t>(k) < o.class_names.size()
+                          ? o.class_names[static_cast<size_t>(k)]
+                          : "class " + std::to_string(k),
+                      to_hex(palette(k)), false, true});
+  const double legend_w = legend.empty() ? 0 : legend_size(legend).first + 16;
+  std::vector<double> xs(n), ys(n);
+  for (size_t i = 0; i < n; ++i) {
+    xs[i] = p[2 * i];
+    ys[i] = p[2 * i + 1];
+  }
+  Frame f{60,
+          34,
+          o.width - 14.0 - legend_w,
+          o.height - 44.0,
+          make_axis(xs, false, true),
+          make_axis(ys, false, true)};
+  SN_CHECK(f.x1 - f.x0 >= 60, ValueError, "viz::scatter_svg: ", o.width,
+           " pixels are too narrow for the plot beside its legend of ", legend.size(), " classes");
+  std::ostringstream os;
+  os << svg_open(o.width, o.height);
+  draw_axes(os, f, o.x_label, o.y_label, o.title);
+  // a fixed pseudo-random order (a multiplicative stride through the points), so the class
+  // drawn last does not cover the others
+  size_t stride = 1;
+  if (n > 2) {
+    stride = static_cast<size_t>(0.6180339887 * static_cast<double>(n)) | 1;
+    while (std::gcd(stride, n) != 1) stride += 2;
+  }
+  os << "<g fill-opacity=\"" << fmt(o.opacity) << "\">\n";
+  for (size_t j = 0, i = 0; j < n; ++j, i = (i + stride) % n)
+    os << "<circle class=\"point\" cx=\"" << fmt(f.px(xs[i])) << "\" cy=\"" << fmt(f.py(ys[i]))
+       << "\" r=\"" << fmt(o.radius) << "\" fill=\"" << to_hex(palette(labels[i])) << "\"/>\n";
+  os << "</g>\n";
+  draw_legend(os, f.x1 + 10, f.y0, legend);
   os << "</svg>\n";
   return os.str();
 }

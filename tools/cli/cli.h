@@ -58,7 +58,9 @@ struct LoadedData {
 // With `trained`, CSV columns, classes and normalisation come from the model (labels outside
 // its classes are an error listing them). Without, a classification target needs two classes.
 // The test part may be empty (a tiny CSV): callers say so instead of printing NaN metrics.
-LoadedData load_data(const DataSpec& spec, const TrainedData* trained = nullptr);
+// normalise = false leaves the values as read (mean 0, std 1 recorded).
+LoadedData load_data(const DataSpec& spec, const TrainedData* trained = nullptr,
+                     bool normalise = true);
 // Refuses a model whose outputs do not match the data's classes (or 1 for regression), naming
 // both counts, and one whose input shape is not the examples'. `who`: "train", "eval".
 void check_model_fits_data(const LoadedData& d, const nn::BuiltModel& m, const std::string& who,
@@ -94,6 +96,27 @@ void run_text_training(const TextTrainArgs& a, const std::string& out, bool resu
 void eval_text(const std::string& checkpoint, const std::string& data);
 // True when the checkpoint file was written by a text run.
 bool is_text_checkpoint(const std::string& checkpoint);
+
+// ---- autoencoder runs (unsup_train.cpp): the target is the input ----
+struct AutoencoderOptions {
+  std::string denoise;       // "gaussian:STD" or "mask:P" (empty: none)
+  bool reconstruct = false;  // --reconstruct: a --model spec trained as an autoencoder
+};
+void add_autoencoder_options(CLI::App* cmd, AutoencoderOptions& o);
+// True for the autoencoder presets (autoencoder, conv-autoencoder, vae) and --reconstruct.
+bool is_autoencoder_run(const std::string& preset, bool model_file_given,
+                        const AutoencoderOptions& o);
+// `train` of an autoencoder into the run folder `out`. `train_json` holds train's options as a
+// classifier run's run.json does (data, model_file, preset, optimizer, epochs, ...); options an
+// autoencoder run does not use are refused through `cmd`.
+void train_autoencoder(const nlohmann::json& train_json, const AutoencoderOptions& o,
+                       const CLI::App& cmd, int threads, bool overwrite, const std::string& out);
+// `resume` of a run whose run.json has "autoencoder"; epochs 0: the run's own.
+void resume_autoencoder(const std::string& dir, const nlohmann::json& run_json, int64_t epochs,
+                        int threads);
+// `eval` of a checkpoint written by an autoencoder run: its test reconstruction error.
+bool is_autoencoder_checkpoint(const std::string& checkpoint);
+void eval_autoencoder(const std::string& checkpoint, const std::string& data);
 
 // ---- learning-rate schedules, label smoothing (train_tuning.cpp) ----
 // What --schedule and its options ask for; stored in run.json as "schedule_options".

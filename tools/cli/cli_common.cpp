@@ -130,7 +130,7 @@ void check_model_fits_data(const LoadedData& d, const nn::BuiltModel& m, const s
              " per example); hint: the last layer needs 1 output");
 }
 
-LoadedData load_data(const DataSpec& spec, const TrainedData* trained) {
+LoadedData load_data(const DataSpec& spec, const TrainedData* trained, bool normalise) {
   LoadedData out;
   data::DatasetPtr train_raw, test_raw;
   bool per_feature = false;
@@ -204,6 +204,13 @@ LoadedData load_data(const DataSpec& spec, const TrainedData* trained) {
   }
   const data::DatasetPtr& shaped = train_raw ? train_raw : test_raw;
   out.input_shape = Shape(shaped->get(0).x.shape());
+  if (!normalise) {  // the values as read (autoencoders reproduce pixels in [0, 1])
+    out.mean = {0.0};
+    out.std = {1.0};
+    out.train = train_raw;
+    out.test = test_raw;
+    return out;
+  }
   if (trained) {
     // the model's own normalisation (checked against it when the checkpoint was read)
     out.mean = trained->mean;

@@ -144,9 +144,14 @@ void add_eval(CLI::App& app) {
   cmd->add_option("--confusion-svg", *svg,
                   "classification: write the confusion matrix as SVG here (default: "
                   "confusion.svg in the run folder when RUN is a folder; '-': none)");
-  cmd->callback([run, data, svg, features, delimiter] {
+  cmd->callback([cmd, run, data, svg, features, delimiter] {
     if (const std::string file = resolve_checkpoint(*run); is_text_checkpoint(file)) {
       eval_text(file, *data);
+      return;
+    } else if (is_autoencoder_checkpoint(file)) {
+      refuse_given(*cmd, {"--features", "--delimiter", "--confusion-svg"},
+                   "by an autoencoder's eval");
+      eval_autoencoder(file, *data);
       return;
     }
     Restored r = restore(*run);
@@ -268,6 +273,9 @@ void add_predict(CLI::App& app) {
     } else {
       refuse_overwrite("predict --output", *output, {{"input", *input}, {"checkpoint", *run}});
     }
+    SN_CHECK(!is_autoencoder_checkpoint(resolve_checkpoint(*run)), ValueError, "predict: '", *run,
+             "' is an autoencoder, which predicts no classes or values; its test reconstructions "
+             "are in the run folder's reconstructions.png and `sinapsis eval` reports their error");
     Restored r = restore(*run, std::cerr);
     use_features(r.trained, *features, r.built);
     const std::vector<std::string>& classes = r.trained.classes;

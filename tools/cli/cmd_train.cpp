@@ -25,6 +25,7 @@ struct TrainArgs {
   bool overwrite = false;
   TextOptions text;  // text runs only, but for --clip-grad (both kinds)
   ScheduleOptions schedule_options;
+  AutoencoderOptions autoencoder;  // autoencoder runs only (unsup_train.cpp)
   double label_smoothing = 0;
   json to_json() const {
     return {{"data", data.to_json()},
@@ -483,7 +484,16 @@ void add_train(CLI::App& app) {
                 "replace the run in an existing --out folder (its checkpoints, history, ...)");
   add_text_options(cmd, a->text);
   add_schedule_options(cmd, a->schedule_options);
+  add_autoencoder_options(cmd, a->autoencoder);
   cmd->callback([a, cmd] {
+    if (is_autoencoder_run(a->preset, !a->model_file.empty(), a->autoencoder)) {
+      train_autoencoder(a->to_json(), a->autoencoder, *cmd, a->threads, a->overwrite,
+                        default_out(*a));
+      return;
+    }
+    refuse_given(*cmd, {"--denoise"},
+                 "without an autoencoder (--preset autoencoder, conv-autoencoder, vae, or "
+                 "--model FILE --reconstruct)");
     if (is_text_data(a->data.data)) {
       // text runs follow their recipe's warm-up + cosine by steps (--warmup, --min-lr)
       for (const char* o : {"--schedule", "--label-smoothing", "--step-size", "--milestones",
@@ -547,6 +557,11 @@ void add_resume(CLI::App& app) {
     const json j = read_run_json(run.run_json);
     // every field of the kind the run writes (a hand-edited "epochs": "ten" is named here, not
     // by the JSON library), and no unknown keys
+    if (j.contains("autoencoder")) {
+      refuse_given(*cmd, {"--steps"}, "by this run (it counts epochs: --epochs)");
+      resume_autoencoder(*dir, j, *epochs, *threads);
+      return;
+    }
     if (j.contains("text"))
       detail::check_like(j, TextTrainArgs{}.run_json(), "resume: '" + run.run_json + "'");
     else

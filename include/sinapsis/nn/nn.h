@@ -3,6 +3,7 @@
 // here when present.
 #pragma once
 #include "sinapsis/nn/activation.h"
+#include "sinapsis/nn/autoencoder.h"
 #include "sinapsis/nn/container.h"
 #include "sinapsis/nn/gpt.h"
 #include "sinapsis/nn/init.h"

@@ -75,6 +75,19 @@ Image decision_regions_image(const Classifier2D& predict, const Tensor& x, const
 std::string decision_regions_svg(const Classifier2D& predict, const Tensor& x, const Tensor& y,
                                  const DecisionRegionOptions& options = {});
 
+struct ScatterOptions {
+  std::string title{};
+  std::string x_label = "x1", y_label = "x2";
+  std::vector<std::string> class_names{};  // legend; empty: "class 0", ...
+  int width = 640, height = 500;           // the legend sits right of the plot, inside these
+  double radius = 2.5;                     // of each point, in pixels
+  double opacity = 0.75;
+};
+// Points x [N, 2] coloured by their integer label y [N] (palette(label)), drawn in a shuffled
+// but fixed order so no class hides the others, with a legend of the labels present. Finite
+// points only (ValueError naming the value otherwise).
+std::string scatter_svg(const Tensor& x, const Tensor& y, const ScatterOptions& options = {});
+
 using Function2D = std::function<double(double x, double y)>;
 
 struct Trajectory {
