@@ -3,6 +3,7 @@
 #include "backend/cpu/gemm.h"
 
 #include <cblas.h>
+#include <omp.h>
 
 #include <type_traits>
 
@@ -29,12 +30,37 @@ BlasOperand blas_operand(const Tensor& x) {
   return {cx, CblasNoTrans, std::max<int64_t>(c, 1)};
 }
 
+// Below this many multiply-adds a matrix-vector product runs on the calling thread: 2^19 is
+// 2 MiB of float32 weights, streamed in ~30 us by one core, about what waking a second thread
+// that sleeps (OMP_WAIT_POLICY=PASSIVE) or runs another process's work costs. OpenBLAS's own
+// cut-off (9216 elements) splits even a 128 x 384 product of batch-1 generation across threads,
+// dozens of times per token.
+constexpr int64_t kSerialGemvWork = int64_t{1} << 19;
+
+// OpenBLAS's OpenMP build takes its thread count from omp_get_max_threads() on the calling
+// thread at every call, so lowering that ICV for one call keeps the call on this thread.
+class SerialBlasScope {
+ public:
+  explicit SerialBlasScope(bool active) : prev_(active ? omp_get_max_threads() : 1) {
+    if (prev_ > 1) omp_set_num_threads(1);
+  }
+  ~SerialBlasScope() {
+    if (prev_ > 1) omp_set_num_threads(prev_);
+  }
+  SerialBlasScope(const SerialBlasScope&) = delete;
+  SerialBlasScope& operator=(const SerialBlasScope&) = delete;
+
+ private:
+  int prev_;
+};
+
 // A matrix-vector product (one row of A, or one column of B) as BLAS gemv: a batch-1 linear
 // layer is a stream over the weights, and gemv does that without gemm's packing. Returns false
 // when an operand's layout does not fit gemv (the caller then uses gemm).
 template <typename T>
 void gemv_call(CBLAS_TRANSPOSE trans, int64_t rows, int64_t cols, double alpha, const Tensor& mat,
                int64_t ld, const T* x, int64_t incx, double beta, T* y, int64_t incy) {
+  SerialBlasScope serial(rows * cols < kSerialGemvWork || num_threads() <= 1);
   if constexpr (std::is_same_v<T, float>)
     cblas_sgemv(CblasRowMajor, trans, rows, cols, static_cast<float>(alpha),
                 static_cast<const float*>(mat.raw_data()), ld, x, incx, static_cast<float>(beta), y,
@@ -109,6 +135,7 @@ void gemm(const Tensor& A, const Tensor& B, const Tensor& C, double alpha, doubl
     return;
   if (dt == kFloat32 || dt == kFloat64) {
     BlasOperand a = blas_operand(A), b = blas_operand(B);
+    SerialBlasScope serial(num_threads() <= 1);  // a ThreadLimitGuard(1) holds OpenBLAS too
     if (dt == kFloat32 && sgemm_avx2_preferred())
       own_sgemm(a, b, C, M, N, K, alpha, beta, nullptr);
     else if (dt == kFloat32)
