@@ -41,6 +41,10 @@ set(SN_PC_DIR ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 file(RELATIVE_PATH SN_PC_TO_PREFIX /prefix/${SN_PC_DIR} /prefix)
 string(REGEX REPLACE "/$" "" SN_PC_TO_PREFIX "${SN_PC_TO_PREFIX}")
 get_filename_component(SN_OPENBLAS_LIBDIR ${SN_OPENBLAS} DIRECTORY)
+set(SN_PC_MPI "")
+if(SN_MPI_ENABLED)
+  set(SN_PC_MPI ", ompi-c")  # Debian's OpenMPI pkg-config module
+endif()
 configure_file(${PROJECT_SOURCE_DIR}/cmake/sinapsis.pc.in ${PROJECT_BINARY_DIR}/sinapsis.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/sinapsis.pc DESTINATION ${SN_PC_DIR})
 
@@ -59,7 +63,7 @@ set(CPACK_DEBIAN_PACKAGE_SECTION science)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "libopenblas0-openmp")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS
-    "libopenblas-openmp-dev, liblapacke-dev, zlib1g-dev, libomp-dev, cmake, pkg-config")
+    "libopenblas-openmp-dev, liblapacke-dev, zlib1g-dev, libomp-dev, cmake, pkg-config, libopenmpi-dev, openmpi-bin")
 include(CPack)
 
 # The test: install this build into a temporary prefix, then build and run a small program

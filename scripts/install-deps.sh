@@ -10,7 +10,8 @@ pkgs=(build-essential cmake ninja-build pkg-config
       libgtest-dev libgmock-dev libbenchmark-dev
       nlohmann-json3-dev libcli11-dev zlib1g-dev
       graphviz dataset-fashion-mnist python3-vega-datasets bible-kjv
-      clang libclang-rt-14-dev ccache)
+      clang libclang-rt-14-dev ccache
+      libopenmpi-dev openmpi-bin)
 if [[ "${1:-}" == "--bench" ]]; then
   pkgs+=(python3-torch python3-numpy libopenblas-dev)
 fi

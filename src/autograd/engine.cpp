@@ -3,15 +3,46 @@
 // ops, central shape checks, freeing saved tensors unless retain_graph.
 // It does not do higher-order gradients (backward formulas run with grad mode off).
 #include <algorithm>
+#include <mutex>
 #include <queue>
 #include <unordered_map>
 
 #include "autograd/anomaly_internal.h"
 #include "core/tensor_internal.h"
+#include "sinapsis/autograd/hooks.h"
 #include "sinapsis/autograd/node.h"
 #include "sinapsis/ops/ops.h"
 
 namespace sn {
+
+namespace {
+// Grad-ready hooks by leaf (hooks.h). Registration is rare and locked; the engine reads the
+// count first, so a backward without hooks pays one relaxed load per leaf.
+struct LeafHooks {
+  std::mutex mu;
+  std::unordered_map<const TensorImpl*, std::vector<std::pair<int64_t, autograd::GradReadyHook>>>
+      by_leaf;
+  std::atomic<int64_t> count{0};
+  int64_t next_id = 1;
+};
+LeafHooks& leaf_hooks() {
+  static LeafHooks h;
+  return h;
+}
+void run_grad_ready_hooks(const std::shared_ptr<TensorImpl>& leaf) {
+  LeafHooks& h = leaf_hooks();
+  if (h.count.load(std::memory_order_relaxed) == 0) return;
+  std::vector<autograd::GradReadyHook> fns;
+  {
+    std::lock_guard<std::mutex> lk(h.mu);
+    auto it = h.by_leaf.find(leaf.get());
+    if (it == h.by_leaf.end()) return;
+    for (auto& [id, fn] : it->second) fns.push_back(fn);
+  }
+  const Tensor t(leaf);
+  for (auto& fn : fns) fn(t);
+}
+}  // namespace
 
 static std::atomic<uint64_t> g_sequence{0};
 Node::Node() : sequence_nr(g_sequence.fetch_add(1, std::memory_order_relaxed)) {}
@@ -77,6 +108,7 @@ std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor>& grads) {
   } else {
     slot.add_(g);
   }
+  run_grad_ready_hooks(leaf_);
   return {};
 }
 
@@ -98,6 +130,40 @@ static thread_local void* t_record_ctx = nullptr;
 void set_record_observer(RecordObserver fn, void* ctx) {
   t_record_observer = fn;
   t_record_ctx = ctx;
+}
+
+int64_t add_grad_ready_hook(const Tensor& leaf, GradReadyHook hook) {
+  SN_CHECK(leaf.defined() && leaf.requires_grad() && leaf.is_leaf(), AutogradError,
+           "add_grad_ready_hook: the tensor must be a leaf that requires grad");
+  SN_CHECK(hook, ValueError, "add_grad_ready_hook: the hook is empty");
+  LeafHooks& h = leaf_hooks();
+  std::lock_guard<std::mutex> lk(h.mu);
+  const int64_t id = h.next_id++;
+  h.by_leaf[leaf.impl()].emplace_back(id, std::move(hook));
+  h.count.fetch_add(1, std::memory_order_relaxed);
+  return id;
+}
+
+void remove_grad_ready_hook(int64_t id) {
+  LeafHooks& h = leaf_hooks();
+  std::lock_guard<std::mutex> lk(h.mu);
+  for (auto it = h.by_leaf.begin(); it != h.by_leaf.end(); ++it) {
+    auto& v = it->second;
+    auto f = std::find_if(v.begin(), v.end(), [&](const auto& p) { return p.first == id; });
+    if (f == v.end()) continue;
+    v.erase(f);
+    if (v.empty()) h.by_leaf.erase(it);
+    h.count.fetch_sub(1, std::memory_order_relaxed);
+    return;
+  }
+}
+
+// The callbacks of the backward pass running on this thread (null outside one).
+static thread_local std::vector<std::function<void()>>* t_pass_callbacks = nullptr;
+void queue_callback(std::function<void()> fn) {
+  SN_CHECK(t_pass_callbacks, AutogradError,
+           "queue_callback: called outside a backward pass; hint: call it from a hook");
+  t_pass_callbacks->push_back(std::move(fn));
 }
 
 static std::shared_ptr<Node> grad_accumulator(const Tensor& leaf) {
@@ -182,8 +248,27 @@ void accumulate(std::vector<Tensor>& buf, uint32_t nr, Tensor g) {
     buf[nr] = add(buf[nr], g);
 }
 
+void execute_nodes(GraphTask& task, const std::vector<Edge>& roots, std::vector<Tensor> root_grads,
+                   bool retain_graph);
+
+// Runs the graph, then the callbacks queued during the pass (hooks.h). A backward started by
+// a callback or hook is a pass of its own.
 void execute(GraphTask& task, const std::vector<Edge>& roots, std::vector<Tensor> root_grads,
              bool retain_graph) {
+  std::vector<std::function<void()>> callbacks;
+  auto* outer = t_pass_callbacks;
+  t_pass_callbacks = &callbacks;
+  struct Restore {
+    std::vector<std::function<void()>>* prev;
+    ~Restore() { t_pass_callbacks = prev; }
+  } restore{outer};
+  execute_nodes(task, roots, std::move(root_grads), retain_graph);
+  t_pass_callbacks = outer;
+  for (size_t i = 0; i < callbacks.size(); ++i) callbacks[i]();
+}
+
+void execute_nodes(GraphTask& task, const std::vector<Edge>& roots, std::vector<Tensor> root_grads,
+                   bool retain_graph) {
   // 1. dependency counts by an explicit-stack walk
   std::vector<Node*> stack;
   for (const Edge& e : roots)

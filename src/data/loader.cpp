@@ -166,10 +166,21 @@ DataLoader::DataLoader(DatasetPtr dataset, LoaderOptions opts)
            opts_.batch_size, ")");
   SN_CHECK(opts_.prefetch >= 0, ValueError, "DataLoader: prefetch must be >= 0 (got ",
            opts_.prefetch, ")");
+  SN_CHECK(opts_.num_shards >= 1 && opts_.shard >= 0 && opts_.shard < opts_.num_shards, ValueError,
+           "DataLoader: shard ", opts_.shard, " of ", opts_.num_shards,
+           " does not exist; hint: need 0 <= shard < num_shards");
+  SN_CHECK(!(opts_.num_shards > 1 && opts_.shuffle && !opts_.seed), ValueError,
+           "DataLoader: a shuffled loader split into ", opts_.num_shards,
+           " shards needs a seed, the same on every rank (else the shards overlap)");
+}
+
+int64_t DataLoader::examples() const {
+  const int64_t n = dataset_->size();
+  return (n + opts_.num_shards - 1) / opts_.num_shards;
 }
 
 int64_t DataLoader::size() const {
-  const int64_t n = dataset_->size();
+  const int64_t n = examples();
   return opts_.drop_last ? n / opts_.batch_size : (n + opts_.batch_size - 1) / opts_.batch_size;
 }
 
@@ -186,6 +197,15 @@ DataLoader::Iterator DataLoader::begin() {
   } else {
     e->order.resize(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) e->order[static_cast<size_t>(i)] = i;
+  }
+  if (opts_.num_shards > 1 && n > 0) {
+    // pad by wrapping around to a multiple of num_shards, then take every num_shards-th
+    const int64_t per = examples();
+    std::vector<int64_t> mine(static_cast<size_t>(per));
+    for (int64_t k = 0; k < per; ++k)
+      mine[static_cast<size_t>(k)] =
+          e->order[static_cast<size_t>((k * opts_.num_shards + opts_.shard) % n)];
+    e->order = std::move(mine);
   }
   ++epoch_;
   return Iterator(std::move(e));

@@ -11,6 +11,7 @@
 
 #include "sinapsis/autograd/anomaly.h"
 #include "sinapsis/autograd/node.h"
+#include "sinapsis/distributed/distributed.h"
 #include "sinapsis/ops/ops.h"
 #include "sinapsis/optim/clip.h"
 #include "sinapsis/train/callbacks.h"
@@ -116,6 +117,20 @@ EvalResult run_eval(nn::Module& model, const LossFn& loss_fn, data::DataLoader& 
   r.loss = loss_fn ? ml.value() : kNaN;
   for (Metric* m : metrics) r.metrics[m->name()] = m->value();
   return r;
+}
+
+// Data-parallel fit: a loss and metrics over every rank's examples (weighted means). NaN stays
+// NaN (a metric with no update on some rank poisons the mean, as it should be visible).
+void all_reduce_means(double& loss, std::map<std::string, double>& metrics, int64_t examples) {
+  std::vector<double> v{loss * static_cast<double>(examples), static_cast<double>(examples)};
+  for (auto& [name, m] : metrics) v.push_back(m * static_cast<double>(examples));
+  Tensor t = tensor(v, {static_cast<int64_t>(v.size())}, {.dtype = kFloat64});
+  distributed::all_reduce(t);
+  const std::vector<double> r = t.to_vector();
+  const double n = r[1] > 0 ? r[1] : 1;
+  loss = r[0] / n;
+  size_t i = 2;
+  for (auto& [name, m] : metrics) m = r[i++] / n;
 }
 
 std::vector<Metric*> raw(const std::vector<std::unique_ptr<Metric>>& ms) {
@@ -252,7 +267,14 @@ History fit(nn::Module& model, const LossFn& loss_fn, optim::Optimizer& opt,
           opt.zero_grad();
           Tensor out = model(b.x);
           Tensor loss = loss_fn(out, b.y);
-          const double v = scalar_loss(loss, "fit");
+          double v = scalar_loss(loss, "fit");
+          if (options.distributed) {
+            // the global batch's loss, on every rank before any of them starts backward (a
+            // non-finite loss on one rank stops them all here, not inside backward's
+            // all-reduces)
+            std::map<std::string, double> none;
+            all_reduce_means(v, none, batch_size_of(b));
+          }
           if (options.stop_on_nonfinite && !std::isfinite(v)) throw detail::NonFiniteLoss{v};
           loss.backward();
           if (options.clip_grad_norm > 0) optim::clip_grad_norm_(params, options.clip_grad_norm);
@@ -291,6 +313,9 @@ History fit(nn::Module& model, const LossFn& loss_fn, optim::Optimizer& opt,
       ++rec.batches;
       rec.examples += s.batch_size;
       for (auto& c : cbs) c->on_batch_end(s);
+      if (options.distributed &&
+          distributed::all_reduce(int64_t{s.stop_requested()}, distributed::ReduceOp::Max) > 0)
+        s.request_stop("stopped on another rank");
       if (anomaly && !s.stop_requested()) std::rethrow_exception(anomaly);
       if (s.stop_requested()) {
         abandoned = true;
@@ -300,9 +325,11 @@ History fit(nn::Module& model, const LossFn& loss_fn, optim::Optimizer& opt,
 
     rec.loss = ml.value();
     rec.metrics = s.running_metrics;
+    if (options.distributed && !abandoned) all_reduce_means(rec.loss, rec.metrics, rec.examples);
     if (!abandoned && vl) {
       EvalModeGuard eval(model);
       EvalResult r = run_eval(model, loss_fn, *vl, raw(val_metrics));
+      if (options.distributed) all_reduce_means(r.loss, r.metrics, r.examples);
       rec.has_validation = true;
       rec.val_loss = r.loss;
       rec.val_metrics = std::move(r.metrics);

@@ -7,6 +7,9 @@
 
 #include "cli.h"
 #include "core/json_read.h"
+#include "distributed_cli.h"
+#include "sinapsis/distributed/ddp.h"
+#include "sinapsis/distributed/sampler.h"
 
 namespace sn::cli {
 
@@ -139,9 +142,14 @@ std::vector<train::MetricPtr> metrics_for(const LoadedData& d) {
 // Trains a new run, or resumes one from its last checkpoint; writes everything into the run
 // folder. `planned_epochs` is the total the run was started with (resume only): when `a.epochs`
 // differs, the cosine schedule is re-planned over the new total.
-void run_training(const TrainArgs& a, const std::string& out_dir, bool resume,
+void run_training(const TrainArgs& a, const std::string& chosen_dir, bool resume,
                   int64_t planned_epochs = 0) {
-  apply_threads(a.threads);
+  // under mpirun: rank 0 prints, chooses the folder and writes the files (distributed_cli.h)
+  const bool main_rank = distributed::is_main();
+  StdoutOnMainRank quiet;
+  const std::string out_dir = shared_run_dir(chosen_dir);
+  if (a.optimizer == "lbfgs") refuse_distributed("--optimizer lbfgs");
+  apply_threads(threads_for_rank(a.threads));
   manual_seed(a.seed);
   RunPaths run(out_dir);
 
@@ -169,6 +177,8 @@ void run_training(const TrainArgs& a, const std::string& out_dir, bool resume,
       a.val_split > 0 ? data::train_validation_split(d.train, a.val_split, a.seed).train->size()
                       : d.train->size();
   const int64_t batch_size = a.batch_size > 0 ? a.batch_size : std::max<int64_t>(1, fit_examples);
+  // --batch-size is the global batch: each rank takes its share of it, from its shard
+  const int64_t rank_batch = distributed::per_rank_batch(batch_size, "--batch-size");
   // without a validation split, "best" and early stopping go by the training loss
   const std::string monitor = a.val_split > 0 ? "val_loss" : "loss";
   // plateau reads the monitored value of the epoch that just ended from fit's History
@@ -185,10 +195,11 @@ void run_training(const TrainArgs& a, const std::string& out_dir, bool resume,
   // only now, with the data, model and optimizer in hand: a run that fails to start leaves no
   // empty folder behind, and one that fails later removes what it made (see RunCleanup)
   const bool created =
-      resume ? false
-             : claim_run_dir(run.dir, a.overwrite,
-                             {{"data file", a.data.data}, {"model spec", a.model_file}});
-  fs::create_directories(run.dir);
+      resume || !main_rank
+          ? false
+          : claim_run_dir(run.dir, a.overwrite,
+                          {{"data file", a.data.data}, {"model spec", a.model_file}});
+  if (main_rank) fs::create_directories(run.dir);
   RunCleanup cleanup(run.dir, created);
 
   train::History previous;
@@ -219,9 +230,9 @@ void run_training(const TrainArgs& a, const std::string& out_dir, bool resume,
                 << " epochs; lr now " << opt->lr() << "\n";
       json runj = read_run_json(run.run_json);
       runj["epochs"] = a.epochs;
-      write_text_atomic(run.run_json, runj.dump(2) + "\n");
+      if (main_rank) write_text_atomic(run.run_json, runj.dump(2) + "\n");
     }
-  } else {
+  } else if (main_rank) {
     write_text_atomic(run.spec, built.spec + "\n");
     json runj = a.to_json();
     runj["input_shape"] = d.input_shape.vec();
@@ -237,36 +248,43 @@ void run_training(const TrainArgs& a, const std::string& out_dir, bool resume,
   if (a.text.clip_grad > 0) std::cout << "; gradient norm clipped to " << a.text.clip_grad;
   if (a.label_smoothing > 0) std::cout << "; label smoothing " << a.label_smoothing;
   std::cout << "\n";
+  const int64_t rank_examples =
+      (fit_examples + distributed::world_size() - 1) / distributed::world_size();
+  if (distributed::is_distributed())
+    std::cout << describe_world(batch_size, rank_batch, get_num_threads()) << "\n";
 
   // A last batch of a single example breaks BatchNorm (as in PyTorch) and is noise anyway: drop
   // it (shuffled, so a different example each epoch).
-  const bool drop_single = fit_examples > batch_size && fit_examples % batch_size == 1;
+  const bool drop_single = rank_examples > rank_batch && rank_examples % rank_batch == 1;
   data::DataLoader loader(
       d.train,
-      {.batch_size = batch_size, .shuffle = true, .drop_last = drop_single, .seed = a.seed});
+      distributed::shard_options(
+          {.batch_size = rank_batch, .shuffle = true, .drop_last = drop_single, .seed = a.seed}));
   json extra_norm = {{"mean", d.mean}, {"std", d.std}};
   std::map<std::string, std::string> extra = {{"normalisation", extra_norm.dump()},
                                               {"data", a.data.to_json().dump()},
                                               {"classes", json(d.class_names).dump()},
                                               {"features", json(d.feature_names).dump()}};
   std::vector<train::CallbackPtr> callbacks;
-  callbacks.push_back(std::make_shared<train::ProgressBar>());
+  if (main_rank) callbacks.push_back(std::make_shared<train::ProgressBar>());
   callbacks.push_back(std::make_shared<train::LambdaCallback>(
       train::LambdaHooks{.on_train_begin = [seen](train::TrainState& s) { *seen = s.history; }}));
+  std::vector<train::CallbackPtr> files;  // rank 0 only
   // before the checkpoints: history.json is never older than last.safetensors
-  callbacks.push_back(std::make_shared<train::HistoryFile>(history_json(out_dir)));
-  callbacks.push_back(std::make_shared<train::ModelCheckpoint>(
+  files.push_back(std::make_shared<train::HistoryFile>(history_json(out_dir)));
+  files.push_back(std::make_shared<train::ModelCheckpoint>(
       train::ModelCheckpointOptions{.path = run.best,
                                     .monitor = monitor,
                                     .save_best_only = true,
                                     .model_spec = built.spec,
                                     .extra = extra}));
-  callbacks.push_back(std::make_shared<train::ModelCheckpoint>(
+  files.push_back(std::make_shared<train::ModelCheckpoint>(
       train::ModelCheckpointOptions{.path = run.last, .model_spec = built.spec, .extra = extra}));
-  callbacks.push_back(
+  files.push_back(
       std::make_shared<train::CsvLogger>(run.history_csv, train::LoggerOptions{.append = resume}));
-  callbacks.push_back(std::make_shared<train::JsonLinesLogger>(
-      run.history_jsonl, train::LoggerOptions{.append = resume}));
+  files.push_back(std::make_shared<train::JsonLinesLogger>(run.history_jsonl,
+                                                           train::LoggerOptions{.append = resume}));
+  if (main_rank) callbacks.insert(callbacks.end(), files.begin(), files.end());
   std::shared_ptr<train::EarlyStopping> early;
   if (a.patience > 0) {
     early = std::make_shared<train::EarlyStopping>(train::EarlyStoppingOptions{
@@ -277,6 +295,8 @@ void run_training(const TrainArgs& a, const std::string& out_dir, bool resume,
   callbacks.push_back(on_ctrl_c);
 
   install_interrupt_handler();
+  // every rank's gradients averaged in backward; the ranks' models checked and made equal first
+  distributed::DistributedDataParallel ddp(model);
   train::History h;
   try {
     h = train::fit(model, loss_for(d, a.label_smoothing), *opt, loader,
@@ -291,12 +311,15 @@ void run_training(const TrainArgs& a, const std::string& out_dir, bool resume,
                     .clip_grad_norm = std::max(0.0, a.text.clip_grad),
                     .initial_epoch = initial_epoch,
                     .initial_history = previous,
-                    .stop_on_nonfinite = true});
+                    .verbose = main_rank ? 1 : 0,
+                    .stop_on_nonfinite = true,
+                    .distributed = distributed::is_distributed()});
   } catch (const train::DivergenceError& e) {
     diverged(e, run, opt->lr());
   }
   cleanup.dismiss();
   finish_interrupted(on_ctrl_c, run);
+  if (!main_rank) return;  // rank 0 tests the model and writes the results
 
   // the test set, with the best weights
   if (fs::exists(run.best)) train::load_checkpoint(run.best, model, {.restore_rng = false});
@@ -524,6 +547,7 @@ void add_train(CLI::App& app) {
     if (!text && a->optimizer != "sgd")
       refuse_given(*cmd, {"--momentum"}, "with --optimizer " + a->optimizer + " (sgd only)");
     if (text) {
+      refuse_distributed("text runs (--data " + data + ")");
       run_text_training(text_args(*a, *cmd), default_out(*a), false);
       return;
     }
@@ -580,6 +604,7 @@ void add_resume(CLI::App& app) {
       t.seed = j.value("seed", uint64_t{0});
       t.threads = *threads;
       if (*steps > 0) t.text.steps = *steps;
+      refuse_distributed("text runs");
       run_text_training(t, *dir, true);
       return;
     }

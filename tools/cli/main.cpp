@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli.h"
+#include "sinapsis/distributed/distributed.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"sinapsis: train and inspect neural networks from the shell"};
@@ -30,10 +31,13 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     std::cerr << "sinapsis: " << e.what() << " (see sinapsis --help)\n";
     return 2;
-  } catch (const sn::Error& e) {
-    std::cerr << "sinapsis: " << e.what() << "\n";
-    return 2;
   } catch (const std::exception& e) {
+    // under mpirun the other ranks may be waiting for this one in a collective: its error
+    // names the rank and ends the whole job (mpirun then reports the rank that aborted)
+    if (sn::distributed::is_distributed()) {
+      std::cerr << "sinapsis: rank " << sn::distributed::rank() << ": " << e.what() << "\n";
+      sn::distributed::abort(2);
+    }
     std::cerr << "sinapsis: " << e.what() << "\n";
     return 2;
   }

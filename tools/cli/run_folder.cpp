@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "cli.h"
+#include "sinapsis/distributed/distributed.h"
 
 namespace sn::cli {
 
@@ -89,14 +90,18 @@ class InterruptCheckpoint : public train::Callback {
   InterruptCheckpoint(std::string path, std::string spec, std::map<std::string, std::string> extra)
       : path_(std::move(path)), spec_(std::move(spec)), extra_(std::move(extra)) {}
   void on_batch_end(train::TrainState& s) override {
-    if (!g_interrupted.load() || s.stop_requested()) return;
+    bool now = g_interrupted.load();
+    // under mpirun every rank stops at the batch where any rank saw the signal
+    if (distributed::is_distributed())
+      now = distributed::all_reduce(int64_t{now}, distributed::ReduceOp::Max) > 0;
+    if (!now || s.stop_requested()) return;
     where_ = s.steps > 0 ? "step " + std::to_string(s.step + 1) + " of " + std::to_string(s.steps)
                          : "epoch " + std::to_string(s.epoch + 1) + ", batch " +
                                std::to_string(s.batch + 1) + " of " + std::to_string(s.num_batches);
     s.request_stop("interrupted at " + where_);
   }
   void on_train_end(train::TrainState& s) override {
-    if (where_.empty()) return;
+    if (where_.empty() || !distributed::is_main()) return;
     // The epoch (or period of steps) in flight is not complete: the file says the epochs before
     // it are done, with the weights as they are now, so resume runs that epoch again.
     train::History done = *s.history;
@@ -123,6 +128,9 @@ class InterruptCheckpoint : public train::Callback {
 void install_interrupt_handler() {
   g_interrupted.store(false);
   std::signal(SIGINT, on_sigint);
+  // Ctrl-C on mpirun reaches the ranks as SIGTERM (then SIGKILL after
+  // odls_base_sigkill_timeout seconds): treated as Ctrl-C
+  if (distributed::is_distributed()) std::signal(SIGTERM, on_sigint);
 }
 
 bool interrupted() { return g_interrupted.load(); }
@@ -135,6 +143,7 @@ train::CallbackPtr interrupt_checkpoint(const RunPaths& run, const std::string& 
 void finish_interrupted(const train::CallbackPtr& cb, const RunPaths& run) {
   auto* ic = dynamic_cast<InterruptCheckpoint*>(cb.get());
   if (!ic || ic->where().empty()) return;
+  if (!distributed::is_main()) throw ExitStatus{130};
   std::cout.flush();
   std::cerr << "\ninterrupted at " << ic->where() << "; saved " << run.last << " (the interrupted "
             << (ic->where().rfind("step", 0) == 0 ? "period" : "epoch")

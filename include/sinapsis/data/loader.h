@@ -21,6 +21,14 @@ struct LoaderOptions {
   // Batches prepared ahead by a background thread; 0 loads in the loop's own thread. With
   // prefetching, the dataset (and its transforms) are read from that thread.
   int prefetch = 2;
+  // Sharding for data-parallel training (PyTorch's DistributedSampler): with num_shards > 1
+  // the loader visits only shard `shard` of each epoch's order, its every num_shards-th example
+  // from position `shard`, after the order is padded to a multiple of num_shards with its
+  // first examples; so the shards are disjoint (but for the padding) and every shard has the
+  // same number of batches. Shards of a shuffled loader need the same seed on every rank
+  // (distributed::shard_options sets all three).
+  int64_t num_shards = 1;
+  int64_t shard = 0;
 };
 
 class DataLoader {
@@ -52,8 +60,10 @@ class DataLoader {
   // Starts an epoch (drawing a new order when shuffling) and loads its first batch.
   Iterator begin();
   Sentinel end() const { return {}; }
-  // Number of batches per epoch.
+  // Number of batches per epoch (of this loader's shard).
   int64_t size() const;
+  // Examples per epoch (of this loader's shard, padding included).
+  int64_t examples() const;
   const Dataset& dataset() const { return *dataset_; }
   const DatasetPtr& dataset_ptr() const { return dataset_; }
   const LoaderOptions& options() const { return opts_; }

@@ -73,6 +73,14 @@ struct FitOptions {
   // DivergenceError (see above); also when an epoch ends with non-finite parameters or a
   // non-finite validation loss. Off: the loop goes on, as PyTorch's would (see TerminateOnNaN).
   bool stop_on_nonfinite = false;
+  // Data-parallel training (sinapsis/distributed): every rank calls fit at once with its shard
+  // of the data (LoaderOptions::num_shards, distributed::shard_options) and the model attached
+  // to a DistributedDataParallel. fit then all-reduces each batch's loss before backward (the
+  // reported loss and stop_on_nonfinite see the global batch), the epoch's training and
+  // validation metrics (means weighted by examples) and stop requests after every batch, so
+  // every rank stops at the same step. Give callbacks that write files (progress, logs,
+  // checkpoints) to rank 0 only, and verbose = 0 elsewhere.
+  bool distributed = false;
 };
 
 // Trains `model` with `opt` on `train` for the epochs in [initial_epoch, epochs). Each batch:
