@@ -97,7 +97,7 @@ void check_tensor(const Tensor& t, const char* op, bool mean = false) {
 }
 
 // The tensor itself when it is contiguous, else a contiguous copy (written back by finish()).
-Tensor contiguous_work(const Tensor& t) {
+[[maybe_unused]] Tensor contiguous_work(const Tensor& t) {
   NoGradGuard ng;
   return t.is_contiguous() ? t.detach() : t.contiguous().detach();
 }
@@ -240,8 +240,10 @@ void barrier() {
 #endif
 }
 
-void broadcast(std::string& s, int root) {
+void broadcast([[maybe_unused]] std::string& s, int root) {
   init();
+  SN_CHECK(root >= 0 && root < world().size, ValueError, "broadcast: root ", root,
+           " is not a rank (world size ", world().size, ")");
   if (world().size == 1) return;
 #if SN_HAVE_MPI
   int64_t n = static_cast<int64_t>(s.size());
