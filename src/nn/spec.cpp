@@ -938,6 +938,9 @@ std::string preset_spec(const std::string& name, const Shape& input_shape, int64
                                      {"embedding_dim", num_outputs}}});
     }
   } else {
+    SN_CHECK(!is_gan_preset(name), ValueError, "preset ", name,
+             " is a generator-discriminator pair, not one model; hint: nn::gan_preset(\"", name,
+             "\", image_shape)");
     std::string known;
     for (auto& n : preset_names()) known += (known.empty() ? "" : ", ") + n;
     SN_THROW(ValueError, "preset: unknown model \"", name, "\" (known: ", known, ")");

@@ -20,3 +20,4 @@
 #if __has_include("sinapsis/nn/spec.h")
 #include "sinapsis/nn/spec.h"
 #endif
+#include "sinapsis/nn/gan.h"

@@ -3,6 +3,7 @@
 // pieces are in the headers below.
 #pragma once
 #include "sinapsis/autograd/anomaly.h"
+#include "sinapsis/train/adversarial.h"
 #include "sinapsis/train/autoencoder.h"
 #include "sinapsis/train/callback.h"
 #include "sinapsis/train/callbacks.h"
