@@ -14,7 +14,8 @@ GB/s, per-op overhead), conv (the LeNet convs fwd / fwd+bwd, GFLOP/s beside a cb
 peak), mlp_train / cnn_train / gpt_train / rnn_train (one training step; effective GFLOP/s from the model
 FLOP counts below), text_gen (char_lm.py's generation tokens/s, GPT and LSTM, batch 1),
 mlp_infer (batch 1 and 256 latency), ae_train (the autoencoder step of generative.py --model ae;
-opt-in: ae_quality, its 5 epochs on Fashion-MNIST with the test BCE), mlp_epoch / cnn_epoch (one
+opt-in: ae_quality, its 5 epochs on Fashion-MNIST with the test BCE), dcgan_train (one D + G
+step of generative.py's DCGAN; its PyTorch side needs --data), mlp_epoch / cnn_epoch (one
 Fashion-MNIST epoch with --data: wall time and test accuracy), loader (DataLoader samples/s,
 ours only, set against the MLP training step's consumption).
 
@@ -126,6 +127,7 @@ CASE_SPECS: Dict[str, Spec] = {
     "ae fashion-mnist epochs": Spec(target=1.0),  # informational: the quality run's wall time
     "mlp fashion-mnist epoch": Spec(60000, "samples/s", 1.2),
     "cnn fashion-mnist epoch": Spec(60000, "samples/s", 1.0),
+    "dcgan train step b64": Spec(64, "samples/s", 1.5),  # one D step + one G step
 }
 UNIT_SCALE = {"GFLOP/s": 1e9, "GB/s": 1e9, "samples/s": 1.0}
 
@@ -305,6 +307,14 @@ SUITES: Dict[str, Suite] = {
                         torch=[[str(REFERENCE / "generative.py"), "--model", "ae", "--data", DATA,
                                 "--epochs", "5"]],
                         parse_torch=rows_from_generative_ae, workload=True, torch_min_time=False),
+    # one D + G step of the DCGAN (generative.py --model dcgan times its steps over the first
+    # 3200 images: 50 steps; "active" so that the omp variant is not its passive default)
+    "dcgan_train": Suite(ours=[["bench_dcgan_train"]],
+                         torch=[[str(REFERENCE / "generative.py"), "--model", "dcgan", "--data",
+                                 DATA, "--epochs", "1", "--limit", "3200", "--samples", "64",
+                                 "--omp-wait-policy", "active"]],
+                         parse_torch=rows_from_train_py("dcgan train step b64"),
+                         torch_min_time=False, workload=True),
     "loader": Suite(ours=[["bench_loader", "--data", DATA]], torch=[],
                     parse_torch=lambda line: [], workload=True),
 }

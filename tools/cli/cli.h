@@ -117,6 +117,29 @@ void resume_autoencoder(const std::string& dir, const nlohmann::json& run_json, 
 // `eval` of a checkpoint written by an autoencoder run: its test reconstruction error.
 bool is_autoencoder_checkpoint(const std::string& checkpoint);
 void eval_autoencoder(const std::string& checkpoint, const std::string& data);
+// ---- generator-discriminator runs (gan_train.cpp, cmd_sample.cpp) ----
+struct GanTrainArgs {
+  DataSpec data;
+  std::string preset = "dcgan";
+  int64_t latent_dim = 64, epochs = 3, batch_size = 64;
+  double lr = 2e-4, beta1 = 0.5;
+  uint64_t seed = 0;
+  int threads = 0;
+  bool overwrite = false;
+  nlohmann::json run_json() const;  // what run.json holds ("gan" marks the kind of run)
+  // run.json's fields checked (IOError naming `where`)
+  static GanTrainArgs from_run_json(const nlohmann::json& j, const std::string& where);
+};
+bool is_gan_run_json(const nlohmann::json& j);
+// Trains (or resumes) a pair into the run folder `out`.
+void run_gan_training(const GanTrainArgs& a, const std::string& out, bool resume);
+// `resume` of a GAN run: `epochs` 0 keeps the run's own.
+void resume_gan_training(const std::string& dir, const nlohmann::json& run_json, int64_t epochs,
+                         int threads);
+// The images of --data (fashion-mnist, mnist or an IDX image file) as [N, C, H, W] in [-1, 1].
+Tensor load_gan_images(const DataSpec& spec, std::string& description);
+// A PNG grid of images in [-1, 1] [N, C, H, W], 8 per row.
+void write_sample_grid(const Tensor& samples, const std::string& path);
 
 // ---- learning-rate schedules, label smoothing (train_tuning.cpp) ----
 // What --schedule and its options ask for; stored in run.json as "schedule_options".

@@ -427,6 +427,42 @@ TextTrainArgs text_args(const TrainArgs& a, const CLI::App& cmd) {
   return t;
 }
 
+// --preset dcgan: the reference recipe (Adam 2e-4, betas (0.5, 0.999), batch 64, 3 epochs)
+// unless --lr, --batch-size or --epochs say otherwise; the options of one-model runs are refused.
+GanTrainArgs gan_args(const TrainArgs& a, const CLI::App& cmd) {
+  refuse_given(cmd, {"--model",
+                     "--optimizer",
+                     "--schedule",
+                     "--momentum",
+                     "--weight-decay",
+                     "--val-split",
+                     "--patience",
+                     "--label-smoothing",
+                     "--clip-grad",
+                     "--target",
+                     "--task",
+                     "--test-split",
+                     "--features",
+                     "--delimiter",
+                     "--step-size",
+                     "--milestones",
+                     "--gamma",
+                     "--pct-start",
+                     "--plateau-patience",
+                     "--warmup-epochs"},
+               "by --preset " + a.preset + " (two Adam optimizers, the reference recipe)");
+  GanTrainArgs g;
+  g.data = a.data;
+  g.preset = a.preset;
+  if (cmd.get_option("--epochs")->count() > 0) g.epochs = a.epochs;
+  if (a.batch_size > 0) g.batch_size = a.batch_size;
+  if (a.lr > 0) g.lr = a.lr;
+  g.seed = a.seed;
+  g.threads = a.threads;
+  g.overwrite = a.overwrite;
+  return g;
+}
+
 void add_train(CLI::App& app) {
   auto* cmd =
       app.add_subcommand("train", "Train a model on a data set, with progress bars, and test it");
@@ -459,6 +495,7 @@ void add_train(CLI::App& app) {
              [] {
                std::string s;
                for (auto& n : nn::preset_names()) s += (s.empty() ? "" : ", ") + n;
+               for (auto& n : nn::gan_preset_names()) s += ", " + n + " (a GAN)";
                return s;
              }())
       ->excludes(model);
@@ -551,6 +588,10 @@ void add_train(CLI::App& app) {
       run_text_training(text_args(*a, *cmd), default_out(*a), false);
       return;
     }
+    if (nn::is_gan_preset(a->preset)) {  // a generator-discriminator pair: gan_train.cpp
+      run_gan_training(gan_args(*a, *cmd), default_out(*a), false);
+      return;
+    }
     const std::string out = default_out(*a);
     TrainArgs args = *a;
     // LeNet is small: more, smaller steps reach >= 90% on Fashion-MNIST within 10 epochs
@@ -584,6 +625,11 @@ void add_resume(CLI::App& app) {
     if (j.contains("autoencoder")) {
       refuse_given(*cmd, {"--steps"}, "by this run (it counts epochs: --epochs)");
       resume_autoencoder(*dir, j, *epochs, *threads);
+      return;
+    }
+    if (is_gan_run_json(j)) {
+      refuse_given(*cmd, {"--steps"}, "by GAN runs (they count epochs: --epochs)");
+      resume_gan_training(*dir, j, *epochs, *threads);
       return;
     }
     if (j.contains("text"))
