@@ -147,32 +147,8 @@ void write_steps(const std::string& path, const std::vector<std::array<double, 3
 
 }  // namespace
 
-// Local stand-in for the shared image-grid helper: [N, C, H, W] in [-1, 1], 8 per row, 2x.
-viz::Image local_image_grid(const Tensor& images) {
-  Tensor x = images.detach().to(kFloat32).contiguous();
-  const int64_t n = x.size(0), c = x.size(1), hh = x.size(2), ww = x.size(3);
-  const int64_t cols = std::min<int64_t>(8, n), rows = (n + cols - 1) / cols, s = 2, pad = 1;
-  viz::Image img(static_cast<int>(cols * (ww * s + pad) + pad),
-                 static_cast<int>(rows * (hh * s + pad) + pad));
-  const float* p = x.data_ptr<float>();
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t y = 0; y < hh; ++y)
-      for (int64_t xx = 0; xx < ww; ++xx) {
-        auto v = [&](int64_t ch) {
-          const double f = (static_cast<double>(p[((i * c + ch) * hh + y) * ww + xx]) + 1) / 2;
-          return static_cast<uint8_t>(std::lround(std::clamp(f, 0.0, 1.0) * 255));
-        };
-        const viz::Color col = c >= 3 ? viz::Color{v(0), v(1), v(2)} : viz::Color{v(0), v(0), v(0)};
-        const int64_t x0 = pad + (i % cols) * (ww * s + pad) + xx * s;
-        const int64_t y0 = pad + (i / cols) * (hh * s + pad) + y * s;
-        img.fill_rect(static_cast<int>(x0), static_cast<int>(y0), static_cast<int>(x0 + s - 1),
-                      static_cast<int>(y0 + s - 1), col);
-      }
-  return img;
-}
-
 void write_sample_grid(const Tensor& samples, const std::string& path) {
-  viz::write_png(local_image_grid(samples), path);
+  viz::write_png(viz::image_grid(samples, {.cols = 8, .scale = 2, .lo = -1, .hi = 1}), path);
 }
 
 void run_gan_training(const GanTrainArgs& a, const std::string& out_dir, bool resume) {
