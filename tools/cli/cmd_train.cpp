@@ -547,6 +547,7 @@ void add_train(CLI::App& app) {
   add_autoencoder_options(cmd, a->autoencoder);
   cmd->callback([a, cmd] {
     if (is_autoencoder_run(a->preset, !a->model_file.empty(), a->autoencoder)) {
+      refuse_distributed("autoencoder runs");
       train_autoencoder(a->to_json(), a->autoencoder, *cmd, a->threads, a->overwrite,
                         default_out(*a));
       return;
@@ -624,6 +625,7 @@ void add_resume(CLI::App& app) {
     // by the JSON library), and no unknown keys
     if (j.contains("autoencoder")) {
       refuse_given(*cmd, {"--steps"}, "by this run (it counts epochs: --epochs)");
+      refuse_distributed("autoencoder runs");
       resume_autoencoder(*dir, j, *epochs, *threads);
       return;
     }
