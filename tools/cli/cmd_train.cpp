@@ -590,6 +590,7 @@ void add_train(CLI::App& app) {
       return;
     }
     if (nn::is_gan_preset(a->preset)) {  // a generator-discriminator pair: gan_train.cpp
+      refuse_distributed("GAN runs");
       run_gan_training(gan_args(*a, *cmd), default_out(*a), false);
       return;
     }
@@ -631,6 +632,7 @@ void add_resume(CLI::App& app) {
     }
     if (is_gan_run_json(j)) {
       refuse_given(*cmd, {"--steps"}, "by GAN runs (they count epochs: --epochs)");
+      refuse_distributed("GAN runs");
       resume_gan_training(*dir, j, *epochs, *threads);
       return;
     }
