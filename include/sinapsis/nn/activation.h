@@ -38,6 +38,7 @@ class LeakyReLU : public Module {
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "LeakyReLU"; }
   std::string extra_repr() const override;
+  double negative_slope() const { return slope_; }
 
  private:
   double slope_;
@@ -49,6 +50,7 @@ class ELU : public Module {
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "ELU"; }
   std::string extra_repr() const override;
+  double alpha() const { return alpha_; }
 
  private:
   double alpha_;
@@ -61,6 +63,7 @@ class GELU : public Module {
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "GELU"; }
   std::string extra_repr() const override;
+  bool tanh_approximation() const { return tanh_; }
 
  private:
   bool tanh_;
@@ -81,6 +84,8 @@ class Softplus : public Module {
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "Softplus"; }
   std::string extra_repr() const override;
+  double beta() const { return beta_; }
+  double threshold() const { return threshold_; }
 
  private:
   double beta_, threshold_;
@@ -92,6 +97,7 @@ class Softmax : public Module {
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "Softmax"; }
   std::string extra_repr() const override;
+  int64_t dim() const { return dim_; }
 
  private:
   int64_t dim_;
@@ -103,6 +109,7 @@ class LogSoftmax : public Module {
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "LogSoftmax"; }
   std::string extra_repr() const override;
+  int64_t dim() const { return dim_; }
 
  private:
   int64_t dim_;

@@ -76,6 +76,7 @@ class Parallel : public Module {
   std::string extra_repr() const override;
   Parallel& append(ModulePtr branch);
   size_t size() const { return named_children().size(); }
+  int64_t dim() const { return dim_; }
 
  private:
   int64_t dim_;

@@ -33,6 +33,9 @@ class ConvNd : public Module {
   const Tensor& bias() const { return bias_; }
   int64_t in_channels() const { return in_; }
   int64_t out_channels() const { return out_; }
+  int spatial_dims() const { return dims_; }
+  const std::vector<int64_t>& kernel_size() const { return kernel_; }
+  const ConvLayerOptions& options() const { return opts_; }
 
  protected:
   ConvNd(int dims, int64_t in, int64_t out, IntArgs kernel, ConvLayerOptions opts);
@@ -119,6 +122,8 @@ class MaxPool2d : public Module {
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "MaxPool2d"; }
   std::string extra_repr() const override;
+  const IntArgs& kernel_size() const { return k_; }
+  const MaxPoolOptions& options() const { return opts_; }
 
  private:
   IntArgs k_;
@@ -131,6 +136,8 @@ class AvgPool2d : public Module {
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "AvgPool2d"; }
   std::string extra_repr() const override;
+  const IntArgs& kernel_size() const { return k_; }
+  const AvgPoolOptions& options() const { return opts_; }
 
  private:
   IntArgs k_;
@@ -143,6 +150,7 @@ class AdaptiveAvgPool2d : public Module {
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "AdaptiveAvgPool2d"; }
   std::string extra_repr() const override;
+  const IntArgs& output_size() const { return out_; }
 
  private:
   IntArgs out_;
@@ -163,6 +171,9 @@ class BatchNorm : public Module {
   int64_t num_features() const { return c_; }
   const Tensor& running_mean() const { return running_mean_; }
   const Tensor& running_var() const { return running_var_; }
+  const Tensor& weight() const { return weight_; }  // undefined without affine
+  const Tensor& bias() const { return bias_; }
+  const BatchNormLayerOptions& options() const { return opts_; }
 
  protected:
   BatchNorm(int64_t num_features, BatchNormLayerOptions opts, int min_dim, int max_dim);

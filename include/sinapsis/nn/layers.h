@@ -52,6 +52,8 @@ class Flatten : public Module {
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "Flatten"; }
   std::string extra_repr() const override;
+  int64_t start_dim() const { return start_dim_; }
+  int64_t end_dim() const { return end_dim_; }
 
  private:
   int64_t start_dim_, end_dim_;
@@ -123,6 +125,8 @@ class LayerNorm : public Module {
   std::string brief() const override;
   const Tensor& weight() const { return weight_; }
   const Tensor& bias() const { return bias_; }
+  const Shape& normalized_shape() const { return shape_; }
+  const LayerNormOptions& options() const { return opts_; }
 
  private:
   Shape shape_;
