@@ -7,6 +7,7 @@
 #include <string>
 
 #include <sinapsis/sinapsis.h>
+#include "test_util.h"
 
 namespace {
 using sn::classic::LinearRegression;
@@ -23,12 +24,7 @@ void make_data(sn::Tensor& x, sn::Tensor& y, double noise, int64_t n = 80) {
 }
 
 std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const sn::ValueError& e) {
-    return e.what();
-  }
-  return "";
+  return sn::test::error_of<sn::ValueError>(f);
 }
 }  // namespace
 

@@ -19,20 +19,13 @@ namespace fs = std::filesystem;
 namespace {
 
 using Result = sn::test::CliResult;
-Result run(const std::string& args, bool merge_stderr = true) {
-  return sn::test::run_cli(args, merge_stderr);
-}
-std::string read(const fs::path& p) { return sn::test::read_file(p); }
+using sn::test::read_file;
+using sn::test::run_cli;
 
-class CliTest : public ::testing::Test {
+class CliTest : public sn::test::TempDirTest {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("sinapsis_cli_" +
-            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
-            std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    TempDirTest::SetUp();
     // two well-separated Gaussian blobs in 3-D, labels "a" / "b"
     std::mt19937 g(7);
     std::normal_distribution<double> n(0.0, 0.5);
@@ -44,15 +37,13 @@ class CliTest : public ::testing::Test {
         << (b ? "b" : "a") << "\n";
     }
   }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
 };
 
 TEST_F(CliTest, TrainEvalPredictInfoResumeOnCsv) {
   const std::string runp = (dir_ / "run").string();
   Result r =
-      run("train --data " + (dir_ / "blobs.csv").string() +
-          " --target label --preset mlp --epochs 3 --batch-size 16 --threads 1 --out " + runp);
+      run_cli("train --data " + (dir_ / "blobs.csv").string() +
+              " --target label --preset mlp --epochs 3 --batch-size 16 --threads 1 --out " + runp);
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("epoch 3/3"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("test accuracy: "), std::string::npos) << r.out;
@@ -60,15 +51,15 @@ TEST_F(CliTest, TrainEvalPredictInfoResumeOnCsv) {
                         "history.csv", "history.jsonl", "result.json", "curves.svg"})
     EXPECT_TRUE(fs::exists(fs::path(runp) / f)) << f;
   // separable blobs: the test accuracy is (near) perfect
-  const std::string result = read(fs::path(runp) / "result.json");
+  const std::string result = read_file(fs::path(runp) / "result.json");
   const auto pos = result.find("\"accuracy\":");
   ASSERT_NE(pos, std::string::npos) << result;
   EXPECT_GE(std::stod(result.substr(pos + 11)), 0.95) << result;
   // three epochs logged, plus the header
-  const std::string csv = read(fs::path(runp) / "history.csv");
+  const std::string csv = read_file(fs::path(runp) / "history.csv");
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 4) << csv;
 
-  r = run("eval " + runp);
+  r = run_cli("eval " + runp);
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("accuracy"), std::string::npos) << r.out;
 
@@ -78,23 +69,23 @@ TEST_F(CliTest, TrainEvalPredictInfoResumeOnCsv) {
     f << "x1,x2,x3\n2.1,-0.9,0.1\n-2.2,1.1,0.0\n";
   }
   const std::string preds = (dir_ / "preds.csv").string();
-  r = run("predict " + runp + " --input " + (dir_ / "new.csv").string() + " --output " + preds);
+  r = run_cli("predict " + runp + " --input " + (dir_ / "new.csv").string() + " --output " + preds);
   ASSERT_EQ(r.code, 0) << r.out;
-  const std::string p = read(preds);
+  const std::string p = read_file(preds);
   EXPECT_NE(p.find("0,1,b,"), std::string::npos) << p;
   EXPECT_NE(p.find("1,0,a,"), std::string::npos) << p;
 
-  r = run("info " + runp);
+  r = run_cli("info " + runp);
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("model.1.weight"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("model_spec"), std::string::npos) << r.out;
 
   // a finished cosine run ended at lr 0; resuming it for more epochs re-plans the schedule
-  r = run("resume " + runp + " --epochs 4 --threads 1");
+  r = run_cli("resume " + runp + " --epochs 4 --threads 1");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("epoch 4/4"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("cosine re-planned from 3 to 4 epochs"), std::string::npos) << r.out;
-  const std::string csv2 = read(fs::path(runp) / "history.csv");
+  const std::string csv2 = read_file(fs::path(runp) / "history.csv");
   EXPECT_EQ(std::count(csv2.begin(), csv2.end(), '\n'), 5) << csv2;
   // the 4th epoch trained at lr = 1e-3·(1 + cos(π·3/4))/2 ≈ 1.464e-4, not at 0
   const std::string header = csv2.substr(0, csv2.find('\n'));
@@ -105,17 +96,17 @@ TEST_F(CliTest, TrainEvalPredictInfoResumeOnCsv) {
   EXPECT_NEAR(std::stod(last), 1e-3 * (1 + std::cos(3.14159265358979 * 3 / 4)) / 2, 1e-9)
       << header << "\n"
       << csv2;
-  EXPECT_NE(read(fs::path(runp) / "run.json").find("\"epochs\": 4"), std::string::npos);
-  r = run("resume " + runp + " --threads 1");
+  EXPECT_NE(read_file(fs::path(runp) / "run.json").find("\"epochs\": 4"), std::string::npos);
+  r = run_cli("resume " + runp + " --threads 1");
   EXPECT_EQ(r.code, 2) << r.out;  // nothing left to do
   EXPECT_NE(r.out.find("already has 4 of 4 epochs"), std::string::npos) << r.out;
 }
 
 TEST_F(CliTest, FashionMnistSubset) {
   const std::string runp = (dir_ / "fm").string();
-  Result r =
-      run("train --data fashion-mnist --limit 600 --epochs 1 --batch-size 64 --threads 1 --out " +
-          runp);
+  Result r = run_cli(
+      "train --data fashion-mnist --limit 600 --epochs 1 --batch-size 64 --threads 1 --out " +
+      runp);
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("limited to 600 train"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("test accuracy: "), std::string::npos) << r.out;
@@ -124,24 +115,24 @@ TEST_F(CliTest, FashionMnistSubset) {
 TEST_F(CliTest, GlassBoxCommands) {
   // the lecture graph, drawn and traced: dE/dh sums the two paths
   const std::string g = (dir_ / "lecture").string();
-  Result r = run("graph --out " + g + " --trace");
+  Result r = run_cli("graph --out " + g + " --trace");
   ASSERT_EQ(r.code, 0) << r.out;
-  const std::string dot = read(g + ".dot");
+  const std::string dot = read_file(g + ".dot");
   EXPECT_NE(dot.find("digraph"), std::string::npos);
   EXPECT_NE(dot.find("x3"), std::string::npos);
   EXPECT_NE(r.out.find("dE/dh += dE/dy1"), std::string::npos) << r.out;
   // a recurrent network unrolled over 3 steps: W_hh's gradient is the sum over time
   const std::string u = (dir_ / "rnn").string();
-  r = run("graph --rnn 3 --out " + u + " --trace");
+  r = run_cli("graph --rnn 3 --out " + u + " --trace");
   ASSERT_EQ(r.code, 0) << r.out;
-  const std::string rdot = read(u + ".dot");
+  const std::string rdot = read_file(u + ".dot");
   for (const char* name : {"W_hh", "h1", "h2", "h3", "x3"})
     EXPECT_NE(rdot.find(name), std::string::npos) << name;
   EXPECT_NE(r.out.find("dE/dW_hh = (via u3) + (via u2) + (via u1)"), std::string::npos) << r.out;
-  r = run("graph --rnn 2 --preset mlp --input-shape 4");
+  r = run_cli("graph --rnn 2 --preset mlp --input-shape 4");
   EXPECT_EQ(r.code, 2) << r.out;
   EXPECT_NE(r.out.find("--rnn draws its own network"), std::string::npos) << r.out;
-  r = run("graph --rnn 9");
+  r = run_cli("graph --rnn 9");
   EXPECT_EQ(r.code, 2) << r.out;
 
   {
@@ -149,7 +140,7 @@ TEST_F(CliTest, GlassBoxCommands) {
     f << R"({"input": [4], "layers": [{"type": "Linear", "out": 5}, {"type": "Tanh"},
              {"type": "Linear", "out": 2}]})";
   }
-  r = run("gradcheck --model " + (dir_ / "m.json").string());
+  r = run_cli("gradcheck --model " + (dir_ / "m.json").string());
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("0.weight"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("all gradients agree"), std::string::npos) << r.out;
@@ -158,10 +149,10 @@ TEST_F(CliTest, GlassBoxCommands) {
     std::ofstream f(dir_ / "and.csv");
     f << "a,b,t\n0,0,0\n0,1,0\n1,0,0\n1,1,1\n";
   }
-  r = run("classic perceptron --data " + (dir_ / "and.csv").string() + " --target t");
+  r = run_cli("classic perceptron --data " + (dir_ / "and.csv").string() + " --target t");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("converged in epoch"), std::string::npos) << r.out;
-  r = run("classic linreg --data " + (dir_ / "blobs.csv").string() + " --target x1 --epochs 5");
+  r = run_cli("classic linreg --data " + (dir_ / "blobs.csv").string() + " --target x1 --epochs 5");
   ASSERT_EQ(r.code, 2) << r.out;  // the label column is text: not a regression input
   EXPECT_NE(r.out.find("label"), std::string::npos) << r.out;
 }
@@ -182,48 +173,49 @@ TEST_F(CliTest, ClassicLearners) {
   const std::string line = write("line.csv", pts.c_str());
 
   // Hebb learns bipolar AND in one pass: w = (-2, 2, 2)
-  Result r = run("classic hebb --data " + bip + " --target y");
+  Result r = run_cli("classic hebb --data " + bip + " --target y");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("encoding: bipolar"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("after sample 4: w = -2.0000 2.0000 2.0000"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("0 of 4 training samples misclassified"), std::string::npos) << r.out;
   // binary data is detected too; --epochs is honoured
-  r = run("classic hebb --data " + bin + " --target y --epochs 2");
+  r = run_cli("classic hebb --data " + bin + " --target y --epochs 2");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("encoding: binary"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("epoch 2, after sample 4: w = 2.0000 2.0000 2.0000"), std::string::npos)
       << r.out;
-  r = run("classic hebb --data " + bin + " --target y --encoding bipolar");
+  r = run_cli("classic hebb --data " + bin + " --target y --encoding bipolar");
   EXPECT_EQ(r.code, 2) << r.out;
   EXPECT_NE(r.out.find("must be bipolar"), std::string::npos) << r.out;
 
   // the perceptron takes bipolar labels as two classes; minibatch is not its rule
-  r = run("classic perceptron --data " + bip + " --target y --mode batch");
+  r = run_cli("classic perceptron --data " + bip + " --target y --mode batch");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("'-1' → 0, '1' → 1"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("converged in epoch"), std::string::npos) << r.out;
-  r = run("classic perceptron --data " + bip + " --target y --mode minibatch");
+  r = run_cli("classic perceptron --data " + bip + " --target y --mode minibatch");
   EXPECT_EQ(r.code, 2) << r.out;
   EXPECT_NE(r.out.find("minibatch"), std::string::npos) << r.out;
-  r = run("classic perceptron --data " + three + " --target y");
+  r = run_cli("classic perceptron --data " + three + " --target y");
   EXPECT_EQ(r.code, 2) << r.out;
   EXPECT_NE(r.out.find("separates exactly two"), std::string::npos) << r.out;
 
   // too large a learning rate: divergence is reported early, as an error; numbers stay short
-  r = run("classic linreg --data " + line + " --target y --lr 5 --mode batch --epochs 200");
+  r = run_cli("classic linreg --data " + line + " --target y --lr 5 --mode batch --epochs 200");
   ASSERT_EQ(r.code, 2) << r.out;
   EXPECT_NE(r.out.find("diverged in epoch"), std::string::npos) << r.out;
   std::istringstream lines(r.out);
   for (std::string l; std::getline(lines, l);)
     if (l.rfind("sinapsis: ", 0) != 0) EXPECT_LT(l.size(), 100u) << l;
-  r = run("classic adaline --data " + line +
-          " --target y --mode minibatch --batch-size 10 --epochs 20 --lr 0.1");
+  r = run_cli("classic adaline --data " + line +
+              " --target y --mode minibatch --batch-size 10 --epochs 20 --lr 0.1");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("epoch 20: mse"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("diverged"), std::string::npos) << r.out;
 
   // logistic regression names the classes and the weight rows
-  r = run("classic logreg --data " + (dir_ / "blobs.csv").string() + " --target label --epochs 20");
+  r = run_cli("classic logreg --data " + (dir_ / "blobs.csv").string() +
+              " --target label --epochs 20");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("classes: 'a' → 0, 'b' → 1"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("P(label = 'b')"), std::string::npos) << r.out;
@@ -233,17 +225,17 @@ TEST_F(CliTest, ClassicLearners) {
 }
 
 TEST_F(CliTest, BadInputIsOneLineAndExitCode2) {
-  Result r = run("train --data nosuch-data --epochs 1");
+  Result r = run_cli("train --data nosuch-data --epochs 1");
   EXPECT_EQ(r.code, 2) << r.out;
   EXPECT_NE(r.out.find("unknown data set 'nosuch-data'"), std::string::npos) << r.out;
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
 
-  r = run("train --data " + (dir_ / "blobs.csv").string() + " --epochs 1");
+  r = run_cli("train --data " + (dir_ / "blobs.csv").string() + " --epochs 1");
   EXPECT_EQ(r.code, 2) << r.out;
   EXPECT_NE(r.out.find("--target"), std::string::npos) << r.out;
 
-  r = run("train --data " + (dir_ / "blobs.csv").string() +
-          " --target label --epochs 1 --optimizer nadam --out " + (dir_ / "x").string());
+  r = run_cli("train --data " + (dir_ / "blobs.csv").string() +
+              " --target label --epochs 1 --optimizer nadam --out " + (dir_ / "x").string());
   EXPECT_EQ(r.code, 2) << r.out;
   EXPECT_NE(r.out.find("unknown 'nadam'"), std::string::npos) << r.out;
 
@@ -251,8 +243,8 @@ TEST_F(CliTest, BadInputIsOneLineAndExitCode2) {
     std::ofstream f(dir_ / "bad.json");
     f << R"({"input": [3], "layers": [{"type": "Linear", "in": 400, "out": 120}]})";
   }
-  r = run("train --data " + (dir_ / "blobs.csv").string() + " --target label --model " +
-          (dir_ / "bad.json").string() + " --out " + (dir_ / "y").string());
+  r = run_cli("train --data " + (dir_ / "blobs.csv").string() + " --target label --model " +
+              (dir_ / "bad.json").string() + " --out " + (dir_ / "y").string());
   EXPECT_EQ(r.code, 2) << r.out;
   EXPECT_NE(r.out.find("layer 0 Linear(400 → 120) gets [N, 3]"), std::string::npos) << r.out;
 
@@ -260,13 +252,13 @@ TEST_F(CliTest, BadInputIsOneLineAndExitCode2) {
     std::ofstream f(dir_ / "garbage.safetensors");
     f << "not a safetensors file at all";
   }
-  r = run("info " + (dir_ / "garbage.safetensors").string());
+  r = run_cli("info " + (dir_ / "garbage.safetensors").string());
   EXPECT_EQ(r.code, 2) << r.out;
   EXPECT_NE(r.out.find("garbage.safetensors"), std::string::npos) << r.out;
 
-  r = run("frobnicate");
+  r = run_cli("frobnicate");
   EXPECT_EQ(r.code, 2) << r.out;
-  r = run("--help");
+  r = run_cli("--help");
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("train"), std::string::npos) << r.out;
 }
@@ -307,7 +299,7 @@ TEST_F(CliTest, NumericOptionsAreCheckedBeforeAnyWork) {
   };
   for (const Case& c : cases) {
     const bool train = c.args.rfind("train ", 0) == 0;
-    Result r = run(c.args + (train ? " --out " + (dir_ / "never").string() : ""));
+    Result r = run_cli(c.args + (train ? " --out " + (dir_ / "never").string() : ""));
     EXPECT_EQ(r.code, 2) << c.args << "\n" << r.out;
     EXPECT_NE(r.out.find(c.message), std::string::npos) << c.args << "\n" << r.out;
     EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << c.args << "\n" << r.out;
@@ -317,21 +309,21 @@ TEST_F(CliTest, NumericOptionsAreCheckedBeforeAnyWork) {
   for (const std::string& args : {std::string("train --data nosuch-data"),
                                   "train --data " + csv + " --target label --preset nope",
                                   "train --data " + csv + " --target label --optimizer nadam"}) {
-    Result r = run(args + " --out " + (dir_ / "never").string());
+    Result r = run_cli(args + " --out " + (dir_ / "never").string());
     EXPECT_EQ(r.code, 2) << args << "\n" << r.out;
     EXPECT_FALSE(fs::exists(dir_ / "never")) << args;
   }
-  Result r = run("resume " + (dir_ / "never").string() + " --epochs -1");
+  Result r = run_cli("resume " + (dir_ / "never").string() + " --epochs -1");
   EXPECT_EQ(r.code, 2) << r.out;
   EXPECT_NE(r.out.find("--epochs: must be > 0 (got -1)"), std::string::npos) << r.out;
 }
 
 TEST_F(CliTest, EvalOnDataTheModelDoesNotFit) {
   const std::string out = (dir_ / "blobs").string();
-  Result r = run("train --data " + (dir_ / "blobs.csv").string() +
-                 " --target label --epochs 1 --out " + out);
+  Result r = run_cli("train --data " + (dir_ / "blobs.csv").string() +
+                     " --target label --epochs 1 --out " + out);
   ASSERT_EQ(r.code, 0) << r.out;
-  r = run("eval " + out + " --data fashion-mnist");
+  r = run_cli("eval " + out + " --data fashion-mnist");
   EXPECT_EQ(r.code, 2) << r.out;
   EXPECT_NE(
       r.out.find("eval: fashion-mnist has examples of shape [1, 28, 28] but the model takes [3]"),
@@ -344,7 +336,7 @@ TEST_F(CliTest, EvalOnDataTheModelDoesNotFit) {
     std::ofstream f(dir_ / "three.csv");
     f << wide;
   }
-  r = run("eval " + out + " --data " + (dir_ / "three.csv").string());
+  r = run_cli("eval " + out + " --data " + (dir_ / "three.csv").string());
   EXPECT_EQ(r.code, 2) << r.out;
   // labels are mapped onto the model's classes (a, b): the third is named, with its first line
   EXPECT_NE(r.out.find("1 label that the 2 known classes do not include: \"c\" (line 4)"),
@@ -356,12 +348,12 @@ TEST_F(CliTest, NoValidationSplitKeepsTheBestByTrainingLoss) {
   // with --val-split 0 there is no val_loss: the best checkpoint and early stopping follow the
   // training loss (this used to stop with a ModelCheckpoint error after the first epoch)
   const std::string out = (dir_ / "noval").string();
-  Result r = run("train --data " + (dir_ / "blobs.csv").string() +
-                 " --target label --epochs 3 --val-split 0 --patience 2 --out " + out);
+  Result r = run_cli("train --data " + (dir_ / "blobs.csv").string() +
+                     " --target label --epochs 3 --val-split 0 --patience 2 --out " + out);
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("epoch 3/3"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("(by loss)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("test accuracy: "), std::string::npos) << r.out;
   EXPECT_TRUE(fs::exists(fs::path(out) / "best.safetensors"));
-  EXPECT_EQ(read(fs::path(out) / "history.csv").find("val_loss"), std::string::npos);
+  EXPECT_EQ(read_file(fs::path(out) / "history.csv").find("val_loss"), std::string::npos);
 }

@@ -23,22 +23,18 @@ namespace fs = std::filesystem;
 namespace {
 
 using Result = sn::test::CliResult;
-Result run(const std::string& args) { return sn::test::run_cli(args); }
+using sn::test::read_file;
+using sn::test::run_cli;
 
 struct Row {
   double x1, x2;
   std::string label;
 };
 
-class DataCli : public ::testing::Test {
+class DataCli : public sn::test::TempDirTest {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("sinapsis_data_cli_" +
-            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
-            std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    TempDirTest::SetUp();
     // three separated blobs in 2-D: cat, dog, emu
     std::mt19937 g(3);
     std::normal_distribution<double> n(0.0, 0.6);
@@ -50,7 +46,6 @@ class DataCli : public ::testing::Test {
     for (const Row& r : rows_) text += num(r.x1) + "," + num(r.x2) + "," + r.label + "\n";
     csv_ = write("pets.csv", text);
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   static std::string num(double v) {
     std::ostringstream os;
@@ -58,20 +53,14 @@ class DataCli : public ::testing::Test {
     os << v;
     return os.str();
   }
-  std::string write(const std::string& name, const std::string& text) {
-    std::ofstream(dir_ / name, std::ios::binary) << text;
-    return (dir_ / name).string();
-  }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
   // Trains a small run on pets.csv into `out`; returns the run folder.
   std::string train(const std::string& out = "run", const std::string& more = "") {
-    Result r = run("train --data " + csv_ + " --target label --epochs 3 --seed 1 --out " +
-                   path(out) + " " + more);
+    Result r = run_cli("train --data " + csv_ + " --target label --epochs 3 --seed 1 --out " +
+                       path(out) + " " + more);
     EXPECT_EQ(r.code, 0) << r.out;
     return path(out);
   }
 
-  fs::path dir_;
   std::vector<Row> rows_;
   std::string csv_;
 };
@@ -100,23 +89,23 @@ TEST_F(DataCli, PredictReadsColumnsByNameAsTrainDoes) {
     plain += num(rows_[i].x1) + "," + num(rows_[i].x2) + "\n";
     fancy += rows_[i].label + ",\"" + num(rows_[i].x2) + "\",\"a, b\"," + num(rows_[i].x1) + "\r\n";
   }
-  Result a = run("predict " + runp + " --input " + write("plain.csv", plain) + " --output " +
-                 path("a.csv"));
+  Result a = run_cli("predict " + runp + " --input " + write("plain.csv", plain) + " --output " +
+                     path("a.csv"));
   ASSERT_EQ(a.code, 0) << a.out;
-  Result b = run("predict " + runp + " --input " + write("fancy.csv", fancy) + " --output " +
-                 path("b.csv"));
+  Result b = run_cli("predict " + runp + " --input " + write("fancy.csv", fancy) + " --output " +
+                     path("b.csv"));
   ASSERT_EQ(b.code, 0) << b.out;
   const std::string pa = sn::test::read_file(path("a.csv"));
   EXPECT_EQ(pa, sn::test::read_file(path("b.csv")));
   EXPECT_EQ(predicted_labels(pa).size(), 12u) << pa;
 
   // a missing column is named; non-finite values name line and column
-  Result m = run("predict " + runp + " --input " + write("missing.csv", "x1,y\n1,2\n"));
+  Result m = run_cli("predict " + runp + " --input " + write("missing.csv", "x1,y\n1,2\n"));
   EXPECT_EQ(m.code, 2) << m.out;
   EXPECT_NE(m.out.find("no feature column 'x2'"), std::string::npos) << m.out;
   for (const std::string bad : {"nan", "inf", "1e400", "-Infinity"}) {
-    Result r =
-        run("predict " + runp + " --input " + write("bad.csv", "x2,x1\n0.5,1\n" + bad + ",2\n"));
+    Result r = run_cli("predict " + runp + " --input " +
+                       write("bad.csv", "x2,x1\n0.5,1\n" + bad + ",2\n"));
     EXPECT_EQ(r.code, 2) << bad << ": " << r.out;
     EXPECT_NE(r.out.find("line 3"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("column 'x2' (1)"), std::string::npos) << r.out;
@@ -135,14 +124,14 @@ TEST_F(DataCli, EvalMapsLabelsByTheModelsClasses) {
       truth.push_back(r.label);
     }
   const std::string subp = write("sub.csv", sub);
-  Result e = run("eval " + runp + " --data " + subp);
+  Result e = run_cli("eval " + runp + " --data " + subp);
   ASSERT_EQ(e.code, 0) << e.out;
   EXPECT_NE(e.out.find("over 40 examples"), std::string::npos) << e.out;  // the whole file
   const size_t at = e.out.find("\naccuracy ");
   ASSERT_NE(at, std::string::npos) << e.out;
   const double acc = std::stod(e.out.substr(at + 10));
   // the accuracy predict's labels give on the same rows
-  Result p = run("predict " + runp + " --input " + subp + " --output " + path("p.csv"));
+  Result p = run_cli("predict " + runp + " --input " + subp + " --output " + path("p.csv"));
   ASSERT_EQ(p.code, 0) << p.out;
   const std::vector<std::string> got = predicted_labels(sn::test::read_file(path("p.csv")));
   ASSERT_EQ(got.size(), truth.size());
@@ -152,8 +141,8 @@ TEST_F(DataCli, EvalMapsLabelsByTheModelsClasses) {
   EXPECT_GT(acc, 0.8) << e.out;  // separated blobs: the right mapping scores high
 
   // labels the model does not know: an error that lists them
-  Result u = run("eval " + runp + " --data " +
-                 write("unknown.csv", "x1,x2,label\n1,1,cat\n2,2,wolf\n3,3,fox\n"));
+  Result u = run_cli("eval " + runp + " --data " +
+                     write("unknown.csv", "x1,x2,label\n1,1,cat\n2,2,wolf\n3,3,fox\n"));
   EXPECT_EQ(u.code, 2) << u.out;
   EXPECT_NE(u.out.find("\"wolf\" (line 3)"), std::string::npos) << u.out;
   EXPECT_NE(u.out.find("\"fox\" (line 4)"), std::string::npos) << u.out;
@@ -161,29 +150,29 @@ TEST_F(DataCli, EvalMapsLabelsByTheModelsClasses) {
 
 TEST_F(DataCli, TargetsMustMakeSenseForTheModel) {
   // a single class is an error, not 100% accuracy
-  Result one = run("train --data " + write("one.csv", "x,y\n1,a\n2,a\n3,a\n4,a\n5,a\n") +
-                   " --target y --out " + path("one"));
+  Result one = run_cli("train --data " + write("one.csv", "x,y\n1,a\n2,a\n3,a\n4,a\n5,a\n") +
+                       " --target y --out " + path("one"));
   EXPECT_EQ(one.code, 2) << one.out;
   EXPECT_NE(one.out.find("single class"), std::string::npos) << one.out;
   // a NaN target is an error with its line
-  Result nan = run("train --data " + write("nan.csv", "x,y\n1,a\n2,NaN\n3,b\n") +
-                   " --target y --out " + path("nan"));
+  Result nan = run_cli("train --data " + write("nan.csv", "x,y\n1,a\n2,NaN\n3,b\n") +
+                       " --target y --out " + path("nan"));
   EXPECT_EQ(nan.code, 2) << nan.out;
   EXPECT_NE(nan.out.find("line 3"), std::string::npos) << nan.out;
   // 25 text classes: classification, not regression
   std::string many = "x,y\n";
   for (int i = 0; i < 100; ++i)
     many += std::to_string(i % 25) + ",k" + std::to_string(i % 25) + "\n";
-  Result m = run("train --data " + write("many.csv", many) + " --target y --epochs 1 --out " +
-                 path("many"));
+  Result m = run_cli("train --data " + write("many.csv", many) + " --target y --epochs 1 --out " +
+                     path("many"));
   EXPECT_EQ(m.code, 0) << m.out;
   EXPECT_NE(m.out.find("25 classes"), std::string::npos) << m.out;
   // a model whose outputs do not match the classes is refused before training
   const std::string spec =
       write("five.json", R"({"layers": [{"type": "Linear", "out": 8}, {"type": "ReLU"},
                                         {"type": "Linear", "out": 5}]})");
-  Result w =
-      run("train --data " + csv_ + " --target label --model " + spec + " --out " + path("five"));
+  Result w = run_cli("train --data " + csv_ + " --target label --model " + spec + " --out " +
+                     path("five"));
   EXPECT_EQ(w.code, 2) << w.out;
   EXPECT_NE(w.out.find("3 classes but the model has 5 outputs"), std::string::npos) << w.out;
   EXPECT_FALSE(fs::exists(path("five"))) << w.out;
@@ -192,21 +181,21 @@ TEST_F(DataCli, TargetsMustMakeSenseForTheModel) {
 TEST_F(DataCli, TinyDataSetsGiveAClearErrorOrADefinedResult) {
   const std::string tiny = write("tiny.csv", "x,y\n0,a\n1,b\n0.2,a\n");
   // with the default validation split nothing is left to validate: say which option
-  Result v = run("train --data " + tiny + " --target y --epochs 1 --out " + path("v"));
+  Result v = run_cli("train --data " + tiny + " --target y --epochs 1 --out " + path("v"));
   EXPECT_EQ(v.code, 2) << v.out;
   EXPECT_NE(v.out.find("--val-split"), std::string::npos) << v.out;
   // fewer rows than a batch and an empty test split: trains, and says the test part is empty
   Result t =
-      run("train --data " + tiny + " --target y --epochs 2 --val-split 0 --out " + path("t"));
+      run_cli("train --data " + tiny + " --target y --epochs 2 --val-split 0 --out " + path("t"));
   EXPECT_EQ(t.code, 0) << t.out;
   EXPECT_NE(t.out.find("test metrics omitted"), std::string::npos) << t.out;
   EXPECT_EQ(t.out.find("nan"), std::string::npos) << t.out;
-  Result e = run("eval " + path("t"));
+  Result e = run_cli("eval " + path("t"));
   EXPECT_EQ(e.code, 2) << e.out;
   EXPECT_NE(e.out.find("test split"), std::string::npos) << e.out;
   EXPECT_EQ(e.out.find("nan"), std::string::npos) << e.out;
   // another file is evaluated whole
-  Result w = run("eval " + path("t") + " --data " + write("two.csv", "y,x\nb,1\na,0\n"));
+  Result w = run_cli("eval " + path("t") + " --data " + write("two.csv", "y,x\nb,1\na,0\n"));
   EXPECT_EQ(w.code, 0) << w.out;
   EXPECT_NE(w.out.find("over 2 examples"), std::string::npos) << w.out;
   // 10 rows -> 8 training rows in batches of 7: the last batch of one example (which BatchNorm
@@ -215,8 +204,8 @@ TEST_F(DataCli, TinyDataSetsGiveAClearErrorOrADefinedResult) {
   for (int i = 0; i < 10; ++i) ten += std::to_string(i) + (i % 2 ? ",a\n" : ",b\n");
   const std::string bn = write("bn.json", R"({"layers": [{"type": "Linear", "out": 4},
       {"type": "BatchNorm1d"}, {"type": "ReLU"}, {"type": "Linear", "out": 2}]})");
-  Result b = run("train --data " + write("ten.csv", ten) + " --target y --model " + bn +
-                 " --batch-size 7 --val-split 0 --epochs 2 --out " + path("bn"));
+  Result b = run_cli("train --data " + write("ten.csv", ten) + " --target y --model " + bn +
+                     " --batch-size 7 --val-split 0 --epochs 2 --out " + path("bn"));
   EXPECT_EQ(b.code, 0) << b.out;
   EXPECT_EQ(b.out.find("nan"), std::string::npos) << b.out;
 }
@@ -231,7 +220,7 @@ TEST_F(DataCli, CheckpointFieldsAreCheckedAgainstTheModel) {
     const std::string p =
         path("ck_" + std::to_string(std::hash<std::string>{}(key + value)) + ".safetensors");
     sn::io::save(c.tensors, p, m);
-    return run("predict " + p + " --input " + input);
+    return run_cli("predict " + p + " --input " + input);
   };
   struct Case {
     std::string key, value, expect;
@@ -260,8 +249,9 @@ TEST_F(DataCli, ConstantColumnFeaturesAndDelimiterAreStoredInTheRun) {
   std::string text = "x1;k;x2;label\n";
   for (const Row& r : rows_) text += num(r.x1) + ";5;" + num(r.x2) + ";" + r.label + "\n";
   const std::string data = write("semi.csv", text);
-  Result t = run("train --data " + data + " --target label --features x2,k,x1 --delimiter ';' " +
-                 "--epochs 2 --out " + path("semi"));
+  Result t =
+      run_cli("train --data " + data + " --target label --features x2,k,x1 --delimiter ';' " +
+              "--epochs 2 --out " + path("semi"));
   ASSERT_EQ(t.code, 0) << t.out;
   EXPECT_NE(t.out.find("3 features"), std::string::npos) << t.out;
   EXPECT_EQ(t.out.find("nan"), std::string::npos) << t.out;
@@ -272,20 +262,21 @@ TEST_F(DataCli, ConstantColumnFeaturesAndDelimiterAreStoredInTheRun) {
   EXPECT_EQ(norm["std"][1].get<double>(), 1.0) << info.extra.at("normalisation");
   EXPECT_EQ(nlohmann::json::parse(info.extra.at("features")), nlohmann::json({"x2", "k", "x1"}));
   // eval and predict use the stored columns and delimiter
-  Result e = run("eval " + path("semi"));
+  Result e = run_cli("eval " + path("semi"));
   EXPECT_EQ(e.code, 0) << e.out;
   EXPECT_EQ(e.out.find("nan"), std::string::npos) << e.out;
-  Result p = run("predict " + path("semi") + " --input " +
-                 write("semi_in.csv", "label;x1;k;x2\ncat;-2;5;-1\n"));
+  Result p = run_cli("predict " + path("semi") + " --input " +
+                     write("semi_in.csv", "label;x1;k;x2\ncat;-2;5;-1\n"));
   EXPECT_EQ(p.code, 0) << p.out;
   EXPECT_NE(p.out.find("0,0,cat,"), std::string::npos) << p.out;
   // another file with other column names, mapped with --features and its own delimiter
   Result q =
-      run("predict " + path("semi") + " --input " + write("renamed.csv", "b\ta\tc\n-1\t-2\t5\n") +
-          " --features b,c,a --delimiter tab");
+      run_cli("predict " + path("semi") + " --input " +
+              write("renamed.csv", "b\ta\tc\n-1\t-2\t5\n") + " --features b,c,a --delimiter tab");
   EXPECT_EQ(q.code, 0) << q.out;
   EXPECT_NE(q.out.find("0,0,cat,"), std::string::npos) << q.out;
-  Result bad = run("train --data " + data + " --target label --delimiter ab --out " + path("x"));
+  Result bad =
+      run_cli("train --data " + data + " --target label --delimiter ab --out " + path("x"));
   EXPECT_EQ(bad.code, 2) << bad.out;
   EXPECT_NE(bad.out.find("--delimiter"), std::string::npos) << bad.out;
 }

@@ -21,20 +21,13 @@ namespace {
 
 using sn::test::run_cli;
 
-class ImportCli : public ::testing::Test {
+class ImportCli : public sn::test::TempDirTest {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("sinapsis_import_" +
-            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
-            std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    TempDirTest::SetUp();
     std::ofstream f(dir_ / "play.txt");
     for (int i = 0; i < 40; ++i) f << "abba cab dad\nbad cad\n";
   }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
 
   // A model of the preset with random weights, saved as char_lm.py would save it; returns the
   // validation loss those weights have on play.txt, computed in process.
@@ -66,7 +59,6 @@ class ImportCli : public ::testing::Test {
     sn::data::TokenWindows val(c.val, block);
     return sn::train::window_loss(*b.module, val);
   }
-  fs::path dir_;
 };
 
 double val_loss_of(const std::string& out) {
@@ -85,12 +77,14 @@ TEST_F(ImportCli, GptAndLstmGiveTheLossOfTheirWeights) {
     ASSERT_EQ(r.code, 0) << r.out;
     EXPECT_NEAR(val_loss_of(r.out), expected, 1e-4 * expected) << r.out;
     // the text on stdout (stderr has the tokens/s, which differ run to run)
-    r = run_cli("generate " + run + " --tokens 20 --seed 5 --prompt ab --threads 1", false);
+    r = run_cli("generate " + run + " --tokens 20 --seed 5 --prompt ab --threads 1",
+                {.merge_stderr = false});
     ASSERT_EQ(r.code, 0) << r.out;
     EXPECT_EQ(r.out.rfind("ab", 0), 0u) << r.out;
-    EXPECT_EQ(
-        run_cli("generate " + run + " --tokens 20 --seed 5 --prompt ab --threads 1", false).out,
-        r.out);
+    EXPECT_EQ(run_cli("generate " + run + " --tokens 20 --seed 5 --prompt ab --threads 1",
+                      {.merge_stderr = false})
+                  .out,
+              r.out);
     // a second import into the same folder is refused: nothing is overwritten
     r = run_cli("import " + file + " --out " + run);
     EXPECT_EQ(r.code, 2) << r.out;

@@ -17,25 +17,18 @@ using sn::test::run_cli;
 
 namespace {
 
-class JsonCli : public ::testing::Test {
+class JsonCli : public sn::test::TempDirTest {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("sn_json_cli_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
+    TempDirTest::SetUp();
     std::ofstream f(dir_ / "d.csv");
     f << "a,b,label\n";
     for (int i = 0; i < 20; ++i) f << i << "," << (i * 7) % 5 << "," << (i % 2 ? "x" : "y") << "\n";
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  void write(const std::string& name, const std::string& text) {
-    std::ofstream f(dir_ / name, std::ios::binary);
-    f << text;
   }
   std::string train(const std::string& spec, const std::string& out) {
     return "train --data " + (dir_ / "d.csv").string() + " --target label --epochs 1 --model " +
            (dir_ / spec).string() + " --out " + (dir_ / out).string();
   }
-  fs::path dir_;
 };
 
 TEST_F(JsonCli, DeepSpecIsAnErrorNotACrash) {

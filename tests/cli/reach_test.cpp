@@ -23,10 +23,8 @@ namespace fs = std::filesystem;
 namespace {
 
 using sn::test::CliResult;
-CliResult run(const std::string& args, bool merge_stderr = true) {
-  return sn::test::run_cli(args, merge_stderr);
-}
-std::string read(const fs::path& p) { return sn::test::read_file(p); }
+using sn::test::read_file;
+using sn::test::run_cli;
 
 // The values of one column of a CSV file with a header.
 std::vector<std::string> column(const std::string& csv, const std::string& name) {
@@ -56,15 +54,10 @@ std::vector<double> numbers(const std::vector<std::string>& v) {
   return out;
 }
 
-class ReachTest : public ::testing::Test {
+class ReachTest : public sn::test::TempDirTest {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("sinapsis_reach_" +
-            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
-            std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    TempDirTest::SetUp();
     // three Gaussian blobs in 2-D, labels a / b / c (overlapping a little)
     std::mt19937 g(11);
     std::normal_distribution<double> n(0.0, 0.7);
@@ -79,22 +72,20 @@ class ReachTest : public ::testing::Test {
     std::ofstream q(dir_ / "new.csv");
     q << "x1,x2\n-2.1,0.1\n2.2,-0.1\n0.1,2.4\n";
   }
-  void TearDown() override { fs::remove_all(dir_); }
   // `train` on the blobs with a few fixed options and `extra`
   CliResult train(const std::string& out, const std::string& extra, int epochs = 3) {
-    return run("train --data " + (dir_ / "blobs.csv").string() + " --target label --epochs " +
-               std::to_string(epochs) + " --batch-size 16 --threads 1 --out " +
-               (dir_ / out).string() + " " + extra);
+    return run_cli("train --data " + (dir_ / "blobs.csv").string() + " --target label --epochs " +
+                   std::to_string(epochs) + " --batch-size 16 --threads 1 --out " +
+                   (dir_ / out).string() + " " + extra);
   }
-  fs::path dir_;
 };
 
 TEST(Reach, VersionNamesVersionCompilerAndKernels) {
   // the version CMake's project() line holds
-  const std::string cmake = read(fs::path(SN_SOURCE_DIR) / "CMakeLists.txt");
+  const std::string cmake = read_file(fs::path(SN_SOURCE_DIR) / "CMakeLists.txt");
   std::smatch m;
   ASSERT_TRUE(std::regex_search(cmake, m, std::regex("project\\(sinapsis VERSION ([0-9.]+)")));
-  CliResult r = run("--version");
+  CliResult r = run_cli("--version");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_EQ(r.out.rfind("sinapsis " + m[1].str() + "\n", 0), 0u) << r.out;
   EXPECT_NE(r.out.find("compiler: "), std::string::npos) << r.out;
@@ -103,7 +94,7 @@ TEST(Reach, VersionNamesVersionCompilerAndKernels) {
       << r.out;
   // SN_CPU_LEVEL lowers the kernels' level, and --version says so
   setenv("SN_CPU_LEVEL", "baseline", 1);
-  r = run("--version");
+  r = run_cli("--version");
   unsetenv("SN_CPU_LEVEL");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("kernels:  baseline ("), std::string::npos) << r.out;
@@ -113,17 +104,17 @@ TEST_F(ReachTest, StepScheduleIsStoredAndContinuedByResume) {
   CliResult r = train("step", "--optimizer sgd --lr 0.1 --schedule step --step-size 1 --gamma 0.5");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("schedule: step: x0.5 every 1 epochs"), std::string::npos) << r.out;
-  std::vector<double> lr = numbers(column(read(dir_ / "step" / "history.csv"), "lr"));
+  std::vector<double> lr = numbers(column(read_file(dir_ / "step" / "history.csv"), "lr"));
   ASSERT_EQ(lr.size(), 3u);
   EXPECT_NEAR(lr[0], 0.1, 1e-12);
   EXPECT_NEAR(lr[1], 0.05, 1e-12);
   EXPECT_NEAR(lr[2], 0.025, 1e-12);
-  const std::string runj = read(dir_ / "step" / "run.json");
+  const std::string runj = read_file(dir_ / "step" / "run.json");
   EXPECT_NE(runj.find("\"schedule\": \"step\""), std::string::npos) << runj;
   EXPECT_NE(runj.find("\"step_size\": 1"), std::string::npos) << runj;
-  r = run("resume " + (dir_ / "step").string() + " --epochs 4 --threads 1");
+  r = run_cli("resume " + (dir_ / "step").string() + " --epochs 4 --threads 1");
   ASSERT_EQ(r.code, 0) << r.out;
-  lr = numbers(column(read(dir_ / "step" / "history.csv"), "lr"));
+  lr = numbers(column(read_file(dir_ / "step" / "history.csv"), "lr"));
   ASSERT_EQ(lr.size(), 4u);
   EXPECT_NEAR(lr[3], 0.0125, 1e-12);
 }
@@ -135,39 +126,39 @@ TEST_F(ReachTest, WarmupMultistepExponentialOnecyclePlateau) {
                       "--warmup-epochs 2",
                       4);
   ASSERT_EQ(r.code, 0) << r.out;
-  std::vector<double> lr = numbers(column(read(dir_ / "ms" / "history.csv"), "lr"));
+  std::vector<double> lr = numbers(column(read_file(dir_ / "ms" / "history.csv"), "lr"));
   ASSERT_EQ(lr.size(), 4u);
   EXPECT_NEAR(lr[0], 0.01, 1e-12);
   EXPECT_NEAR(lr[1], 0.055, 1e-12);
   EXPECT_NEAR(lr[2], 0.01, 1e-12);  // warm-up done (x1), milestone 2 passed (x0.1)
   EXPECT_NEAR(lr[3], 0.01, 1e-12);
-  r = run("resume " + (dir_ / "ms").string() + " --epochs 5 --threads 1");
+  r = run_cli("resume " + (dir_ / "ms").string() + " --epochs 5 --threads 1");
   ASSERT_EQ(r.code, 0) << r.out;  // the chain's state comes back from the checkpoint
 
   r = train("exp", "--optimizer sgd --lr 0.1 --schedule exponential");
   ASSERT_EQ(r.code, 0) << r.out;
-  lr = numbers(column(read(dir_ / "exp" / "history.csv"), "lr"));
+  lr = numbers(column(read_file(dir_ / "exp" / "history.csv"), "lr"));
   EXPECT_NEAR(lr[2], 0.1 * 0.81, 1e-12);
 
   // onecycle steps per batch: epoch 1 starts at lr/25, the peak is reached inside the run
   r = train("oc", "--optimizer adam --lr 0.01 --schedule onecycle");
   ASSERT_EQ(r.code, 0) << r.out;
-  lr = numbers(column(read(dir_ / "oc" / "history.csv"), "lr"));
+  lr = numbers(column(read_file(dir_ / "oc" / "history.csv"), "lr"));
   EXPECT_NEAR(lr[0], 0.01 / 25, 1e-12);
   EXPECT_GT(lr[1], lr[0]);
-  r = run("resume " + (dir_ / "oc").string() + " --epochs 5 --threads 1");
+  r = run_cli("resume " + (dir_ / "oc").string() + " --epochs 5 --threads 1");
   EXPECT_EQ(r.code, 2) << r.out;
   EXPECT_NE(r.out.find("cannot be stretched"), std::string::npos) << r.out;
 
   // plateau: every epoch's lr is the one before or a tenth of it, and the counters are saved
   r = train("pl", "--optimizer sgd --lr 0.5 --schedule plateau --plateau-patience 0", 4);
   ASSERT_EQ(r.code, 0) << r.out;
-  lr = numbers(column(read(dir_ / "pl" / "history.csv"), "lr"));
+  lr = numbers(column(read_file(dir_ / "pl" / "history.csv"), "lr"));
   ASSERT_EQ(lr.size(), 4u);
   for (size_t i = 1; i < lr.size(); ++i)
     EXPECT_TRUE(std::abs(lr[i] - lr[i - 1]) < 1e-12 || std::abs(lr[i] - lr[i - 1] * 0.1) < 1e-12)
         << lr[i - 1] << " -> " << lr[i];
-  r = run("info " + (dir_ / "pl").string());
+  r = run_cli("info " + (dir_ / "pl").string());
   EXPECT_NE(r.out.find("\"name\":\"PlateauScheduler\",\"state\":{"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("\"plateau.best\":"), std::string::npos) << r.out;
 }
@@ -193,8 +184,8 @@ TEST_F(ReachTest, ScheduleOptionsOfAnotherScheduleAreRefused) {
   }
   // text runs anneal by steps: the epoch schedules are refused, not ignored
   std::ofstream(dir_ / "t.txt") << "some text to model\n";
-  CliResult r = run("train --data text:" + (dir_ / "t.txt").string() + " --schedule step --out " +
-                    (dir_ / "t").string());
+  CliResult r = run_cli("train --data text:" + (dir_ / "t.txt").string() +
+                        " --schedule step --out " + (dir_ / "t").string());
   EXPECT_EQ(r.code, 2) << r.out;
   EXPECT_NE(r.out.find("--schedule: not for text runs"), std::string::npos) << r.out;
 }
@@ -207,30 +198,31 @@ TEST_F(ReachTest, ClippingAndLabelSmoothingChangeTheTraining) {
   EXPECT_NE(r.out.find("gradient norm clipped to 0.0001"), std::string::npos) << r.out;
   r = train("smooth", sgd + "--label-smoothing 0.3");
   ASSERT_EQ(r.code, 0) << r.out;
-  const double plain = numbers(column(read(dir_ / "plain" / "history.csv"), "loss")).back();
-  const double clip = numbers(column(read(dir_ / "clip" / "history.csv"), "loss")).back();
-  const double smooth = numbers(column(read(dir_ / "smooth" / "history.csv"), "loss")).back();
+  const double plain = numbers(column(read_file(dir_ / "plain" / "history.csv"), "loss")).back();
+  const double clip = numbers(column(read_file(dir_ / "clip" / "history.csv"), "loss")).back();
+  const double smooth = numbers(column(read_file(dir_ / "smooth" / "history.csv"), "loss")).back();
   // steps of norm 1e-4 barely move the weights: the loss stays near ln 3
   EXPECT_GT(clip, 0.9) << clip;
   EXPECT_LT(plain, 0.5) << plain;
   // smoothed targets cannot be fitted exactly: a higher training loss
   EXPECT_GT(smooth, plain + 0.2) << smooth << " vs " << plain;
-  EXPECT_NE(read(dir_ / "clip" / "run.json").find("\"clip_grad\": 0.0001"), std::string::npos);
-  EXPECT_NE(read(dir_ / "smooth" / "run.json").find("\"label_smoothing\": 0.3"), std::string::npos);
+  EXPECT_NE(read_file(dir_ / "clip" / "run.json").find("\"clip_grad\": 0.0001"), std::string::npos);
+  EXPECT_NE(read_file(dir_ / "smooth" / "run.json").find("\"label_smoothing\": 0.3"),
+            std::string::npos);
   // resume keeps them: the 4th epoch of the clipped run is still stuck
-  r = run("resume " + (dir_ / "clip").string() + " --epochs 4 --threads 1");
+  r = run_cli("resume " + (dir_ / "clip").string() + " --epochs 4 --threads 1");
   ASSERT_EQ(r.code, 0) << r.out;
-  EXPECT_GT(numbers(column(read(dir_ / "clip" / "history.csv"), "loss")).back(), 0.9);
+  EXPECT_GT(numbers(column(read_file(dir_ / "clip" / "history.csv"), "loss")).back(), 0.9);
 }
 
 TEST_F(ReachTest, LbfgsTrainsFullBatch) {
-  CliResult r = run("train --data " + (dir_ / "blobs.csv").string() +
-                    " --target label --optimizer lbfgs --epochs 1 --threads 1 --out " +
-                    (dir_ / "lb").string());
+  CliResult r = run_cli("train --data " + (dir_ / "blobs.csv").string() +
+                        " --target label --optimizer lbfgs --epochs 1 --threads 1 --out " +
+                        (dir_ / "lb").string());
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("optimizer: LBFGS"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("batch 173,"), std::string::npos) << r.out;  // 192 train - 10% val
-  const std::string res = read(dir_ / "lb" / "result.json");
+  const std::string res = read_file(dir_ / "lb" / "result.json");
   const auto pos = res.find("\"accuracy\":");
   ASSERT_NE(pos, std::string::npos) << res;
   EXPECT_GE(std::stod(res.substr(pos + 11)), 0.9) << res;
@@ -239,7 +231,8 @@ TEST_F(ReachTest, LbfgsTrainsFullBatch) {
 TEST_F(ReachTest, PredictProbaTopKAndACleanStdout) {
   ASSERT_EQ(train("r", "").code, 0);
   const std::string in = (dir_ / "new.csv").string(), runp = (dir_ / "r").string();
-  CliResult r = run("predict " + runp + " --input " + in + " --proba --top-k 2", false);
+  CliResult r =
+      run_cli("predict " + runp + " --input " + in + " --proba --top-k 2", {.merge_stderr = false});
   ASSERT_EQ(r.code, 0) << r.out;
   // stdout is the CSV alone
   EXPECT_EQ(r.out.rfind("index,class,label,probability,label_2,probability_2,a,b,c\n", 0), 0u)
@@ -263,9 +256,9 @@ TEST_F(ReachTest, PredictProbaTopKAndACleanStdout) {
     EXPECT_NE(f[4], f[2]) << line;
   }
   // the model line went to stderr
-  r = run("predict " + runp + " --input " + in);
+  r = run_cli("predict " + runp + " --input " + in);
   EXPECT_NE(r.out.find("model:"), std::string::npos) << r.out;
-  r = run("predict " + runp + " --input " + in + " --top-k 4");
+  r = run_cli("predict " + runp + " --input " + in + " --top-k 4");
   EXPECT_EQ(r.code, 2) << r.out;
   EXPECT_NE(r.out.find("--top-k: 4 is more than the model's 3 classes"), std::string::npos)
       << r.out;
@@ -274,12 +267,12 @@ TEST_F(ReachTest, PredictProbaTopKAndACleanStdout) {
 TEST_F(ReachTest, EvalReportsPerClassAndDrawsTheMatrix) {
   ASSERT_EQ(train("r", "").code, 0);
   const std::string runp = (dir_ / "r").string();
-  CliResult r = run("eval " + runp);
+  CliResult r = run_cli("eval " + runp);
   ASSERT_EQ(r.code, 0) << r.out;
   for (const char* s : {"precision", "recall", "f1", "support", "macro avg", "weighted avg",
                         "confusion matrix (rows: true class"})
     EXPECT_NE(r.out.find(s), std::string::npos) << s << "\n" << r.out;
-  const std::string svg = read(dir_ / "r" / "confusion.svg");
+  const std::string svg = read_file(dir_ / "r" / "confusion.svg");
   EXPECT_EQ(std::count(svg.begin(), svg.end(), '\n') > 10, true) << svg;
   EXPECT_EQ(
       [&] {
@@ -289,11 +282,11 @@ TEST_F(ReachTest, EvalReportsPerClassAndDrawsTheMatrix) {
       }(),
       9);
   // elsewhere, or not at all
-  r = run("eval " + runp + " --confusion-svg " + (dir_ / "cm.svg").string());
+  r = run_cli("eval " + runp + " --confusion-svg " + (dir_ / "cm.svg").string());
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_TRUE(fs::exists(dir_ / "cm.svg"));
   fs::remove(dir_ / "r" / "confusion.svg");
-  r = run("eval " + runp + " --confusion-svg -");
+  r = run_cli("eval " + runp + " --confusion-svg -");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_FALSE(fs::exists(dir_ / "r" / "confusion.svg"));
 }
@@ -301,7 +294,7 @@ TEST_F(ReachTest, EvalReportsPerClassAndDrawsTheMatrix) {
 TEST_F(ReachTest, OneEpochCurvesShowEveryPanel) {
   CliResult r = train("one", "", 1);
   ASSERT_EQ(r.code, 0) << r.out;
-  const std::string svg = read(dir_ / "one" / "curves.svg");
+  const std::string svg = read_file(dir_ / "one" / "curves.svg");
   // train and validation, loss and accuracy: one dot each
   int dots = 0;
   for (size_t p = 0; (p = svg.find("<circle", p)) != std::string::npos; ++p) ++dots;
@@ -339,13 +332,13 @@ void collect(const std::string& help, std::vector<Listed>& out, std::vector<std:
     p.push_back(c);
     std::string prefix;
     for (const auto& w : p) prefix += w + " ";
-    out.push_back({p, run(prefix + "--help").out});
+    out.push_back({p, run_cli(prefix + "--help").out});
     collect(out.back().help, out, p);
   }
 }
 std::vector<Listed> commands() {
   std::vector<Listed> out;
-  collect(run("--help").out, out, {});
+  collect(run_cli("--help").out, out, {});
   return out;
 }
 std::string joined(const std::vector<std::string>& v, const std::string& sep) {
@@ -375,11 +368,11 @@ TEST(Reach, HelpPagesManPageAndCompletionListEveryCommandAndOption) {
   for (const auto& c : cmds) names.insert(joined(c.path, " "));
   for (const char* c : {"train", "eval", "predict", "help", "completion", "classic perceptron"})
     EXPECT_EQ(names.count(c), 1u) << c;
-  const CliResult overview = run("help");
+  const CliResult overview = run_cli("help");
   ASSERT_EQ(overview.code, 0) << overview.out;
-  const CliResult man = run("help --man");
+  const CliResult man = run_cli("help --man");
   ASSERT_EQ(man.code, 0) << man.out;
-  const CliResult comp = run("completion bash");
+  const CliResult comp = run_cli("completion bash");
   ASSERT_EQ(comp.code, 0) << comp.out;
   auto roff = [](std::string s) {
     std::string o;
@@ -391,7 +384,7 @@ TEST(Reach, HelpPagesManPageAndCompletionListEveryCommandAndOption) {
     const std::string c = joined(path, " ");
     if (path.size() == 1) EXPECT_NE(overview.out.find("  " + c + " "), std::string::npos) << c;
     EXPECT_NE(man.out.find(".SS \"sinapsis " + c + "\""), std::string::npos) << c;
-    const CliResult page = run("help " + c);
+    const CliResult page = run_cli("help " + c);
     ASSERT_EQ(page.code, 0) << c << "\n" << page.out;
     EXPECT_EQ(page.out.rfind("sinapsis " + c + ": ", 0), 0u) << page.out;
     // the completion's case branch for the command, and the words it offers
@@ -416,8 +409,8 @@ TEST(Reach, HelpPagesManPageAndCompletionListEveryCommandAndOption) {
     }
   }
   EXPECT_GT(checked, 80);
-  EXPECT_EQ(run("help nothing").code, 2);
-  EXPECT_NE(run("help schedules").out.find("--plateau-patience"), std::string::npos);
+  EXPECT_EQ(run_cli("help nothing").code, 2);
+  EXPECT_NE(run_cli("help schedules").out.find("--plateau-patience"), std::string::npos);
 }
 
 // Runs bash's completion function on a command line (the word under the cursor last).
@@ -441,7 +434,7 @@ TEST(Reach, BashCompletionCompletes) {
   const fs::path dir = fs::temp_directory_path() / ("sinapsis_comp_" + std::to_string(getpid()));
   fs::create_directories(dir);
   const fs::path script = dir / "sinapsis.bash";
-  std::ofstream(script) << run("completion bash", false).out;
+  std::ofstream(script) << run_cli("completion bash", {.merge_stderr = false}).out;
   EXPECT_EQ(complete(script, {"sinapsis", "tr"}), "train\n");
   EXPECT_EQ(complete(script, {"sinapsis", "train", "--sched"}), "--schedule\n");
   EXPECT_EQ(complete(script, {"sinapsis", "train", "--schedule", "multi"}), "multistep\n");

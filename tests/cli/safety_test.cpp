@@ -26,35 +26,22 @@ namespace {
 using sn::test::CliResult;
 using sn::test::run_cli;
 
-const std::string kBin = std::string(SN_BINARY_DIR) + "/tools/cli/sinapsis";
+const std::string& kBin = sn::test::cli_binary();
 
 // run_cli in another working directory; a command that blocks is ended after two minutes
 // (exit code 124) instead of hanging the test
 CliResult run_in(const fs::path& cwd, const std::string& args) {
-  const std::string cmd = "cd '" + cwd.string() + "' && timeout 120 " + kBin + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return {-1, "popen failed"};
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  return run_cli(args, {.cwd = cwd, .timeout_s = 120});
 }
 
 bool has(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;
 }
 
-class SafetyTest : public ::testing::Test {
+class SafetyTest : public sn::test::TempDirTest {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("sinapsis_safety_" +
-            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
-            std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    TempDirTest::SetUp();
     std::mt19937 g(7);
     std::normal_distribution<double> n(0.0, 0.5);
     std::ofstream f(dir_ / "blobs.csv");
@@ -65,12 +52,9 @@ class SafetyTest : public ::testing::Test {
         << (b ? "b" : "a") << "\n";
     }
   }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
   std::string train_args(const std::string& extra) const {
     return "train --data " + path("blobs.csv") + " --target label --threads 1 " + extra;
   }
-  fs::path dir_;
 };
 
 TEST_F(SafetyTest, DivergenceStopsNamesTheOpAndCleansUp) {
@@ -287,7 +271,7 @@ TEST_F(SafetyTest, SpecialFilesAreRefusedAtOnce) {
       {"train --data text:" + path("fifo.csv") + " --steps 1", "is a FIFO, not a regular file"},
   };
   for (const Case& c : cases) {
-    // run_in's `timeout`: a reader that blocks fails the test instead of hanging it
+    // run_in's time limit: a reader that blocks fails the test instead of hanging it
     CliResult r =
         run_in(dir_, c.args + (c.args.rfind("train", 0) == 0 ? " --out " + path("never") : ""));
     EXPECT_EQ(r.code, 2) << c.args << "\n" << r.out;

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "sinapsis/sinapsis.h"
+#include "test_util.h"
 
 namespace sn::testing {
 
@@ -59,15 +60,6 @@ inline ::testing::AssertionResult close(const Tensor& got, const Tensor& expecte
 inline double rtol_for(DType dt) { return dt == kFloat64 ? 1e-9 : 2e-4; }
 inline double atol_for(DType dt) { return dt == kFloat64 ? 1e-10 : 2e-4; }
 
-// The message of the sn::Error `f` throws, or "" when it throws nothing.
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using sn::test::error_of;
 
 }  // namespace sn::testing

@@ -7,21 +7,14 @@
 
 #include "sinapsis/loss/loss.h"
 #include "sinapsis/ops/ops.h"
+#include "test_util.h"
 
 namespace {
 
 using namespace sn;
 using loss::Reduction;
 
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using sn::test::error_of;
 
 TEST(CrossEntropy, FusedMatchesComposite) {
   manual_seed(7);

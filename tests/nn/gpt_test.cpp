@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sinapsis/sinapsis.h"
+#include "test_util.h"
 
 namespace sn {
 namespace {
@@ -163,14 +164,7 @@ TEST(GPT, CachedGenerationGivesTheLogitsOfTheWholeContext) {
 
 TEST(GPT, BlockSizeAndInputErrors) {
   GPT model({.vocab_size = 5, .n_layer = 1, .n_head = 1, .n_embd = 4, .block_size = 3});
-  auto msg = [](auto&& f) -> std::string {
-    try {
-      f();
-    } catch (const Error& e) {
-      return e.what();
-    }
-    return "";
-  };
+  auto msg = [](auto&& f) { return sn::test::error_of(f); };
   EXPECT_NE(msg([&] {
               model(zeros({1, 4}, {.dtype = kInt64}));
             }).find("4 positions exceed block_size 3"),

@@ -7,20 +7,13 @@
 #include "sinapsis/autograd/gradcheck.h"
 #include "sinapsis/nn/nn.h"
 #include "sinapsis/ops/ops.h"
+#include "test_util.h"
 
 namespace {
 
 using namespace sn;
 
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using sn::test::error_of;
 
 TEST(Dropout, InvertedScalingAndStatistics) {
   manual_seed(1);

@@ -7,20 +7,13 @@
 
 #include "sinapsis/nn/nn.h"
 #include "sinapsis/ops/ops.h"
+#include "test_util.h"
 
 namespace {
 
 using namespace sn;
 
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using sn::test::error_of;
 
 // A user model: an encoder (Sequential) with a named layer, a head and a buffer.
 struct Net : nn::Module {

@@ -5,20 +5,13 @@
 
 #include "sinapsis/nn/nn.h"
 #include "sinapsis/ops/ops.h"
+#include "test_util.h"
 
 namespace {
 
 using namespace sn;
 
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using sn::test::error_of;
 
 // A toy recurrent layer: {x, s} -> {x + s, s + x} (zero state when none is given), forward(x)
 // gives the output alone. The shape of every stateful layer: both entry points overridden.

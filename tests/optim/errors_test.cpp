@@ -2,20 +2,15 @@
 // naming the optimizer, the option and the offending value; options set by name are validated
 // the same way and leave the optimizer unchanged when refused.
 #include "optim_test_util.h"
+#include "test_util.h"
 
 namespace {
 using namespace optim_test;
 
+// these errors are ValueErrors unless a test names another type
 template <typename E = sn::ValueError, typename F>
 std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("wrong exception type: ") + e.what();
-  }
-  return "(no error)";
+  return sn::test::error_of<E>(std::forward<F>(f));
 }
 
 sn::Tensor param() { return sn::zeros({2, 2}, {.requires_grad = true}); }

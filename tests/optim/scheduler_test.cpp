@@ -2,6 +2,7 @@
 // momentum of every group and the parameters after each epoch), plus the end of a OneCycle
 // schedule, option errors, group-count changes and state_dict round trips.
 #include "optim_test_util.h"
+#include "test_util.h"
 
 namespace {
 using namespace optim_test;
@@ -161,14 +162,7 @@ TEST(OneCycleLR, MomentumNeedsAnOptimizerWithMomentum) {
 TEST(Schedulers, BadOptionsAreRejected) {
   auto w = param();
   so::SGD opt({w}, {.lr = 0.1});
-  auto message = [](auto&& make) -> std::string {
-    try {
-      make();
-    } catch (const sn::ValueError& e) {
-      return e.what();
-    }
-    return "(no error)";
-  };
+  auto message = [](auto&& make) { return sn::test::error_of<sn::ValueError>(make); };
   EXPECT_EQ(message([&] { so::StepLR s(opt, {}); }), "StepLR: step_size must be >= 1 (got 0)");
   EXPECT_EQ(message([&] { so::StepLR s(opt, {.step_size = 2, .gamma = -1}); }),
             "StepLR: gamma must be >= 0 (got -1)");

@@ -12,19 +12,14 @@
 #include <sinapsis/sinapsis.h>
 
 #include "nn/spec_internal.h"
+#include "test_util.h"
 
 namespace nn = sn::nn;
 
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const sn::Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using sn::test::error_of;
+
 std::string build_error(const std::string& spec) {
   return error_of([&] { nn::build_model(spec); });
 }

@@ -6,18 +6,13 @@
 
 #include <sinapsis/sinapsis.h>
 
+#include "test_util.h"
+
 namespace nn = sn::nn;
 
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const sn::Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using sn::test::error_of;
 
 TEST(Spec, PresetsBuildWithTheReferenceShapes) {
   auto mlp = nn::build_model(nn::preset_spec("mlp", sn::Shape{1, 28, 28}, 10));

@@ -11,35 +11,18 @@
 
 #include <sinapsis/sinapsis.h>
 
+#include "test_util.h"
+
 namespace sn::data {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TextFile : public ::testing::Test {
+class TextFile : public sn::test::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ =
-        fs::temp_directory_path() /
-        ("sn_text_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
-         "_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string write(const std::string& name, const std::string& bytes) {
-    std::ofstream f(dir_ / name, std::ios::binary);
-    f << bytes;
-    return (dir_ / name).string();
-  }
   static std::string error_of(const std::string& path, TextFileOptions o = {}) {
-    try {
-      read_text_file(path, o);
-    } catch (const Error& e) {
-      return e.what();
-    }
-    return "";
+    return sn::test::error_of([&] { read_text_file(path, o); });
   }
-  fs::path dir_;
 };
 
 TEST_F(TextFile, ReadsUtf8) {

@@ -15,6 +15,7 @@
 #include "sinapsis/io/safetensors.h"
 #include "sinapsis/nn/module.h"
 #include "sinapsis/ops/ops.h"
+#include "test_util.h"
 
 namespace sn::test {
 
@@ -119,17 +120,6 @@ inline ::testing::AssertionResult module_gradcheck(nn::Module& m, const std::fun
     }
   }
   return ::testing::AssertionSuccess();
-}
-
-// The message of the sn::Error that fn throws ("" when none).
-template <typename F>
-std::string error_of(F&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 }  // namespace sn::test
