@@ -194,7 +194,8 @@ void ProgressBar::on_epoch_end(TrainState& s) {
 void ProgressBar::on_train_end(TrainState& s) {
   if (drew_) out() << "\n";
   drew_ = false;
-  if (s.stop_requested()) out() << "stopped: " << s.stop_reason() << "\n";
+  // a divergence is reported once, by the DivergenceError that follows
+  if (s.stop_requested() && !s.diverged) out() << "stopped: " << s.stop_reason() << "\n";
   out() << std::flush;
 }
 

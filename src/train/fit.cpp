@@ -71,6 +71,51 @@ std::string diagnose_nonfinite(nn::Module& model, const Tensor& inputs,
   return out;
 }
 
+std::string short_number(double v) {
+  std::ostringstream os;
+  os.precision(3);
+  os << v;
+  return os.str();
+}
+
+BlowupGuard::BlowupGuard(double factor, const History& before)
+    : factor_(factor), reference_(std::numeric_limits<double>::quiet_NaN()) {
+  SN_CHECK(factor >= 0 && std::isfinite(factor), ValueError,
+           "fit: blowup_factor must be finite and >= 0 (got ", factor, ")");
+  if (!before.empty() && std::isfinite(before.epochs.front().loss))
+    reference_ = before.epochs.front().loss;
+}
+
+void BlowupGuard::check(double loss) {
+  if (!std::isfinite(loss)) throw NonFiniteLoss{loss, ""};
+  if (factor_ > 0 && reference_ > 0 && loss > factor_ * reference_) {  // false while NaN
+    std::ostringstream why;
+    why << "more than " << short_number(factor_) << " times the run's first loss "
+        << short_number(reference_) << ": the run blew up";
+    throw NonFiniteLoss{loss, why.str()};
+  }
+  if (!seen_first_) {
+    seen_first_ = true;
+    if (!(reference_ >= loss)) reference_ = loss;  // NaN (no history) or lower
+  }
+}
+
+std::string largest_parameter(const nn::Module& model) {
+  NoGradGuard ng;
+  double top = -1;
+  std::string where;
+  for (const auto& [name, p] : model.named_parameters()) {
+    if (!p.defined() || !is_floating(p.dtype()) || p.numel() == 0) continue;
+    const double m = max(abs(p.detach())).item();
+    if (!(m <= top)) {
+      top = m;
+      where = name;
+    }
+  }
+  if (where.empty()) return "";
+  return "the largest parameter magnitude: " + short_number(top) + " (" + where + ")";
+}
+
 }  // namespace detail
 
 namespace {
@@ -230,6 +275,7 @@ History fit(nn::Module& model, const LossFn& loss_fn, optim::Optimizer& opt,
 
   using Clock = std::chrono::steady_clock;
   std::string diverged;  // stop_on_nonfinite: why the run stopped
+  detail::BlowupGuard blowup(options.blowup_factor, history);
   for (int64_t e = options.initial_epoch; e < options.epochs && !s.stop_requested(); ++e) {
     const auto t0 = Clock::now();
     s.epoch = e;
@@ -275,7 +321,13 @@ History fit(nn::Module& model, const LossFn& loss_fn, optim::Optimizer& opt,
             std::map<std::string, double> none;
             all_reduce_means(v, none, batch_size_of(b));
           }
-          if (options.stop_on_nonfinite && !std::isfinite(v)) throw detail::NonFiniteLoss{v};
+          // the first evaluation of a step is its loss; LBFGS's line search may try worse ones
+          if (options.stop_on_nonfinite) {
+            if (!out_kept.defined())
+              blowup.check(v);
+            else if (!std::isfinite(v))
+              throw detail::NonFiniteLoss{v, ""};
+          }
           loss.backward();
           if (options.clip_grad_norm > 0) optim::clip_grad_norm_(params, options.clip_grad_norm);
           if (!out_kept.defined()) {
@@ -292,10 +344,16 @@ History fit(nn::Module& model, const LossFn& loss_fn, optim::Optimizer& opt,
       } catch (const detail::NonFiniteLoss& nf) {
         // nothing was stepped: the weights are those that gave the non-finite loss
         std::ostringstream why;
-        why << "fit: the loss is " << detail::format_number(nf.loss) << " at epoch " << e + 1
-            << ", batch " << s.batch + 1 << " (of " << s.num_batches << "); "
-            << detail::diagnose_nonfinite(model, b.x, [&] { (void)loss_fn(model(b.x), b.y); });
+        why << "fit: the loss is "
+            << (nf.blowup.empty() ? detail::format_number(nf.loss) : detail::short_number(nf.loss))
+            << " at epoch " << e + 1 << ", batch " << s.batch + 1 << " (of " << s.num_batches
+            << "); ";
+        if (!nf.blowup.empty())
+          why << nf.blowup << "; " << detail::largest_parameter(model);
+        else
+          why << detail::diagnose_nonfinite(model, b.x, [&] { (void)loss_fn(model(b.x), b.y); });
         diverged = why.str();
+        s.diverged = true;
         s.request_stop(diverged);
         abandoned = true;
         break;
@@ -354,6 +412,7 @@ History fit(nn::Module& model, const LossFn& loss_fn, optim::Optimizer& opt,
       }
       if (!why.str().empty()) {
         diverged = why.str();
+        s.diverged = true;
         s.request_stop(diverged);
         abandoned = true;
       }

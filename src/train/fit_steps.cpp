@@ -72,6 +72,7 @@ struct StepLoop {
   TrainState s;
   std::vector<Tensor> state_in;  // the state the current step started from
   std::string diverged;          // stop_on_nonfinite: why the run stopped
+  detail::BlowupGuard blowup;
 };
 
 // The model's output for batch input x from the state `state` (truncated BPTT) or none.
@@ -103,8 +104,15 @@ double train_step(StepLoop& L, const data::Example& b) {
     Tensor loss = L.loss_fn(out, b.y);
     SN_CHECK(loss.defined() && loss.numel() == 1, ShapeError,
              "fit_steps: the loss function must return a scalar");
-    if (first) lv = loss.item();
-    if (first && L.o.stop_on_nonfinite && !std::isfinite(lv)) throw detail::NonFiniteLoss{lv};
+    const double v = loss.item();
+    if (first) lv = v;
+    if (L.o.stop_on_nonfinite) {
+      // the first evaluation of a step is its loss; LBFGS's line search may try worse ones
+      if (first)
+        L.blowup.check(v);
+      else if (!std::isfinite(v))
+        throw detail::NonFiniteLoss{v, ""};
+    }
     first = false;
     loss.backward();
     if (L.o.clip_grad_norm > 0) optim::clip_grad_norm_(L.params, L.o.clip_grad_norm);
@@ -139,11 +147,16 @@ EpochRecord run_period(StepLoop& L, int64_t p, int64_t begin, int64_t end) {
     } catch (const detail::NonFiniteLoss& nf) {
       // nothing was stepped: the weights are those that gave the non-finite loss
       std::ostringstream why;
-      why << "fit_steps: the loss is " << detail::format_number(nf.loss) << " at step " << i + 1
-          << " (of " << L.o.steps << "); " << detail::diagnose_nonfinite(L.model, b.x, [&] {
-               (void)L.loss_fn(run_model(L, b.x, L.state_in, nullptr), b.y);
-             });
+      why << "fit_steps: the loss is "
+          << (nf.blowup.empty() ? detail::format_number(nf.loss) : detail::short_number(nf.loss))
+          << " at step " << i + 1 << " (of " << L.o.steps << "); ";
+      if (!nf.blowup.empty())
+        why << nf.blowup << "; " << detail::largest_parameter(L.model);
+      else
+        why << detail::diagnose_nonfinite(
+            L.model, b.x, [&] { (void)L.loss_fn(run_model(L, b.x, L.state_in, nullptr), b.y); });
       L.diverged = why.str();
+      L.s.diverged = true;
       L.s.request_stop(L.diverged);
       break;
     }
@@ -189,7 +202,7 @@ History fit_steps(nn::Module& model, const LossFn& loss_fn, optim::Optimizer& op
   SN_CHECK(next_batch, ValueError, "fit_steps: the batch function is empty");
   check_options(options);
   const int64_t every = options.eval_every > 0 ? options.eval_every : options.steps;
-  const int64_t periods = (options.steps + every - 1) / every;
+  const int64_t periods = options.steps / every + (options.steps % every != 0);  // no overflow
   const int64_t first = options.initial_step / every;
 
   History history = options.initial_history;
@@ -199,8 +212,18 @@ History fit_steps(nn::Module& model, const LossFn& loss_fn, optim::Optimizer& op
   history.monitor = options.validate ? "val_loss" : "loss";
   history.best_epoch = history.best(history.monitor);
 
-  StepLoop L{model, loss_fn, opt, next_batch, options, step_callbacks(options), opt.parameters(),
-             {},    {},      {},  {}};
+  StepLoop L{model,
+             loss_fn,
+             opt,
+             next_batch,
+             options,
+             step_callbacks(options),
+             opt.parameters(),
+             {},
+             {},
+             {},
+             {},
+             detail::BlowupGuard(options.blowup_factor, history)};
   L.s.model = &model;
   L.s.optimizer = &opt;
   L.s.scheduler = options.scheduler;
@@ -216,7 +239,8 @@ History fit_steps(nn::Module& model, const LossFn& loss_fn, optim::Optimizer& op
   for (int64_t p = first; p < periods && !L.s.stop_requested(); ++p) {
     const auto t0 = Clock::now();
     const int64_t begin = std::max(p * every, options.initial_step);
-    EpochRecord rec = run_period(L, p, begin, std::min(options.steps, (p + 1) * every));
+    const int64_t end = p + 1 == periods ? options.steps : (p + 1) * every;  // <= steps
+    EpochRecord rec = run_period(L, p, begin, end);
     validate_into(L, rec);
     if (rec.completed && options.stop_on_nonfinite) {
       std::ostringstream why;
@@ -228,6 +252,7 @@ History fit_steps(nn::Module& model, const LossFn& loss_fn, optim::Optimizer& op
             << " after step " << L.s.step;
       if (!why.str().empty()) {
         L.diverged = why.str();
+        L.s.diverged = true;
         L.s.request_stop(L.diverged);
         rec.completed = false;
       }

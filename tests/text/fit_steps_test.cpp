@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <limits>
 
 #include <sinapsis/sinapsis.h>
 
@@ -18,6 +19,29 @@ data::TextCorpus abc_corpus() {
   std::string text;
   for (int i = 0; i < 60; ++i) text += "abcab\n";
   return data::make_text_corpus(text, "char");
+}
+
+// steps near 2^63 (an option of 9223372036854775807): the periods are counted without
+// overflowing, so the run runs (here until a callback stops it) instead of running nothing.
+TEST(FitSteps, AStepCountNearTheInt64LimitDoesNotOverflow) {
+  data::TextCorpus c = abc_corpus();
+  data::TokenWindows train(c.train, 8);
+  nn::Embedding model(c.tokenizer->vocab_size(), c.tokenizer->vocab_size());
+  optim::SGD opt(model.parameters(), {.lr = 0.1});
+  auto stop = std::make_shared<LambdaCallback>(LambdaHooks{.on_batch_end = [](TrainState& s) {
+    if (s.step == 2) s.request_stop("enough");
+  }});
+  for (int64_t every : {int64_t{0}, int64_t{500}}) {
+    History h =
+        fit_steps(model, token_cross_entropy, opt, [&](int64_t) { return train.random_batch(2); },
+                  {.steps = std::numeric_limits<int64_t>::max(),
+                   .eval_every = every,
+                   .callbacks = {stop},
+                   .verbose = 0});
+    ASSERT_EQ(h.size(), 1u) << every;
+    EXPECT_EQ(h.epochs[0].batches, 3) << every;
+    EXPECT_EQ(h.stop_reason, "enough");
+  }
 }
 
 TEST(FitSteps, LearnsABigramByPeriods) {

@@ -48,6 +48,10 @@ struct TrainState {
   // callback asks to stop in on_batch_end, fit() rethrows the error.
   std::string anomaly;
 
+  // Set when stop_on_nonfinite stopped the run (FitOptions): the DivergenceError thrown after
+  // on_train_end carries the reason, so a callback need not report it again.
+  bool diverged = false;
+
   // Ends training: after the current batch when called from a batch hook (the epoch is
   // abandoned: recorded as not completed, no validation, no on_epoch_end), after the current
   // epoch when called from an epoch hook. The first reason given is kept.

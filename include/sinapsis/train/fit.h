@@ -20,8 +20,9 @@
 
 namespace sn::train {
 
-// Thrown by fit() and fit_steps() with stop_on_nonfinite when a loss turns NaN or Inf, after the
-// callbacks' on_train_end (the epoch or period it happened in is abandoned: no checkpoint of it).
+// Thrown by fit() and fit_steps() with stop_on_nonfinite when a loss turns NaN or Inf or blows up
+// (see blowup_factor), after the callbacks' on_train_end (the epoch or period it happened in is
+// abandoned: no checkpoint of it).
 // The message names the epoch and batch (or step), the first op with a non-finite output (the
 // batch run again in anomaly mode) and the parameters that are already non-finite, e.g.
 //   fit: the loss is nan at epoch 2, batch 17 (of 422); the first op with a non-finite output:
@@ -72,6 +73,8 @@ struct FitOptions {
   // Stop at the first batch whose loss is NaN or Inf, without stepping on it, and throw
   // DivergenceError (see above); also when an epoch ends with non-finite parameters or a
   // non-finite validation loss. Off: the loop goes on, as PyTorch's would (see TerminateOnNaN).
+  // A non-finite gradient shows as non-finite parameters (at the epoch's end) or as a
+  // non-finite loss on the next batch, whichever comes first.
   bool stop_on_nonfinite = false;
   // Data-parallel training (sinapsis/distributed): every rank calls fit at once with its shard
   // of the data (LoaderOptions::num_shards, distributed::shard_options) and the model attached
@@ -81,6 +84,13 @@ struct FitOptions {
   // every rank stops at the same step. Give callbacks that write files (progress, logs,
   // checkpoints) to rank 0 only, and verbose = 0 elsewhere.
   bool distributed = false;
+  // With stop_on_nonfinite, a finite blow-up stops the run the same way: a batch loss above
+  // blowup_factor times the run's reference loss, the larger of its first batch loss and the
+  // first epoch's loss in initial_history (a resumed run keeps its reference), when that
+  // reference is positive. Cross-entropy starts near ln(classes) and never legitimately climbs
+  // a hundredfold above it; at --lr 1e30 it reaches 1e28 while every value stays finite (its
+  // gradient is bounded). 0: only non-finite values stop.
+  double blowup_factor = 100.0;
 };
 
 // Trains `model` with `opt` on `train` for the epochs in [initial_epoch, epochs). Each batch:
@@ -125,6 +135,7 @@ struct StepFitOptions {
   // As FitOptions::stop_on_nonfinite: DivergenceError naming the step; a non-finite validation
   // loss or parameters at the end of a period stop too.
   bool stop_on_nonfinite = false;
+  double blowup_factor = 100.0;  // as FitOptions::blowup_factor (periods for epochs)
 };
 
 // Trains for the steps [initial_step, steps). Records per period: "loss", the metrics
