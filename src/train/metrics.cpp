@@ -3,6 +3,7 @@
 // and no autograd history is recorded.
 #include "sinapsis/train/metrics.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -153,10 +154,15 @@ ConfusionMatrix::ConfusionMatrix(int64_t num_classes, std::vector<std::string> c
   SN_CHECK(n_ >= 2, ValueError, "ConfusionMatrix: num_classes must be at least 2 (got ", n_, ")");
   SN_CHECK(names_.empty() || static_cast<int64_t>(names_.size()) == n_, ValueError,
            "ConfusionMatrix: got ", names_.size(), " class names for ", n_, " classes");
-  counts_.assign(static_cast<size_t>(n_ * n_), 0);
+  reset();
 }
 
-void ConfusionMatrix::reset() { counts_.assign(static_cast<size_t>(n_ * n_), 0); }
+void ConfusionMatrix::reset() {
+  row_.assign(static_cast<size_t>(n_), 0);
+  col_.assign(static_cast<size_t>(n_), 0);
+  cells_.clear();
+  total_ = 0;
+}
 
 std::unique_ptr<Metric> ConfusionMatrix::clone() const {
   return std::make_unique<ConfusionMatrix>(n_, names_, threshold_);
@@ -168,37 +174,34 @@ void ConfusionMatrix::update(const Tensor& output, const Tensor& target) {
            " classes (shape ", output.shape(), ") but the matrix has ", n_);
   const int64_t n = static_cast<int64_t>(p.cls.size());
   const std::vector<int64_t> y = labels("confusion_matrix", target, n, n_);
-  for (int64_t i = 0; i < n; ++i) ++counts_[static_cast<size_t>(y[i] * n_ + p.cls[i])];
+  for (int64_t i = 0; i < n; ++i) {
+    ++cells_[y[i] * n_ + p.cls[i]];
+    ++row_[static_cast<size_t>(y[i])];
+    ++col_[static_cast<size_t>(p.cls[i])];
+  }
+  total_ += n;
 }
 
 int64_t ConfusionMatrix::count(int64_t t, int64_t p) const {
   SN_CHECK(t >= 0 && t < n_ && p >= 0 && p < n_, IndexError, "ConfusionMatrix::count: class (", t,
            ", ", p, ") out of range for ", n_, " classes");
-  return counts_[static_cast<size_t>(t * n_ + p)];
+  auto it = cells_.find(t * n_ + p);
+  return it == cells_.end() ? 0 : it->second;
 }
 
-int64_t ConfusionMatrix::total() const {
-  int64_t s = 0;
-  for (int64_t c : counts_) s += c;
-  return s;
-}
+int64_t ConfusionMatrix::total() const { return total_; }
 
 double ConfusionMatrix::accuracy() const {
   int64_t diag = 0;
-  for (int64_t c = 0; c < n_; ++c) diag += counts_[static_cast<size_t>(c * n_ + c)];
+  for (const auto& [cell, k] : cells_)
+    if (cell / n_ == cell % n_) diag += k;
   return ratio(diag, total());
 }
 
-double ConfusionMatrix::recall(int64_t c) const {
-  int64_t row = 0;
-  for (int64_t p = 0; p < n_; ++p) row += count(c, p);
-  return ratio(count(c, c), row);
-}
+double ConfusionMatrix::recall(int64_t c) const { return ratio(count(c, c), support(c)); }
 
 double ConfusionMatrix::precision(int64_t c) const {
-  int64_t col = 0;
-  for (int64_t t = 0; t < n_; ++t) col += count(t, c);
-  return ratio(count(c, c), col);
+  return ratio(count(c, c), col_[static_cast<size_t>(c)]);
 }
 
 double ConfusionMatrix::f1(int64_t c) const {
@@ -208,9 +211,9 @@ double ConfusionMatrix::f1(int64_t c) const {
 }
 
 int64_t ConfusionMatrix::support(int64_t c) const {
-  int64_t row = 0;
-  for (int64_t p = 0; p < n_; ++p) row += count(c, p);
-  return row;
+  SN_CHECK(c >= 0 && c < n_, IndexError, "ConfusionMatrix::support: class ", c,
+           " out of range for ", n_, " classes");
+  return row_[static_cast<size_t>(c)];
 }
 
 double ConfusionMatrix::value() const {
@@ -225,48 +228,98 @@ double ConfusionMatrix::value() const {
   return present == 0 ? kNaN : sum / static_cast<double>(present);
 }
 
-Tensor ConfusionMatrix::matrix() const { return tensor(counts_, Shape{n_, n_}); }
+Tensor ConfusionMatrix::matrix() const {
+  SN_CHECK(n_ <= kMaxMatrixClasses, ValueError, "ConfusionMatrix::matrix: ", n_,
+           " classes would take ", n_, "² counts (at most ", kMaxMatrixClasses,
+           " classes); hint: count(), top_classes()");
+  std::vector<int64_t> dense(static_cast<size_t>(n_ * n_), 0);
+  for (const auto& [cell, k] : cells_) dense[static_cast<size_t>(cell)] = k;
+  return tensor(dense, Shape{n_, n_});
+}
+
+std::string ConfusionMatrix::label(int64_t c) const {
+  return names_.empty() ? std::to_string(c) : names_[static_cast<size_t>(c)];
+}
+
+std::vector<int64_t> ConfusionMatrix::top_classes(int64_t k) const {
+  std::vector<int64_t> order(static_cast<size_t>(n_));
+  for (int64_t c = 0; c < n_; ++c) order[static_cast<size_t>(c)] = c;
+  k = std::clamp<int64_t>(k, 0, n_);
+  std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int64_t a, int64_t b) {
+    return row_[a] != row_[b] ? row_[a] > row_[b] : a < b;
+  });
+  order.resize(static_cast<size_t>(k));
+  return order;
+}
+
+namespace {
+std::string percent(double v) {
+  if (std::isnan(v)) return std::string("-");
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * v);
+  return std::string(buf);
+}
+}  // namespace
 
 std::string ConfusionMatrix::to_string() const {
+  std::ostringstream os;
+  if (n_ > kMaxTableClasses) {
+    // the cells off the diagonal with the most examples: what a table would have shown
+    std::vector<std::pair<int64_t, int64_t>> off;  // (count, cell)
+    for (const auto& [cell, k] : cells_)
+      if (cell / n_ != cell % n_) off.emplace_back(k, cell);
+    const size_t shown = std::min<size_t>(off.size(), 10);
+    std::partial_sort(off.begin(), off.begin() + static_cast<std::ptrdiff_t>(shown), off.end(),
+                      [](const auto& a, const auto& b) {
+                        return a.first != b.first ? a.first > b.first : a.second < b.second;
+                      });
+    os << "confusion matrix: " << n_ << " classes, too many for a table (at most "
+       << kMaxTableClasses << "); the most frequent confusions (true -> predicted):\n";
+    for (size_t i = 0; i < shown; ++i)
+      os << "  " << label(off[i].second / n_) << " -> " << label(off[i].second % n_) << ": "
+         << off[i].first << "\n";
+    if (off.empty()) os << "  none\n";
+    os << "accuracy " << percent(accuracy()) << " of " << total() << ", balanced accuracy "
+       << percent(value()) << "\n";
+    return os.str();
+  }
   std::vector<std::string> labels(static_cast<size_t>(n_));
-  for (int64_t c = 0; c < n_; ++c)
-    labels[static_cast<size_t>(c)] = names_.empty() ? std::to_string(c) : names_[c];
+  for (int64_t c = 0; c < n_; ++c) labels[static_cast<size_t>(c)] = label(c);
   size_t w = 6;  // "recall"
   for (const auto& l : labels) w = std::max(w, l.size());
-  for (int64_t c : counts_) w = std::max(w, std::to_string(c).size());
+  for (const auto& [cell, k] : cells_) w = std::max(w, std::to_string(k).size());
   auto pad = [&](const std::string& s) {
     return std::string(w + 2 - std::min(w + 2, s.size()), ' ') + s;
   };
-  auto pct = [](double v) {
-    if (std::isnan(v)) return std::string("-");
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * v);
-    return std::string(buf);
-  };
-  std::ostringstream os;
   os << "confusion matrix (rows: true class, columns: predicted)\n" << pad("");
   for (const auto& l : labels) os << pad(l);
   os << pad("recall") << "\n";
   for (int64_t t = 0; t < n_; ++t) {
     os << pad(labels[static_cast<size_t>(t)]);
     for (int64_t p = 0; p < n_; ++p) os << pad(std::to_string(count(t, p)));
-    os << pad(pct(recall(t))) << "\n";
+    os << pad(percent(recall(t))) << "\n";
   }
   os << pad("precision");
-  for (int64_t p = 0; p < n_; ++p) os << pad(pct(precision(p)));
+  for (int64_t p = 0; p < n_; ++p) os << pad(percent(precision(p)));
   os << "\n"
-     << "accuracy " << pct(accuracy()) << " of " << total() << ", balanced accuracy "
-     << pct(value()) << "\n";
+     << "accuracy " << percent(accuracy()) << " of " << total() << ", balanced accuracy "
+     << percent(value()) << "\n";
   return os.str();
 }
 
-std::string ConfusionMatrix::report() const {
-  std::vector<std::string> labels(static_cast<size_t>(n_));
-  size_t w = 12;  // "weighted avg"
-  for (int64_t c = 0; c < n_; ++c) {
-    labels[static_cast<size_t>(c)] = names_.empty() ? std::to_string(c) : names_[c];
-    w = std::max(w, labels[static_cast<size_t>(c)].size());
+std::string ConfusionMatrix::report(int64_t max_classes) const {
+  SN_CHECK(max_classes >= 0, ValueError, "ConfusionMatrix::report: max_classes must be >= 0 (got ",
+           max_classes, ")");
+  const bool cut = max_classes > 0 && n_ > max_classes;
+  std::vector<int64_t> shown;
+  if (cut) {
+    shown = top_classes(max_classes);
+  } else {
+    shown.resize(static_cast<size_t>(n_));
+    for (int64_t c = 0; c < n_; ++c) shown[static_cast<size_t>(c)] = c;
   }
+  size_t w = 12;  // "weighted avg"
+  for (int64_t c : shown) w = std::max(w, label(c).size());
   auto num = [](double v) {
     if (std::isnan(v)) return std::string("-");
     char buf[32];
@@ -284,13 +337,16 @@ std::string ConfusionMatrix::report() const {
   std::snprintf(head, sizeof head, "%*s  %9s  %9s  %9s  %7s\n", static_cast<int>(w), "class",
                 "precision", "recall", "f1", "support");
   os << head;
+  for (int64_t c : shown) os << row(label(c), precision(c), recall(c), f1(c), support(c));
+  if (cut)
+    os << "(" << n_ - max_classes << " more classes with less support; the averages cover all "
+       << n_ << ")\n";
   // averages over the classes where each value is defined; weights: the class's support
   double mp = 0, mr = 0, mf = 0, wp = 0, wr = 0, wf = 0;
   int64_t np = 0, nr = 0, nf = 0, wsp = 0, wsr = 0, wsf = 0;
   for (int64_t c = 0; c < n_; ++c) {
     const double p = precision(c), r = recall(c), f = f1(c);
     const int64_t s = support(c);
-    os << row(labels[static_cast<size_t>(c)], p, r, f, s);
     if (!std::isnan(p)) mp += p, ++np, wp += p * s, wsp += s;
     if (!std::isnan(r)) mr += r, ++nr, wr += r * s, wsr += s;
     if (!std::isnan(f)) mf += f, ++nf, wf += f * s, wsf += s;

@@ -2,9 +2,11 @@
 // top-k, confusion matrix, MSE/MAE, MeanLoss, make_metric, and their error messages.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "sinapsis/sinapsis.h"
+#include "test_util.h"
 
 namespace sn::train {
 namespace {
@@ -100,6 +102,44 @@ TEST(Metrics, ConfusionMatrixCountsAndPrints) {
   EXPECT_TRUE(std::isnan(fresh->value()));
   EXPECT_THROW(cm.update(zeros({2, 4}), idx({0, 1})), ShapeError);  // 4 classes into 3
   EXPECT_THROW(ConfusionMatrix(3, {"a", "b"}), ValueError);
+}
+
+// 100,000 classes (an ID column taken for a target): memory and time follow the classes and
+// the examples, not classes²; the text stays readable and the dense matrix is refused.
+TEST(Metrics, ConfusionMatrixOfManyClassesIsNotQuadratic) {
+  const int64_t C = 100000, N = 200;
+  ConfusionMatrix cm(C);
+  std::vector<int64_t> truth(N), guess(N);
+  for (int64_t i = 0; i < N; ++i) {
+    truth[i] = (i * 7919) % C;
+    guess[i] = i % 4 == 0 ? (truth[i] + 1) % C : truth[i];  // a quarter wrong
+  }
+  // one-hot logits for the guesses, a few rows at a time (a [N, C] tensor would be the
+  // quadratic thing)
+  const int64_t B = 20;
+  for (int64_t i = 0; i < N; i += B) {
+    std::vector<float> out(static_cast<size_t>(B * C), 0.0f);
+    for (int64_t j = 0; j < B; ++j) out[static_cast<size_t>(j * C + guess[i + j])] = 1.0f;
+    cm.update(tensor(out, Shape{B, C}),
+              tensor(std::vector<int64_t>(truth.begin() + i, truth.begin() + i + B), Shape{B}));
+  }
+  EXPECT_EQ(cm.total(), N);
+  EXPECT_DOUBLE_EQ(cm.accuracy(), 0.75);
+  EXPECT_EQ(cm.count(truth[1], truth[1]), 1);
+  EXPECT_EQ(cm.count(truth[0], guess[0]), 1);
+  EXPECT_EQ(cm.support(truth[0]), 1);
+  EXPECT_EQ(cm.top_classes(3).size(), 3u);
+  const std::string s = cm.to_string();
+  EXPECT_NE(s.find("100000 classes, too many for a table"), std::string::npos) << s;
+  EXPECT_NE(s.find("accuracy 75.0% of 200"), std::string::npos) << s;
+  EXPECT_LT(s.size(), 2000u) << s;
+  const std::string r = cm.report();
+  EXPECT_NE(r.find("(99950 more classes with less support; the averages cover all 100000)"),
+            std::string::npos)
+      << r;
+  EXPECT_LT(std::count(r.begin(), r.end(), '\n'), 60);
+  EXPECT_NE(sn::test::error_of([&] { cm.matrix(); }).find("100000 classes would take"),
+            std::string::npos);
 }
 
 TEST(Metrics, ConfusionMatrixF1AndReport) {

@@ -187,11 +187,28 @@ void add_eval(CLI::App& app) {
       if (path.empty() && fs::is_directory(*run))
         path = (fs::path(*run) / "confusion.svg").string();
       if (!path.empty() && path != "-") {
-        write_text_atomic(path, viz::confusion_matrix_svg(
-                                    cm->matrix(), d.class_names,
-                                    {.title = "sinapsis eval: " + ds.data + " (" +
-                                              std::to_string(res.examples) + " examples)"}));
-        std::cout << "confusion matrix: " << path << "\n";
+        // a picture of at most kDrawn classes: those with the most examples
+        constexpr int64_t kDrawn = 50;
+        const std::vector<int64_t> drawn = cm->top_classes(kDrawn);
+        const bool all = d.num_outputs <= kDrawn;
+        std::vector<int64_t> counts;
+        std::vector<std::string> names;
+        for (size_t i = 0; !all && i < drawn.size(); ++i) {
+          names.push_back(d.class_names[static_cast<size_t>(drawn[i])]);
+          for (int64_t p : drawn) counts.push_back(cm->count(drawn[i], p));
+        }
+        const auto k = static_cast<int64_t>(drawn.size());
+        std::string title = "sinapsis eval: " + ds.data + " (" + std::to_string(res.examples) +
+                            " examples" +
+                            (all ? ")"
+                                 : "; the " + std::to_string(k) + " classes with the most of " +
+                                       std::to_string(d.num_outputs) + ")");
+        write_text_atomic(
+            path, viz::confusion_matrix_svg(all ? cm->matrix() : tensor(counts, Shape{k, k}),
+                                            all ? d.class_names : names, {.title = title}));
+        std::cout << "confusion matrix: " << path
+                  << (all ? "" : " (the " + std::to_string(k) + " classes with the most examples)")
+                  << "\n";
       }
     }
   });

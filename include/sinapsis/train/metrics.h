@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "sinapsis/core/tensor.h"
@@ -89,20 +90,31 @@ class ConfusionMatrix : public Metric {
   double f1(int64_t c) const;
   int64_t support(int64_t c) const;  // examples whose true class is c
   const std::vector<std::string>& class_names() const { return names_; }
-  // The counts as an int64 tensor [num_classes, num_classes] (rows: true class).
+  // The counts as an int64 tensor [num_classes, num_classes] (rows: true class); ValueError
+  // past kMaxMatrixClasses, where the dense matrix itself would be the problem (use count()).
   Tensor matrix() const;
-  // A table with row/column labels, per-class recall and precision, and the totals.
+  static constexpr int64_t kMaxMatrixClasses = 4096;
+  // A table with row/column labels, per-class recall and precision, and the totals; past
+  // kMaxTableClasses (a table nobody can read) the most frequent confusions instead.
   std::string to_string() const;
+  static constexpr int64_t kMaxTableClasses = 30;
   // Per class: precision, recall, F1 and support, then the macro average (classes with a
   // defined value count equally) and the support-weighted average, as scikit-learn's
-  // classification_report lays them out.
-  std::string report() const;
+  // classification_report lays them out. Past max_classes rows (0: no limit), the classes with
+  // the most support and a line saying how many more there are; the averages cover all.
+  std::string report(int64_t max_classes = 50) const;
+  // The `k` classes with the most support (ties: the lower index), most first.
+  std::vector<int64_t> top_classes(int64_t k) const;
 
  private:
+  std::string label(int64_t c) const;
   int64_t n_;
   std::vector<std::string> names_;
   double threshold_;
-  std::vector<int64_t> counts_;  // row-major n_ x n_
+  // O(classes + examples), never classes²: 10^5 classes must not take 10^10 counters
+  std::vector<int64_t> row_, col_;              // support and predictions per class
+  std::unordered_map<int64_t, int64_t> cells_;  // true * n + predicted -> count (non-zero)
+  int64_t total_ = 0;
 };
 
 // Mean squared error over all elements seen: sum((output - target)^2) / count. Shapes must be
