@@ -171,8 +171,9 @@ std::string Tokenizer::decode(const std::vector<int64_t>& ids) const {
   return utf8_sanitize(bytes);
 }
 
-TokenizerPtr tokenizer_from_json(const std::string& text) {
-  const char* op = "tokenizer_from_json";
+namespace {
+TokenizerPtr tokenizer_from_json_impl(const std::string& text, const std::string& where) {
+  const std::string op = where.empty() ? "tokenizer_from_json" : where;
   const json j = sn::detail::parse_json(text, op, {.max_depth = 4});
   SN_CHECK(j.is_object() && j.contains("type") && j["type"].is_string(), ValueError, op,
            ": expected an object with a \"type\" (char or bpe; got ", sn::detail::json_brief(j),
@@ -188,7 +189,7 @@ TokenizerPtr tokenizer_from_json(const std::string& text) {
       const json& c = list[i];
       SN_CHECK(c.is_string(), ValueError, op, ": chars[", i, "] must be a string (got ",
                sn::detail::json_brief(c), ")");
-      std::u32string one = utf8_decode(c.get<std::string>(), op);
+      std::u32string one = utf8_decode(c.get<std::string>(), op.c_str());
       SN_CHECK(one.size() == 1, ValueError, op, ": chars[", i, "] must be one character (got \"",
                sn::detail::cut_text(c.get<std::string>()), "\")");
       chars.push_back(one[0]);
@@ -213,6 +214,20 @@ TokenizerPtr tokenizer_from_json(const std::string& text) {
   }
   SN_THROW(ValueError, op, ": unknown type '", sn::detail::cut_text(type),
            "' (expected char or bpe)");
+}
+}  // namespace
+
+TokenizerPtr tokenizer_from_json(const std::string& text, const std::string& where) {
+  if (where.empty()) return tokenizer_from_json_impl(text, where);
+  try {
+    return tokenizer_from_json_impl(text, where);
+  } catch (const Error& e) {
+    // the tokenizers' own checks (an unsorted vocabulary, merges that grow too long) and the
+    // JSON reader's name themselves, not the source: put it in front
+    const std::string what = e.what();
+    if (what.rfind(where, 0) == 0) throw;
+    SN_THROW(ValueError, where, ": ", what);
+  }
 }
 
 // ---------------------------------------------------------------- CharTokenizer

@@ -3,16 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <sinapsis/sinapsis.h>
+#include "test_util.h"
 
 namespace {
 
 std::string error_of(const std::string& text) {
-  try {
-    sn::data::tokenizer_from_json(text);
-  } catch (const sn::ValueError& e) {
-    return e.what();
-  }
-  return "";
+  return sn::test::error_of<sn::ValueError>([&] { sn::data::tokenizer_from_json(text); });
 }
 
 TEST(TokenizerGuard, FieldsAreNamed) {
@@ -26,6 +22,20 @@ TEST(TokenizerGuard, FieldsAreNamed) {
   EXPECT_EQ(error_of(R"({"type": "bpe"})"), "tokenizer_from_json has no \"merges\"");
   EXPECT_EQ(error_of("[" + std::string(10, '[')),
             "tokenizer_from_json: JSON nested deeper than 4 levels (line 1, column 5)");
+}
+
+// From a checkpoint, every error names it: the JSON's, the fields', the tokenizers' own.
+TEST(TokenizerGuard, ErrorsNameTheSourceWhenGiven) {
+  const std::string where = "run/last.safetensors: checkpoint entry 'tokenizer'";
+  auto from = [&](const std::string& text) {
+    return sn::test::error_of<sn::ValueError>([&] { sn::data::tokenizer_from_json(text, where); });
+  };
+  EXPECT_EQ(from(R"({"type": "char", "chars": ["a", 5]})"),
+            where + ": chars[1] must be a string (got 5)");
+  EXPECT_EQ(from("{").rfind(where + ": not valid JSON at line 1, column 2: ", 0), 0u);
+  EXPECT_EQ(from(R"({"type": "char", "chars": ["b", "a"]})").rfind(where + ": CharTokenizer: ", 0),
+            0u);
+  EXPECT_EQ(from(R"({"type": "bpe"})"), where + " has no \"merges\"");
 }
 
 TEST(TokenizerGuard, ExponentialMergesAreRefused) {

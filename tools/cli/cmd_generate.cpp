@@ -111,11 +111,16 @@ viz::AttentionMaps attention_maps(nn::Module& model, int64_t n_head,
 
 void run_generate(const GenerateArgs& a) {
   apply_threads(a.threads);
+  // every new token id is kept (the context and the ids returned): 16 bytes a token
+  check_option_memory("--tokens", static_cast<double>(a.tokens),
+                      16.0 * static_cast<double>(a.tokens), "keeping the generated token ids",
+                      "fewer --tokens");
   const std::string file = resolve_checkpoint(a.run);
   refuse_overwrite("generate --attention", a.attention, {{"checkpoint", file}});
   train::CheckpointInfo info = train::read_checkpoint_info(file);
   SN_CHECK(!info.model_spec.empty(), IOError, file, ": checkpoint holds no model spec");
-  data::TokenizerPtr tok = data::tokenizer_from_json(entry(info, "tokenizer", file).dump());
+  data::TokenizerPtr tok = data::tokenizer_from_json(entry(info, "tokenizer", file).dump(),
+                                                     file + ": checkpoint entry 'tokenizer'");
   const json text = entry(info, "text", file);
   nn::BuiltModel built = nn::build_model(info.model_spec, Shape(), "in '" + file + "'");
   train::load_checkpoint(file, *built.module, {.restore_rng = false});

@@ -179,6 +179,7 @@ void add_gradcheck(CLI::App& app) {
     nn::BuiltModel m = model_from(a->model, a->preset, a->input, a->outputs);
     nn::Module& model = *m.module;
     model.to(kFloat64);
+    check_batch_memory("--batch", a->batch, model, m.input_shape, kFloat64);
     model.eval();  // dropout off, batch norm on running statistics: a deterministic function
     Shape in = m.input_shape;
     in.insert(0, a->batch);

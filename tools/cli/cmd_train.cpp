@@ -153,9 +153,8 @@ void run_training(const TrainArgs& a, const std::string& chosen_dir, bool resume
   manual_seed(a.seed);
   RunPaths run(out_dir);
 
-  std::cout << "data:   " << std::flush;
-  LoadedData d = load_data(a.data);
-  std::cout << d.description << "\n";
+  LoadedData d = load_data(a.data);  // its warnings and errors come before the data line
+  std::cout << "data:   " << d.description << "\n";
   const std::string spec_text = resume ? read_text(run.spec) : build_spec(a, d);
   nn::BuiltModel built = nn::build_model(spec_text, d.input_shape,
                                          resume                 ? "'" + run.spec + "'"
@@ -179,6 +178,8 @@ void run_training(const TrainArgs& a, const std::string& chosen_dir, bool resume
   const int64_t batch_size = a.batch_size > 0 ? a.batch_size : std::max<int64_t>(1, fit_examples);
   // --batch-size is the global batch: each rank takes its share of it, from its shard
   const int64_t rank_batch = distributed::per_rank_batch(batch_size, "--batch-size");
+  check_batch_memory("--batch-size", std::min(rank_batch, fit_examples), model, d.input_shape,
+                     kFloat32);
   // without a validation split, "best" and early stopping go by the training loss
   const std::string monitor = a.val_split > 0 ? "val_loss" : "loss";
   // plateau reads the monitored value of the epoch that just ended from fit's History
@@ -546,6 +547,7 @@ void add_train(CLI::App& app) {
   add_schedule_options(cmd, a->schedule_options);
   add_autoencoder_options(cmd, a->autoencoder);
   cmd->callback([a, cmd] {
+    resolve_data_name(a->data);
     if (is_autoencoder_run(a->preset, !a->model_file.empty(), a->autoencoder)) {
       refuse_distributed("autoencoder runs");
       train_autoencoder(a->to_json(), a->autoencoder, *cmd, a->threads, a->overwrite,

@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
   auto& reg = sn::cli::registry();
   std::stable_sort(reg.begin(), reg.end(), [](auto& a, auto& b) { return a.first < b.first; });
   for (auto& [order, add] : reg) add(app);
+  sn::cli::track_output_lines();
+  using sn::cli::message_line;  // every error starts on its own line
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -29,16 +31,16 @@ int main(int argc, char** argv) {
   } catch (const sn::cli::ExitStatus& e) {
     return e.code;
   } catch (const CLI::ParseError& e) {
-    std::cerr << "sinapsis: " << e.what() << " (see sinapsis --help)\n";
+    message_line() << "sinapsis: " << e.what() << " (see sinapsis --help)\n";
     return 2;
   } catch (const std::exception& e) {
     // under mpirun the other ranks may be waiting for this one in a collective: its error
     // names the rank and ends the whole job (mpirun then reports the rank that aborted)
     if (sn::distributed::is_distributed()) {
-      std::cerr << "sinapsis: rank " << sn::distributed::rank() << ": " << e.what() << "\n";
+      message_line() << "sinapsis: rank " << sn::distributed::rank() << ": " << e.what() << "\n";
       sn::distributed::abort(2);
     }
-    std::cerr << "sinapsis: " << e.what() << "\n";
+    message_line() << "sinapsis: " << e.what() << "\n";
     return 2;
   }
   return 0;

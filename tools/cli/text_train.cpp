@@ -76,14 +76,7 @@ Plan plan_for(const TextTrainArgs& a) {
   return p;
 }
 
-std::string text_path(const DataSpec& d) {
-  if (d.data != "kjv") return d.data.substr(5);
-  const std::string path = "third_party_data/kjv.txt";
-  SN_CHECK(fs::exists(path), IOError, "--data kjv: '", path,
-           "' not found; hint: run scripts/get-kjv.sh (needs the bible-kjv package) from the "
-           "repository root");
-  return path;
-}
+std::string text_path(const DataSpec& d) { return d.data == "kjv" ? kjv_file() : d.data.substr(5); }
 
 // The spec of a new run: the preset's, or the user's file made to take [block] token ids.
 std::string new_spec(const TextTrainArgs& a, const Plan& p, int64_t vocab) {
@@ -222,20 +215,25 @@ void run_text_training(const TextTrainArgs& a, const std::string& out_dir, bool 
   RunPaths run(out_dir);
   const Plan p = plan_for(a);
 
-  std::cout << "data:   " << std::flush;
   const std::string text = data::read_text_file(text_path(a.data));
   train::CheckpointInfo info;
   if (resume) {
     SN_CHECK(fs::exists(run.last), IOError, "resume: '", run.last, "' not found");
     info = train::read_checkpoint_info(run.last);
   }
-  data::TextCorpus c =
-      resume ? data::make_text_corpus(
-                   text,
-                   data::tokenizer_from_json(parse_entry(info.extra, "tokenizer", run.last).dump()))
-             : data::make_text_corpus(text, a.text.tokenizer);
-  std::cout << a.data.data << ": " << c.description << "\n";
+  data::TextCorpus c = resume ? data::make_text_corpus(
+                                    text, data::tokenizer_from_json(
+                                              parse_entry(info.extra, "tokenizer", run.last).dump(),
+                                              run.last + ": checkpoint entry 'tokenizer'"))
+                              : data::make_text_corpus(text, a.text.tokenizer);
+  std::cout << "data:   "
+            << (a.data.data == "kjv" ? "kjv (" + text_path(a.data) + ")" : a.data.data) << ": "
+            << c.description << "\n";
   const int64_t vocab = c.tokenizer->vocab_size();
+  // before the model is built for windows of that size
+  SN_CHECK(static_cast<int64_t>(c.train.size()) - 2 >= p.block, ValueError, "--block ", p.block,
+           ": the training part has ", c.train.size(), " tokens, too few for windows of ", p.block,
+           " + 1 tokens; hint: a smaller --block or a longer text");
   const std::string spec_text = resume ? read_text(run.spec) : new_spec(a, p, vocab);
   nn::BuiltModel built = nn::build_model(spec_text, Shape{p.block},
                                          resume                 ? "'" + run.spec + "'"
@@ -243,11 +241,8 @@ void run_text_training(const TextTrainArgs& a, const std::string& out_dir, bool 
                                                                 : "'" + a.model_file + "'");
   nn::Module& model = *built.module;
   check_model_fits(model, vocab, p.block);
+  check_batch_memory("--batch-size", p.batch, model, Shape{p.block}, kInt64);
   data::TokenWindows train_w(c.train, p.block), val_w(c.val, p.block);
-  // say so now, not after training: each part must hold a window
-  SN_CHECK(train_w.size() >= p.block + 2, ValueError, "train: the training part has ",
-           train_w.size(), " tokens, too few for windows of ", p.block,
-           " + 1 tokens; hint: a smaller --block or a longer text");
   val_w.eval_batches(1);
   const int64_t period = a.text.tbptt ? train_w.stream_period(p.batch) : 0;
   auto opt = make_optimizer(model, p);
@@ -332,7 +327,8 @@ bool is_text_checkpoint(const std::string& checkpoint) {
 void eval_text(const std::string& file, const std::string& data_override) {
   train::CheckpointInfo info = train::read_checkpoint_info(file);
   SN_CHECK(!info.model_spec.empty(), IOError, file, ": checkpoint holds no model spec");
-  auto tok = data::tokenizer_from_json(parse_entry(info.extra, "tokenizer", file).dump());
+  auto tok = data::tokenizer_from_json(parse_entry(info.extra, "tokenizer", file).dump(),
+                                       file + ": checkpoint entry 'tokenizer'");
   DataSpec ds = DataSpec::from_json(parse_entry(info.extra, "data", file));
   if (!data_override.empty()) ds.data = data_override;
   SN_CHECK(is_text_data(ds.data), ValueError, "eval: '", ds.data,

@@ -55,8 +55,10 @@ class Tokenizer {
 };
 using TokenizerPtr = std::shared_ptr<const Tokenizer>;
 
-// Rebuilds a tokenizer from to_json() text; ValueError naming what is wrong otherwise.
-TokenizerPtr tokenizer_from_json(const std::string& json);
+// Rebuilds a tokenizer from to_json() text; ValueError naming what is wrong otherwise. `where`
+// names the source in every error ("run/last.safetensors: checkpoint entry 'tokenizer': chars[1]
+// must be a string"); empty: "tokenizer_from_json: ...".
+TokenizerPtr tokenizer_from_json(const std::string& json, const std::string& where = "");
 
 // ---- characters ----
 // The vocabulary is the sorted set of code points (Python's sorted(set(text))).
