@@ -1,7 +1,8 @@
 # What `cmake --install` puts into a prefix, and `cpack -G DEB` into a Debian package:
 #   lib/libsinapsis.so.0.1.0 (+ the .so.0.1 and .so links), lib/libsinapsis.a
 #   include/sinapsis/...      the public headers
-#   bin/sinapsis              the command-line tool
+#   bin/sinapsis              the command-line tool, with share/man/man1/sinapsis.1 and
+#                             share/bash-completion/completions/sinapsis
 #   lib/cmake/sinapsis/       the CMake package: find_package(sinapsis 0.1) gives
 #                             sinapsis::sinapsis (shared) and sinapsis::sinapsis_static
 #   lib/pkgconfig/sinapsis.pc pkg-config --cflags --libs sinapsis
@@ -18,6 +19,11 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/sinapsis
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} FILES_MATCHING PATTERN "*.h")
 if(TARGET sinapsis_cli)
   install(TARGETS sinapsis_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+  # made by the build from the tool's command definitions (tools/cli/CMakeLists.txt)
+  install(FILES ${PROJECT_BINARY_DIR}/tools/cli/sinapsis.1
+          DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+  install(FILES ${PROJECT_BINARY_DIR}/tools/cli/sinapsis.bash-completion
+          DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME sinapsis)
 endif()
 
 # Two export sets: the shared library needs nothing found by its user, the static one needs

@@ -26,6 +26,22 @@ if(NOT sonames OR NOT archives OR NOT pcfiles OR NOT EXISTS ${prefix}/bin/sinaps
   message(FATAL_ERROR "install test: missing from ${prefix}: shared '${sonames}', static "
                       "'${archives}', pkg-config '${pcfiles}', bin/sinapsis or the headers")
 endif()
+# the man page and the bash completion, generated from the command definitions
+set(man ${prefix}/share/man/man1/sinapsis.1)
+set(completion ${prefix}/share/bash-completion/completions/sinapsis)
+foreach(f ${man} ${completion})
+  if(NOT EXISTS ${f})
+    message(FATAL_ERROR "install test: missing from ${prefix}: ${f}")
+  endif()
+endforeach()
+file(READ ${man} text)
+if(NOT text MATCHES "\\.TH SINAPSIS 1" OR NOT text MATCHES "train")
+  message(FATAL_ERROR "install test: ${man} is not the man page of sinapsis")
+endif()
+file(READ ${completion} text)
+if(NOT text MATCHES "complete [^\n]*-F _sinapsis sinapsis")
+  message(FATAL_ERROR "install test: ${completion} registers no bash completion for sinapsis")
+endif()
 
 # CMake: find_package(sinapsis 0.1) and both targets
 run("configure the CMake consumer" ${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${WORK_DIR}/cmake -G
