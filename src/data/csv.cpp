@@ -275,6 +275,18 @@ float number(const Reader& rd, const Header& h, const Field& f, int64_t c, bool 
   return static_cast<float>(*v);
 }
 
+// The next row's feature values appended to xs; false at the end of the file. A row with
+// another number of fields than the header is an error naming its line.
+bool next_features(Reader& rd, const Header& h, const std::vector<int64_t>& fcols,
+                   std::vector<Field>& fields, std::vector<float>& xs) {
+  if (!rd.next(fields)) return false;
+  if (fields.size() != h.names.size())
+    rd.fail(detail::concat("expected ", h.names.size(), " fields (as in the header), found ",
+                           fields.size()));
+  for (int64_t c : fcols) xs.push_back(number(rd, h, fields[static_cast<size_t>(c)], c, false));
+  return true;
+}
+
 void check_options(const CsvOptions& opts) {
   SN_CHECK(opts.delimiter != '"' && opts.delimiter != '\n' && opts.delimiter != '\r', ValueError,
            "CsvDataset: the delimiter cannot be a quote or a line break");
@@ -378,7 +390,6 @@ std::shared_ptr<CsvDataset> CsvDataset::parse(std::string_view text, const CsvOp
   for (int64_t c : fcols) fnames.push_back(header.names[static_cast<size_t>(c)]);
 
   // ---- rows
-  const size_t ncols = header.names.size();
   const size_t nf = fcols.size();
   const std::string& tname = header.names[static_cast<size_t>(tcol)];
   std::vector<float> xs;
@@ -386,12 +397,7 @@ std::shared_ptr<CsvDataset> CsvDataset::parse(std::string_view text, const CsvOp
   std::vector<std::string> labels;
   std::vector<int64_t> lines;
   std::vector<Field> fields;
-  while (rd.next(fields)) {
-    if (fields.size() != ncols)
-      rd.fail(
-          detail::concat("expected ", ncols, " fields (as in the header), found ", fields.size()));
-    for (int64_t c : fcols)
-      xs.push_back(number(rd, header, fields[static_cast<size_t>(c)], c, false));
+  while (next_features(rd, header, fcols, fields, xs)) {
     const Field& t = fields[static_cast<size_t>(tcol)];
     if (task_asked == CsvTask::Regression) {
       reg.push_back(number(rd, header, t, tcol, true));
@@ -454,15 +460,9 @@ Tensor read_csv_features(std::string_view text, const CsvOptions& opts, const st
   const Header header = read_header(rd, file);
   const int64_t tcol = opts.target.empty() ? -1 : header.find(opts.target);
   const std::vector<int64_t> fcols = feature_columns(header, opts, tcol, file);
-  const size_t ncols = header.names.size();
   std::vector<float> xs;
   std::vector<Field> fields;
-  while (rd.next(fields)) {
-    if (fields.size() != ncols)
-      rd.fail(
-          detail::concat("expected ", ncols, " fields (as in the header), found ", fields.size()));
-    for (int64_t c : fcols)
-      xs.push_back(number(rd, header, fields[static_cast<size_t>(c)], c, false));
+  while (next_features(rd, header, fcols, fields, xs)) {
   }
   const int64_t n = static_cast<int64_t>(xs.size() / fcols.size());
   SN_CHECK(n > 0, IOError, "CsvDataset: '", file, "' has a header but no data rows");

@@ -40,40 +40,63 @@ std::string max_pool_repr(const IntArgs& k, const MaxPoolOptions& o, int n) {
   if (o.ceil_mode) s += ", ceil_mode=True";
   return s;
 }
+
+// What a convolution and a transposed one share: positive channel counts, groups that divide
+// both, `dims` positive kernel sizes (returned), and the weight, [lead, other / groups, k...]
+// (conv: [out, in/g]; transposed: [in, out/g], PyTorch's layouts).
+std::vector<int64_t> conv_kernel(const char* nm, int dims, int64_t in, int64_t out, int64_t groups,
+                                 const IntArgs& kernel) {
+  SN_CHECK(in > 0 && out > 0, ValueError, nm, ": channel counts must be positive (got ", in, " → ",
+           out, ")");
+  SN_CHECK(groups > 0 && in % groups == 0 && out % groups == 0, ValueError, nm, ": groups ", groups,
+           " must divide both in_channels ", in, " and out_channels ", out);
+  std::vector<int64_t> k = kernel.per_dim(dims, nm, "kernel_size");
+  for (int64_t v : k)
+    SN_CHECK(v > 0, ValueError, nm, ": kernel size must be positive (got ", tuple(k), ")");
+  return k;
+}
+Shape conv_weight_shape(int64_t lead, int64_t other, int64_t groups,
+                        const std::vector<int64_t>& kernel) {
+  Shape ws{lead, other / groups};
+  for (int64_t k : kernel) ws.push_back(k);
+  return ws;
+}
+// PyTorch's _ConvNd.reset_parameters: fan_in from the weight's dims 1.. for either layout
+void reset_conv(Tensor& weight, Tensor& bias) {
+  init::kaiming_uniform_(weight, {.a = std::sqrt(5.0)});
+  if (bias.defined()) {
+    const double fan_in = static_cast<double>(init::calculate_fan_in_and_fan_out(weight).first);
+    const double bound = 1.0 / std::sqrt(fan_in);
+    init::uniform_(bias, -bound, bound);
+  }
+}
+void check_conv_input(const std::string& label, const Tensor& x, int dims, int64_t in) {
+  if (x.dim() != dims + 2 || x.size(1) != in) {
+    SN_THROW(ShapeError, label, ": expected input [N, ", in, ", ", spatial(dims), "], got ",
+             x.shape(), x.dim() == dims + 1 ? "; hint: add a batch dim with unsqueeze(0)" : "");
+  }
+}
+std::string conv_brief(const std::string& type, int64_t in, int64_t out,
+                       const std::vector<int64_t>& kernel) {
+  std::ostringstream os;
+  os << type << "(" << in << " → " << out << ", ";
+  for (size_t i = 0; i < kernel.size(); ++i) os << (i ? "×" : "") << kernel[i];
+  os << ")";
+  return os.str();
+}
 }  // namespace
 
 // ============================================================== ConvNd
 ConvNd::ConvNd(int dims, int64_t in, int64_t out, IntArgs kernel, ConvLayerOptions opts)
     : dims_(dims), in_(in), out_(out), opts_(std::move(opts)) {
-  const char* nm = dims == 1 ? "Conv1d" : "Conv2d";
-  SN_CHECK(in > 0 && out > 0, ValueError, nm, ": channel counts must be positive (got ", in, " → ",
-           out, ")");
-  SN_CHECK(opts_.groups > 0 && in % opts_.groups == 0 && out % opts_.groups == 0, ValueError, nm,
-           ": groups ", opts_.groups, " must divide both in_channels ", in, " and out_channels ",
-           out);
-  kernel_ = kernel.per_dim(dims, nm, "kernel_size");
-  Shape ws{out, in / opts_.groups};
-  for (int64_t k : kernel_) {
-    SN_CHECK(k > 0, ValueError, nm, ": kernel size must be positive (got ", tuple(kernel_), ")");
-    ws.push_back(k);
-  }
-  weight_ = register_parameter("weight", empty(ws));
+  kernel_ = conv_kernel(dims == 1 ? "Conv1d" : "Conv2d", dims, in, out, opts_.groups, kernel);
+  weight_ = register_parameter("weight", empty(conv_weight_shape(out, in, opts_.groups, kernel_)));
   if (opts_.bias) bias_ = register_parameter("bias", empty(Shape{out}));
   reset_parameters();
 }
-void ConvNd::reset_parameters() {
-  init::kaiming_uniform_(weight_, {.a = std::sqrt(5.0)});
-  if (bias_.defined()) {
-    const double fan_in = static_cast<double>(init::calculate_fan_in_and_fan_out(weight_).first);
-    const double bound = 1.0 / std::sqrt(fan_in);
-    init::uniform_(bias_, -bound, bound);
-  }
-}
+void ConvNd::reset_parameters() { reset_conv(weight_, bias_); }
 Tensor ConvNd::forward(const Tensor& x) {
-  if (x.dim() != dims_ + 2 || x.size(1) != in_) {
-    SN_THROW(ShapeError, label(), ": expected input [N, ", in_, ", ", spatial(dims_), "], got ",
-             x.shape(), x.dim() == dims_ + 1 ? "; hint: add a batch dim with unsqueeze(0)" : "");
-  }
+  check_conv_input(label(), x, dims_, in_);
   ConvOptions co{.stride = opts_.stride,
                  .padding = opts_.padding,
                  .dilation = opts_.dilation,
@@ -98,30 +121,14 @@ std::string ConvNd::extra_repr() const {
   if (!opts_.bias) os << ", bias=False";
   return os.str();
 }
-std::string ConvNd::brief() const {
-  std::ostringstream os;
-  os << type_name() << "(" << in_ << " → " << out_ << ", ";
-  for (size_t i = 0; i < kernel_.size(); ++i) os << (i ? "×" : "") << kernel_[i];
-  os << ")";
-  return os.str();
-}
+std::string ConvNd::brief() const { return conv_brief(type_name(), in_, out_, kernel_); }
 
 // ============================================================== ConvTranspose2d
 ConvTranspose2d::ConvTranspose2d(int64_t in, int64_t out, IntArgs kernel,
                                  ConvTransposeLayerOptions opts)
     : in_(in), out_(out), opts_(std::move(opts)) {
   const char* nm = "ConvTranspose2d";
-  SN_CHECK(in > 0 && out > 0, ValueError, nm, ": channel counts must be positive (got ", in, " → ",
-           out, ")");
-  SN_CHECK(opts_.groups > 0 && in % opts_.groups == 0 && out % opts_.groups == 0, ValueError, nm,
-           ": groups ", opts_.groups, " must divide both in_channels ", in, " and out_channels ",
-           out);
-  kernel_ = kernel.per_dim(2, nm, "kernel_size");
-  Shape ws{in, out / opts_.groups};
-  for (int64_t k : kernel_) {
-    SN_CHECK(k > 0, ValueError, nm, ": kernel size must be positive (got ", tuple(kernel_), ")");
-    ws.push_back(k);
-  }
+  kernel_ = conv_kernel(nm, 2, in, out, opts_.groups, kernel);
   const std::vector<int64_t> s = opts_.stride.per_dim(2, nm, "stride"),
                              d = opts_.dilation.per_dim(2, nm, "dilation"),
                              op = opts_.output_padding.per_dim(2, nm, "output_padding");
@@ -129,24 +136,13 @@ ConvTranspose2d::ConvTranspose2d(int64_t in, int64_t out, IntArgs kernel,
     SN_CHECK(op[i] >= 0 && (op[i] < s[i] || op[i] < d[i]), ValueError, nm,
              ": output_padding must be smaller than stride or dilation (got output_padding ",
              tuple(op), ", stride ", tuple(s), ", dilation ", tuple(d), ")");
-  weight_ = register_parameter("weight", empty(ws));
+  weight_ = register_parameter("weight", empty(conv_weight_shape(in, out, opts_.groups, kernel_)));
   if (opts_.bias) bias_ = register_parameter("bias", empty(Shape{out}));
   reset_parameters();
 }
-void ConvTranspose2d::reset_parameters() {
-  // PyTorch's _ConvNd.reset_parameters on the transposed weight: fan_in from its dims 1..3
-  init::kaiming_uniform_(weight_, {.a = std::sqrt(5.0)});
-  if (bias_.defined()) {
-    const double fan_in = static_cast<double>(init::calculate_fan_in_and_fan_out(weight_).first);
-    const double bound = 1.0 / std::sqrt(fan_in);
-    init::uniform_(bias_, -bound, bound);
-  }
-}
+void ConvTranspose2d::reset_parameters() { reset_conv(weight_, bias_); }
 Tensor ConvTranspose2d::forward(const Tensor& x) {
-  if (x.dim() != 4 || x.size(1) != in_) {
-    SN_THROW(ShapeError, label(), ": expected input [N, ", in_, ", H, W], got ", x.shape(),
-             x.dim() == 3 ? "; hint: add a batch dim with unsqueeze(0)" : "");
-  }
+  check_conv_input(label(), x, 2, in_);
   ConvTransposeOptions co{.stride = opts_.stride,
                           .padding = opts_.padding,
                           .output_padding = opts_.output_padding,
@@ -176,12 +172,7 @@ std::string ConvTranspose2d::extra_repr() const {
   if (!opts_.bias) os << ", bias=False";
   return os.str();
 }
-std::string ConvTranspose2d::brief() const {
-  std::ostringstream os;
-  os << type_name() << "(" << in_ << " → " << out_ << ", " << kernel_[0] << "×" << kernel_[1]
-     << ")";
-  return os.str();
-}
+std::string ConvTranspose2d::brief() const { return conv_brief(type_name(), in_, out_, kernel_); }
 
 // ============================================================== Upsample
 Upsample::Upsample(UpsampleOptions opts) : opts_(std::move(opts)) {

@@ -58,6 +58,11 @@ class Conv2d : public ConvNd {
   std::string type_name() const override { return "Conv2d"; }
 };
 
+// ConvLayerOptions' fields in PyTorch's positional order, plus output_padding; padding is
+// numbers only ("same" has no meaning for a transposed conv). Not derived from
+// ConvLayerOptions: a designated initializer cannot name a base's field, and
+// `{.stride = 2, .output_padding = 1}` is how these layers are built. What reads the shared
+// fields is shared instead (conv_layers.cpp: checks, weight layout, init, errors).
 struct ConvTransposeLayerOptions {
   IntArgs stride = 1;
   IntArgs padding = 0;
