@@ -20,9 +20,9 @@ struct CliResult {
 };
 
 struct CliOptions {
-  bool merge_stderr = true;   // false: stderr is dropped, `out` holds stdout alone
-  std::filesystem::path cwd;  // empty: the test's own working directory
-  int timeout_s = 0;          // > 0: a command still running then is ended (exit code 124)
+  bool merge_stderr = true;     // false: stderr is dropped, `out` holds stdout alone
+  std::filesystem::path cwd{};  // empty: the test's own working directory
+  int timeout_s = 0;            // > 0: a command still running then is ended (exit code 124)
 };
 
 inline const std::string& cli_binary() {

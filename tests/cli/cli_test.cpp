@@ -206,7 +206,9 @@ TEST_F(CliTest, ClassicLearners) {
   EXPECT_NE(r.out.find("diverged in epoch"), std::string::npos) << r.out;
   std::istringstream lines(r.out);
   for (std::string l; std::getline(lines, l);)
-    if (l.rfind("sinapsis: ", 0) != 0) EXPECT_LT(l.size(), 100u) << l;
+    if (l.rfind("sinapsis: ", 0) != 0) {
+      EXPECT_LT(l.size(), 100u) << l;
+    }
   r = run_cli("classic adaline --data " + line +
               " --target y --mode minibatch --batch-size 10 --epochs 20 --lr 0.1");
   ASSERT_EQ(r.code, 0) << r.out;

@@ -136,8 +136,9 @@ TEST_F(GuardTest, SizesFromOptionsAreRefusedBeforeAllocating) {
     CliResult r = run_cli(c.args);
     EXPECT_EQ(r.code, 2) << c.args << "\n" << r.out;
     EXPECT_NE(r.out.find(c.want), std::string::npos) << c.args << "\n" << r.out;
-    if (c.want.rfind("--block", 0) != 0)
+    if (c.want.rfind("--block", 0) != 0) {
       EXPECT_NE(r.out.find("more than half the memory"), std::string::npos) << r.out;
+    }
     EXPECT_EQ(r.out.find("bad_alloc"), std::string::npos) << r.out;
     EXPECT_FALSE(fs::exists(path("run"))) << c.args;
   }
