@@ -156,22 +156,17 @@ std::string kjv_file() {
 }
 
 namespace {
-bool fashion_folder(const std::string& dir) {
+// Whether a reader's find_dir accepts `dir` (it says why not by throwing).
+bool accepted(std::string (*find_dir)(const std::string&), const std::string& dir) {
   try {
-    data::FashionMnist::find_dir(dir);
+    find_dir(dir);
     return true;
   } catch (const Error&) {
     return false;
   }
 }
-bool digits_folder(const std::string& dir) {
-  try {
-    data::MnistNpm::find_dir(dir);
-    return true;
-  } catch (const Error&) {
-    return false;
-  }
-}
+bool fashion_folder(const std::string& dir) { return accepted(data::FashionMnist::find_dir, dir); }
+bool digits_folder(const std::string& dir) { return accepted(data::MnistNpm::find_dir, dir); }
 }  // namespace
 
 bool is_data_folder(const std::string& data) {
