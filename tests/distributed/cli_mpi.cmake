@@ -10,6 +10,12 @@ if(NOT MPIEXEC)
   return()
 endif()
 include(${CMAKE_CURRENT_LIST_DIR}/mpi_env.cmake)
+# Under ASan, LeakSanitizer's tracer crashed (signal 11) stopping the threads of a whole
+# `sinapsis train` rank at exit (Debian 12, OpenMPI 4.1.4; CI of 2026-12-06), failing a run that
+# had finished: leak checking is off for this test's ranks only; the other mpi tests keep it.
+if(DEFINED ENV{ASAN_OPTIONS})
+  set(ENV{ASAN_OPTIONS} "$ENV{ASAN_OPTIONS}:detect_leaks=0")
+endif()
 file(REMOVE_RECURSE ${WORK})
 file(MAKE_DIRECTORY ${WORK})
 # two separable blobs, 96 rows
