@@ -12,6 +12,7 @@
 #include <array>
 #include <cstring>
 
+#include "backend/cpu/isa.h"
 #include "backend/cpu/sgemm_avx2.h"
 #include "core/dispatch.h"
 #include "core/tensor_internal.h"
@@ -151,10 +152,13 @@ void im2col_ext(const T* xp, T* col, const ConvGeom& g) {
 // the read-after-write stalls of adding shifted, overlapping rows into one buffer. col rows are
 // laid out by col_ext_layout: zeros before and after each row make every read a whole vector.
 // Junk columns of col are zero (dy is zero there), so the positions they reach get nothing.
-template <typename T>
+// (-Wpsabi: see conv_direct.h)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpsabi"
+template <typename T, int VB>
 void col2im_ext(const T* col, int64_t front, int64_t ldc, T* dxp, const ConvGeom& g) {
-  using V = typename convdirect::Vec<T>::type;
-  constexpr int L = convdirect::Vec<T>::L;
+  using V = typename convdirect::Vec<T, VB>::type;
+  constexpr int L = convdirect::Vec<T, VB>::L;
   for (int64_t c = 0; c < g.Cg; ++c) {
     const T* rows = col + c * g.KH * g.KW * ldc + front;
     T* d = dxp + c * g.plane;
@@ -165,10 +169,10 @@ void col2im_ext(const T* col, int64_t front, int64_t ldc, T* dxp, const ConvGeom
         const T* r = rows + kh * g.KW * ldc + i0 - kh * g.dh * g.Wp;
         for (int64_t kw = 0; kw < g.KW; ++kw) {
           const T* q = r + kw * (ldc - g.dw);
-          a0 += convdirect::vload(q);
-          a1 += convdirect::vload(q + L);
-          a2 += convdirect::vload(q + 2 * L);
-          a3 += convdirect::vload(q + 3 * L);
+          a0 += convdirect::vload<V>(q);
+          a1 += convdirect::vload<V>(q + L);
+          a2 += convdirect::vload<V>(q + 2 * L);
+          a3 += convdirect::vload<V>(q + 3 * L);
         }
       }
       // may run up to 4·L - 1 past the plane: into the next plane (written after this one) or
@@ -180,6 +184,8 @@ void col2im_ext(const T* col, int64_t front, int64_t ldc, T* dxp, const ConvGeom
     }
   }
 }
+
+#pragma GCC diagnostic pop
 
 // Row layout of the dcol buffer col2im_ext reads: `front` zeros, PE values, zeros up to ldc.
 inline void col_ext_layout(const ConvGeom& g, int64_t& front, int64_t& ldc) {
@@ -328,45 +334,50 @@ std::vector<T> pack_weights(const T* w, const ConvGeom& g, int64_t mr) {
 template <typename T>
 void conv_forward(const ConvGeom& g, const T* x, const T* w, const T* b, T* y, bool relu) {
   const int nt = team_size(g.N, conv_flops(g));
-  const int64_t mr = block_size(g.Og, convdirect::kFwdMaxRows);
+  const int64_t mr = block_size(g.Og, convdirect::fwd_max_rows(cpu::vector_bytes()));
   const std::vector<int64_t> koff = g.use_direct ? tap_offsets(g) : std::vector<int64_t>();
   const std::vector<T> wp = g.use_direct ? pack_weights(w, g, mr) : std::vector<T>();
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-  for (int64_t n = 0; n < g.N; ++n) {
-    const T* xn = x + n * g.C * g.HW;
-    T* yn = y + n * g.O * g.P;
-    if (g.ext) {
-      T* xp = scratch<T>(0, g.C * g.plane + g.slack);
-      T* oe = scratch<T>(2, g.O * g.ldo);
-      pad_planes(xn, xp, g);
-      if (g.use_direct) {
-        for (int64_t grp = 0; grp < g.G; ++grp)
-          for (int64_t o0 = 0; o0 < g.Og; o0 += mr) {
-            const int64_t m = std::min(mr, g.Og - o0);
-            convdirect::fwd_block<T>(static_cast<int>(m), wp.data() + (grp * g.Og + o0) * g.K,
-                                     xp + grp * g.Cg * g.plane, koff.data(), g.K,
-                                     oe + (grp * g.Og + o0) * g.ldo, g.ldo, g.PE);
+  // the kernels are compiled for the CPU's vector width inside the parallel region (isa.h)
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  cpu::with_vector_bytes([&](auto vb) {
+    constexpr int VB = decltype(vb)::value;
+#pragma omp for schedule(static)
+    for (int64_t n = 0; n < g.N; ++n) {
+      const T* xn = x + n * g.C * g.HW;
+      T* yn = y + n * g.O * g.P;
+      if (g.ext) {
+        T* xp = scratch<T>(0, g.C * g.plane + g.slack);
+        T* oe = scratch<T>(2, g.O * g.ldo);
+        pad_planes(xn, xp, g);
+        if (g.use_direct) {
+          for (int64_t grp = 0; grp < g.G; ++grp)
+            for (int64_t o0 = 0; o0 < g.Og; o0 += mr) {
+              const int64_t m = std::min(mr, g.Og - o0);
+              convdirect::fwd_block<T, VB>(static_cast<int>(m), wp.data() + (grp * g.Og + o0) * g.K,
+                                           xp + grp * g.Cg * g.plane, koff.data(), g.K,
+                                           oe + (grp * g.Og + o0) * g.ldo, g.ldo, g.PE);
+            }
+        } else {
+          T* col = scratch<T>(1, g.K * g.PE);
+          for (int64_t grp = 0; grp < g.G; ++grp) {
+            im2col_ext(xp + grp * g.Cg * g.plane, col, g);
+            convops::gemm(false, false, g.Og, g.PE, g.K, T(1), w + grp * g.Og * g.K, g.K, col, g.PE,
+                          T(0), oe + grp * g.Og * g.ldo, g.ldo);
           }
-      } else {
-        T* col = scratch<T>(1, g.K * g.PE);
-        for (int64_t grp = 0; grp < g.G; ++grp) {
-          im2col_ext(xp + grp * g.Cg * g.plane, col, g);
-          convops::gemm(false, false, g.Og, g.PE, g.K, T(1), w + grp * g.Og * g.K, g.K, col, g.PE,
-                        T(0), oe + grp * g.Og * g.ldo, g.ldo);
         }
+        conv_epilogue(oe, g.ldo, g.Wp, yn, b, relu, g);
+        continue;
       }
-      conv_epilogue(oe, g.ldo, g.Wp, yn, b, relu, g);
-      continue;
+      T* col = g.direct ? nullptr : scratch<T>(1, g.K * g.P);
+      for (int64_t grp = 0; grp < g.G; ++grp) {
+        const T* xg = xn + grp * g.Cg * g.HW;
+        if (!g.direct) im2col(xg, col, g);
+        convops::gemm(false, false, g.Og, g.P, g.K, T(1), w + grp * g.Og * g.K, g.K,
+                      g.direct ? xg : col, g.P, T(0), yn + grp * g.Og * g.P, g.P);
+      }
+      if (b || relu) conv_epilogue(yn, g.P, g.OW, yn, b, relu, g);
     }
-    T* col = g.direct ? nullptr : scratch<T>(1, g.K * g.P);
-    for (int64_t grp = 0; grp < g.G; ++grp) {
-      const T* xg = xn + grp * g.Cg * g.HW;
-      if (!g.direct) im2col(xg, col, g);
-      convops::gemm(false, false, g.Og, g.P, g.K, T(1), w + grp * g.Og * g.K, g.K,
-                    g.direct ? xg : col, g.P, T(0), yn + grp * g.Og * g.P, g.P);
-    }
-    if (b || relu) conv_epilogue(yn, g.P, g.OW, yn, b, relu, g);
-  }
+  });
 }
 
 // Gradients of conv_forward given dy [N, O, P]; y (the fused-ReLU output) masks dy when given.
@@ -385,7 +396,7 @@ void conv_backward(const ConvGeom& g, const T* x, const T* w, const T* y, const 
   // samples per weight-gradient pass of the direct kernel (sums stay in registers across them)
   // many output channels: the weight gradient vectorised over them (wgrad_ovec), into a
   // transposed per-thread buffer dwt [G][ceil(Og / L)][K][L]
-  constexpr int64_t L = convdirect::Vec<T>::L;
+  const int64_t L = cpu::vector_bytes() / static_cast<int64_t>(sizeof(T));
   const bool ovec = g.use_direct && dw && g.Og >= 12 && convdirect::wgrad_ovec_supports(g.KW);
   const int64_t nob = (g.Og + L - 1) / L, tsize = ovec ? g.G * nob * g.K * L : 0;
   std::vector<int64_t> rows(g.Cg * g.KH);
@@ -400,8 +411,10 @@ void conv_backward(const ConvGeom& g, const T* x, const T* w, const T* y, const 
   // a given thread count)
   std::vector<T> part_w(dw && !ovec ? nt * wsize : 0, T(0));
   std::vector<double> part_b(db ? nt * g.O : 0, 0.0);
+  // the kernels are compiled for the CPU's vector width inside the parallel region (isa.h)
 #pragma omp parallel num_threads(nt) if (nt > 1)
-  {
+  cpu::with_vector_bytes([&](auto vb) {
+    constexpr int VB = decltype(vb)::value;
     const int t = nt > 1 ? omp_get_thread_num() : 0;
     T* pw = dw && !ovec ? part_w.data() + t * wsize : nullptr;
     double* pb = db ? part_b.data() + t * g.O : nullptr;
@@ -473,7 +486,7 @@ void conv_backward(const ConvGeom& g, const T* x, const T* w, const T* y, const 
             if (g.ext) {
               convops::gemm(true, false, g.K, g.PE, g.Og, T(1), wg, g.K, dyg, ldd, T(0),
                             dcol + cfront, cld);
-              col2im_ext(dcol, cfront, cld, dxp + grp * g.Cg * g.plane, g);
+              col2im_ext<T, VB>(dcol, cfront, cld, dxp + grp * g.Cg * g.plane, g);
             } else {
               convops::gemm(true, false, g.K, g.P, g.Og, T(1), wg, g.K, dyg, ldd, T(0), col, g.P);
               std::fill(dxg, dxg + g.Cg * g.HW, T(0));
@@ -511,21 +524,21 @@ void conv_backward(const ConvGeom& g, const T* x, const T* w, const T* y, const 
               for (int64_t q = 0; q < g.P; ++q)
                 blk[q * L + l] = ys && ys[q] <= T(0) ? T(0) : src[q];
             }
-            convdirect::wgrad_ovec<T>(g.KW, xp + grp * g.Cg * g.plane, rows.data(), g.Cg * g.KH,
-                                      g.dw, blk, g.OH, g.OW, g.sh * g.Wp, g.sw,
-                                      part_t.data() + t * tsize + (grp * nob + ob) * g.K * L);
+            convdirect::wgrad_ovec<T, VB>(g.KW, xp + grp * g.Cg * g.plane, rows.data(), g.Cg * g.KH,
+                                          g.dw, blk, g.OH, g.OW, g.sh * g.Wp, g.sw,
+                                          part_t.data() + t * tsize + (grp * nob + ob) * g.K * L);
           }
       } else if (pw && g.use_direct)
         for (int64_t grp = 0; grp < g.G; ++grp)
           for (int64_t o0 = 0; o0 < g.Og; o0 += mr) {
             const int64_t m = std::min(mr, g.Og - o0);
-            convdirect::wgrad_block<T>(static_cast<int>(m), dyb + (grp * g.Og + o0) * ldd, ldd,
-                                       g.O * ldd, xp + grp * g.Cg * g.plane, xs, koff.data(), g.K,
-                                       static_cast<int>(nb), ldd, pw + (grp * g.Og + o0) * g.K,
-                                       g.K);
+            convdirect::wgrad_block<T, VB>(static_cast<int>(m), dyb + (grp * g.Og + o0) * ldd, ldd,
+                                           g.O * ldd, xp + grp * g.Cg * g.plane, xs, koff.data(),
+                                           g.K, static_cast<int>(nb), ldd,
+                                           pw + (grp * g.Og + o0) * g.K, g.K);
           }
     }
-  }
+  });
   if (ovec) {
     // dw[grp·Og + o][k] = Σ_threads dwt[grp][o / L][k][o % L]
     for (int64_t grp = 0; grp < g.G; ++grp)

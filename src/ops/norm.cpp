@@ -75,24 +75,27 @@ void bn_forward(const BnGeom& g, const T* x, const T* w, const T* b, T* y, bool 
     }
   } else if (training) {
     const int nt = bn_threads(g);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-    for (int64_t c = 0; c < g.C; ++c) {
-      double s = 0;
-      bn_for_channel(g, c, [&](int64_t off) {
-        s += convops::sum_of(g.S, [&](int64_t i) { return static_cast<double>(x[off + i]); });
-      });
-      const double mu = s / M;
-      double ss = 0;
-      bn_for_channel(g, c, [&](int64_t off) {
-        ss += convops::sum_of(g.S, [&](int64_t i) {
-          const double d = x[off + i] - mu;
-          return d * d;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    cpu::with_level([&] {
+#pragma omp for schedule(static)
+      for (int64_t c = 0; c < g.C; ++c) {
+        double s = 0;
+        bn_for_channel(g, c, [&](int64_t off) {
+          s += convops::sum_of(g.S, [&](int64_t i) { return static_cast<double>(x[off + i]); });
         });
-      });
-      mean[c] = mu;
-      invstd[c] = 1.0 / std::sqrt(ss / M + eps);
-      var_unbiased[c] = g.M() > 1 ? ss / (M - 1) : 0.0;
-    }
+        const double mu = s / M;
+        double ss = 0;
+        bn_for_channel(g, c, [&](int64_t off) {
+          ss += convops::sum_of(g.S, [&](int64_t i) {
+            const double d = x[off + i] - mu;
+            return d * d;
+          });
+        });
+        mean[c] = mu;
+        invstd[c] = 1.0 / std::sqrt(ss / M + eps);
+        var_unbiased[c] = g.M() > 1 ? ss / (M - 1) : 0.0;
+      }
+    });
   }
   // y = x·scale + shift per channel
   std::vector<T> scale(g.C), shift(g.C);
@@ -158,36 +161,40 @@ void bn_backward(const BnGeom& g, bool training, const T* px, const T* pw, const
           pdx[n * g.C + c] = kk[c] * pg[n * g.C + c] - (px[n * g.C + c] * bc[c] + a0[c]);
     return;
   }
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-  for (int64_t c = 0; c < g.C; ++c) {
-    const double mu = mean[c], is = invstd[c];
-    double sdy = 0, sdyx = 0;
-    bn_for_channel(g, c, [&](int64_t off) {
-      sdy += convops::sum_of(g.S, [&](int64_t i) { return static_cast<double>(pg[off + i]); });
-      sdyx += convops::sum_of(
-          g.S, [&](int64_t i) { return static_cast<double>(pg[off + i]) * (px[off + i] - mu); });
-    });
-    sdyx *= is;  // Σ dy·xhat
-    if (pdw) pdw[c] = static_cast<T>(sdyx);
-    if (pdb) pdb[c] = static_cast<T>(sdy);
-    if (!pdx) continue;
-    const double k = is * (pw ? static_cast<double>(pw[c]) : 1.0);
-    if (training) {
-      // dx = k·dy - k·mean(dy) - k·xhat·mean(dy·xhat), with xhat = (x - mu)·is
-      // in T: dx = kk·dy - (x·bc + (a - mu·bc)), one fused multiply-add chain per element
-      const double a = k * sdy * inv_m, bcoef = k * sdyx * inv_m * is;
-      const T kk = static_cast<T>(k), bc = static_cast<T>(bcoef),
-              a0 = static_cast<T>(a - mu * bcoef);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  cpu::with_level([&] {
+#pragma omp for schedule(static)
+    for (int64_t c = 0; c < g.C; ++c) {
+      const double mu = mean[c], is = invstd[c];
+      double sdy = 0, sdyx = 0;
       bn_for_channel(g, c, [&](int64_t off) {
-        for (int64_t i = 0; i < g.S; ++i) pdx[off + i] = kk * pg[off + i] - (px[off + i] * bc + a0);
+        sdy += convops::sum_of(g.S, [&](int64_t i) { return static_cast<double>(pg[off + i]); });
+        sdyx += convops::sum_of(
+            g.S, [&](int64_t i) { return static_cast<double>(pg[off + i]) * (px[off + i] - mu); });
       });
-    } else {
-      const T kk = static_cast<T>(k);
-      bn_for_channel(g, c, [&](int64_t off) {
-        for (int64_t i = 0; i < g.S; ++i) pdx[off + i] = pg[off + i] * kk;
-      });
+      sdyx *= is;  // Σ dy·xhat
+      if (pdw) pdw[c] = static_cast<T>(sdyx);
+      if (pdb) pdb[c] = static_cast<T>(sdy);
+      if (!pdx) continue;
+      const double k = is * (pw ? static_cast<double>(pw[c]) : 1.0);
+      if (training) {
+        // dx = k·dy - k·mean(dy) - k·xhat·mean(dy·xhat), with xhat = (x - mu)·is
+        // in T: dx = kk·dy - (x·bc + (a - mu·bc)), one fused multiply-add chain per element
+        const double a = k * sdy * inv_m, bcoef = k * sdyx * inv_m * is;
+        const T kk = static_cast<T>(k), bc = static_cast<T>(bcoef),
+                a0 = static_cast<T>(a - mu * bcoef);
+        bn_for_channel(g, c, [&](int64_t off) {
+          for (int64_t i = 0; i < g.S; ++i)
+            pdx[off + i] = kk * pg[off + i] - (px[off + i] * bc + a0);
+        });
+      } else {
+        const T kk = static_cast<T>(k);
+        bn_for_channel(g, c, [&](int64_t off) {
+          for (int64_t i = 0; i < g.S; ++i) pdx[off + i] = pg[off + i] * kk;
+        });
+      }
     }
-  }
+  });
 }
 
 // y = xhat·w + b, xhat = (x - mean)·invstd, M = N·S values per channel:
@@ -244,39 +251,43 @@ void row_norm_forward(const RowGeom& g, const T* x, const T* w, const T* b, T* y
                       std::vector<double>& mean, std::vector<double>& rstd) {
   const int nt = convops::team_size(g.R, 5.0 * static_cast<double>(g.R * g.L));
   const int64_t blocks = g.L / g.rep;
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-  for (int64_t r = 0; r < g.R; ++r) {
-    const T* xr = x + r * g.L;
-    T* yr = y + r * g.L;
-    const double mu = convops::sum_of(g.L, [&](int64_t j) { return static_cast<double>(xr[j]); }) /
-                      static_cast<double>(g.L);
-    const double ss = convops::sum_of(g.L, [&](int64_t j) {
-      const double d = xr[j] - mu;
-      return d * d;
-    });
-    const double rs = 1.0 / std::sqrt(ss / static_cast<double>(g.L) + eps);
-    mean[r] = mu;
-    rstd[r] = rs;
-    const T m = static_cast<T>(mu), s = static_cast<T>(rs);
-    const int64_t pbase = (r % g.groups) * blocks;
-    if (g.rep == 1) {
-      // one parameter per element (layer norm; group norm without spatial dims)
-      const T* wr = w ? w + pbase : nullptr;
-      const T* br = b ? b + pbase : nullptr;
-      for (int64_t j = 0; j < g.L; ++j) {
-        const T xh = (xr[j] - m) * s;
-        yr[j] = (wr ? xh * wr[j] : xh) + (br ? br[j] : T(0));
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  cpu::with_level([&] {
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < g.R; ++r) {
+      const T* xr = x + r * g.L;
+      T* yr = y + r * g.L;
+      const double mu =
+          convops::sum_of(g.L, [&](int64_t j) { return static_cast<double>(xr[j]); }) /
+          static_cast<double>(g.L);
+      const double ss = convops::sum_of(g.L, [&](int64_t j) {
+        const double d = xr[j] - mu;
+        return d * d;
+      });
+      const double rs = 1.0 / std::sqrt(ss / static_cast<double>(g.L) + eps);
+      mean[r] = mu;
+      rstd[r] = rs;
+      const T m = static_cast<T>(mu), s = static_cast<T>(rs);
+      const int64_t pbase = (r % g.groups) * blocks;
+      if (g.rep == 1) {
+        // one parameter per element (layer norm; group norm without spatial dims)
+        const T* wr = w ? w + pbase : nullptr;
+        const T* br = b ? b + pbase : nullptr;
+        for (int64_t j = 0; j < g.L; ++j) {
+          const T xh = (xr[j] - m) * s;
+          yr[j] = (wr ? xh * wr[j] : xh) + (br ? br[j] : T(0));
+        }
+        continue;
       }
-      continue;
+      for (int64_t cb = 0; cb < blocks; ++cb) {
+        const double scale = rs * (w ? static_cast<double>(w[pbase + cb]) : 1.0);
+        const T sc = static_cast<T>(scale);
+        const T sh = static_cast<T>((b ? static_cast<double>(b[pbase + cb]) : 0.0) - mu * scale);
+        const int64_t j0 = cb * g.rep;
+        for (int64_t i = 0; i < g.rep; ++i) yr[j0 + i] = xr[j0 + i] * sc + sh;
+      }
     }
-    for (int64_t cb = 0; cb < blocks; ++cb) {
-      const double scale = rs * (w ? static_cast<double>(w[pbase + cb]) : 1.0);
-      const T sc = static_cast<T>(scale);
-      const T sh = static_cast<T>((b ? static_cast<double>(b[pbase + cb]) : 0.0) - mu * scale);
-      const int64_t j0 = cb * g.rep;
-      for (int64_t i = 0; i < g.rep; ++i) yr[j0 + i] = xr[j0 + i] * sc + sh;
-    }
-  }
+  });
 }
 
 // One row of the row-norm backward with a parameter per element (layer norm), branch-free inner
@@ -314,7 +325,7 @@ void row_norm_backward(const RowGeom& g, const T* px, const T* pw, const T* pg,
   // per-thread partial sums of dw and db (no atomics; summed in thread order below)
   std::vector<double> part(need_p ? 2 * nt * g.P : 0, 0.0);
 #pragma omp parallel num_threads(nt) if (nt > 1)
-  {
+  cpu::with_level([&] {
     const int t = nt > 1 ? omp_get_thread_num() : 0;
     double* pdw = need_p ? part.data() + 2 * t * g.P : nullptr;
     double* pdb = need_p ? pdw + g.P : nullptr;
@@ -364,7 +375,7 @@ void row_norm_backward(const RowGeom& g, const T* px, const T* pw, const T* pg,
         for (int64_t i = 0; i < g.rep; ++i) dr[j0 + i] = k * gr[j0 + i] - (xr[j0 + i] * q + c0);
       }
     }
-  }
+  });
   if (need_p)
     for (int64_t p = 0; p < g.P; ++p) {
       double sw = 0, sb = 0;

@@ -6,6 +6,7 @@
 // Functions from headers keep the baseline target (no AVX code leaks into shared inline
 // copies); only the clones themselves carry the wider ISA, and run only on CPUs that have it.
 #pragma once
+#include <type_traits>
 #include <utility>
 
 #include "sinapsis/core/cpu.h"
@@ -49,6 +50,46 @@ inline void with_level(F&& f) {
       return;
     default:
       f();
+  }
+}
+
+// Vector width in bytes of the chosen level: 64 (AVX-512), 32 (AVX2), 16 (baseline SSE).
+inline int vector_bytes() {
+  switch (level()) {
+    case CpuLevel::AVX512:
+      return 64;
+    case CpuLevel::AVX2:
+      return 32;
+    default:
+      return 16;
+  }
+}
+
+// Like with_level, for kernels written for a vector width: f(std::integral_constant<int, VB>)
+// runs in the clone of the level whose width VB is (vector_bytes()). An OpenMP parallel region
+// is outlined into a function of its own, which the clones' target attributes do not reach: call
+// this inside the region (around an `omp for`), not around it.
+template <int VB>
+using VecBytes = std::integral_constant<int, VB>;
+template <typename F>
+[[SN_TARGET_AVX2, gnu::flatten]] void run_avx2_vb(F& f) {
+  f(VecBytes<32>{});
+}
+template <typename F>
+[[SN_TARGET_AVX512, gnu::flatten]] void run_avx512_vb(F& f) {
+  f(VecBytes<64>{});
+}
+template <typename F>
+inline void with_vector_bytes(F&& f) {
+  switch (level()) {
+    case CpuLevel::AVX512:
+      run_avx512_vb(f);
+      return;
+    case CpuLevel::AVX2:
+      run_avx2_vb(f);
+      return;
+    default:
+      f(VecBytes<16>{});
   }
 }
 
