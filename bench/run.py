@@ -174,6 +174,8 @@ def conv_row(line: dict) -> Row:
 def rows_from_ours(line: dict) -> List[Row]:
     """Our bench programs' JSON lines -> rows (cblas_sgemm lines become a 'sgemm' case)."""
     b = line.get("bench")
+    if "median_ms" not in line:  # progress lines (per-epoch losses) carry no timing
+        return []
     ms = line["median_ms"]
     if b == "matmul":
         n = int(line["n"])
