@@ -2,6 +2,8 @@
 // its gradient (copying only when the layout needs it), and the parallel element loop. The
 // update formulas themselves are in each optimizer's .cpp.
 #pragma once
+#include <xmmintrin.h>
+
 #include "backend/cpu/loops.h"
 #include "core/dispatch.h"
 #include "core/tensor_internal.h"
@@ -43,9 +45,29 @@ T* ptr(const Tensor& t) {
 // f(i) for every element index, in contiguous blocks across threads. The indices are
 // independent (f touches element i of each buffer only), so the loop is vectorised even though
 // the compiler cannot prove the parameter, gradient and state buffers do not overlap.
+//
+// Optimizer state decays geometrically where gradients are zero (Adam's first moment by β1 each
+// step), so it crosses the subnormal range, where x86 arithmetic takes a microcode assist per
+// operation: the autoencoder recipe's steps (Fashion-MNIST's always-zero border pixels) went
+// from 4.4 ms in the first epoch to 11 ms in the third, half of it in Adam. The update runs with
+// subnormals flushed to zero (MXCSR FTZ + DAZ on the running thread, restored after): state
+// values below 1.2e-38 (float) become 0 instead of decaying through the subnormals to 0.
+class FlushSubnormals {
+ public:
+  FlushSubnormals() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | kFtz | kDaz); }
+  ~FlushSubnormals() { _mm_setcsr(saved_); }
+  FlushSubnormals(const FlushSubnormals&) = delete;
+  FlushSubnormals& operator=(const FlushSubnormals&) = delete;
+
+ private:
+  static constexpr unsigned kFtz = 0x8000, kDaz = 0x0040;
+  unsigned saved_;
+};
+
 template <typename F>
 void for_each_element(int64_t n, F&& f) {
   cpu::parallel_for(n, kUpdateGrain, [&](int64_t b, int64_t e) {
+    const FlushSubnormals flush;
 #pragma omp simd
     for (int64_t i = b; i < e; ++i) f(i);
   });
