@@ -16,6 +16,7 @@
 #include "sinapsis/autograd/node.h"
 #include "sinapsis/nn/autoencoder.h"
 #include "sinapsis/nn/conv.h"
+#include "sinapsis/nn/graph.h"
 #include "sinapsis/nn/nn.h"
 #include "sinapsis/nn/transformer.h"
 #include "sinapsis/ops/ops.h"
@@ -335,6 +336,14 @@ const std::map<std::string, LayerType>& layer_table() {
           return std::make_shared<Upsample>(o);
         }}},
       {"Identity", plain<Identity>()},
+      // a general graph of ONNX-semantics nodes (nn::Graph, graph.h): what `sinapsis import`
+      // makes of an ONNX model that is not a chain of the layers here
+      {"Graph",
+       {{"inputs", "outputs", "tensors", "constants", "nodes"},
+        [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {
+          for (const char* k : {"inputs", "outputs", "tensors", "constants", "nodes"}) declared(k);
+          return std::make_shared<Graph>(l.dump());
+        }}},
       {"Dropout",
        {{"p"},
         [](json& l, const Shape&, Ctx&) -> std::shared_ptr<Module> {

@@ -21,5 +21,9 @@ void export_model(nn::Module&, const Tensor&, const std::string&, const ExportOp
   missing("onnx export");
 }
 void check_model_bytes(const std::string&) { missing("onnx check"); }
+ImportedModel import_model(const std::string&, const ImportOptions&) { missing("onnx import"); }
+ImportedModel import_model_bytes(const std::string&, const ImportOptions&, const std::string&) {
+  missing("onnx import");
+}
 
 }  // namespace sn::onnx

@@ -199,6 +199,8 @@ TEST(SpecGuard, EveryLayerTypeBuildsFromAMinimalSpec) {
       {"Sequential", R"([4], "layers": [{"type": "Sequential", "layers": [{"type": "ReLU"}]}])"},
       {"Residual", R"([4], "layers": [{"type": "Residual", "body": [{"type": "Tanh"}]}])"},
       {"Parallel", R"([4], "layers": [{"type": "Parallel", "branches": [[{"type": "ReLU"}]]}])"},
+      {"Graph",
+       R"([4], "layers": [{"type": "Graph", "inputs": ["x"], "outputs": ["y"], "nodes": [{"op": "Relu", "inputs": ["x"], "outputs": ["y"]}]}])"},
   };
   for (const auto& type : nn::spec_layer_types()) {
     SCOPED_TRACE(type);

@@ -1,13 +1,18 @@
-// `sinapsis import`: PyTorch weights in. Reads the safetensors file that
-// shared/reference/char_lm.py --save writes (its state_dict under PyTorch's names, the vocabulary
-// and the recipe in the metadata) and makes a run folder from it, so that `eval`, `generate` and
-// `info` work on a model trained by PyTorch exactly as on one trained here. It does not train
-// and does not convert other architectures: the file must name a recipe sinapsis has a preset for.
+// `sinapsis import`: models from elsewhere in. An ONNX file (model.onnx, sinapsis/onnx/onnx.h)
+// becomes a run folder whose checkpoint holds the imported spec model, so `eval` and `predict`
+// work on it. A safetensors file written by shared/reference/char_lm.py --save (its state_dict
+// under PyTorch's names, the vocabulary and the recipe in the metadata) becomes a text run, so
+// `eval`, `generate` and `info` work on a model trained by PyTorch exactly as on one trained
+// here; that path does not convert other architectures: the file must name a recipe sinapsis
+// has a preset for.
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 
 #include "cli.h"
 #include "core/json_read.h"
+#include "sinapsis/onnx/onnx.h"
 
 namespace sn::cli {
 
@@ -17,8 +22,117 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 struct ImportArgs {
-  std::string file, out, data;
+  std::string file, out, data, target;
+  bool overwrite = false;
 };
+
+bool is_onnx_file(const std::string& f) {
+  return f.size() > 5 && f.compare(f.size() - 5, 5, ".onnx") == 0;
+}
+
+std::string meta_of(const onnx::ImportedModel& m, const std::string& key) {
+  for (const auto& [k, v] : m.metadata)
+    if (k == key) return v;
+  return "";
+}
+
+// model.onnx -> a run folder: best.safetensors (the spec model, its weights, and the classes and
+// normalisation eval and predict read), model.json and run.json.
+void run_onnx_import(const ImportArgs& a) {
+  SN_CHECK(onnx::available(), ValueError,
+           "import: this build of sinapsis has no ONNX support; hint: install libonnx-dev and "
+           "libprotobuf-dev (scripts/install-deps.sh does) and rebuild");
+  const onnx::ImportedModel m = onnx::import_model(a.file);
+  const nn::BuiltModel& b = m.built;
+  const bool created = claim_run_dir(a.out, a.overwrite, {{"ONNX model", a.file}});
+  RunPaths run(a.out);
+  fs::create_directories(run.dir);
+  RunCleanup cleanup(run.dir, created);
+
+  const int64_t outs = b.output_shape.numel();
+  // classes: the file's (sinapsis export writes them), else indices; one output: regression
+  std::vector<std::string> classes;
+  if (const std::string c = meta_of(m, "classes"); !c.empty()) {
+    const json j = json::parse(c, nullptr, false);
+    if (j.is_array() && static_cast<int64_t>(j.size()) == outs &&
+        std::all_of(j.begin(), j.end(), [](const json& e) { return e.is_string(); }))
+      classes = j.get<std::vector<std::string>>();
+  }
+  const bool stored_classes = !classes.empty() || outs == 1;
+  if (classes.empty() && outs > 1)
+    for (int64_t k = 0; k < outs; ++k) classes.push_back(std::to_string(k));
+  std::vector<std::string> features;
+  if (const std::string f = meta_of(m, "features"); !f.empty()) {
+    const json j = json::parse(f, nullptr, false);
+    if (j.is_array() && static_cast<int64_t>(j.size()) == b.input_shape.numel() &&
+        std::all_of(j.begin(), j.end(), [](const json& e) { return e.is_string(); }))
+      features = j.get<std::vector<std::string>>();
+  }
+  // normalisation: a graph written by `sinapsis export` scales and normalises pixels 0-255
+  // itself, and eval feeds pixels in [0, 1]: dividing by std 1/255 gives it its 0-255 back
+  const std::string input = meta_of(m, "input");
+  std::vector<double> mean{0.0}, stdv{1.0};
+  std::string norm;
+  if (input.rfind("image pixels as float32 values 0-255", 0) == 0) {
+    stdv = {1.0 / 255.0};
+    norm = "normalisation: inside the graph (it takes pixels 0-255; eval and predict feed them so)";
+  } else if (input.rfind("CSV feature columns", 0) == 0) {
+    norm = "normalisation: inside the graph (it takes the feature columns as read)";
+  }
+  // a model of feature vectors is normalised per column when eval reads a CSV: one (0, 1) each
+  if (b.input_shape.size() == 1 && stdv.size() == 1 && stdv[0] == 1.0) {
+    mean.assign(static_cast<size_t>(b.input_shape[0]), 0.0);
+    stdv.assign(static_cast<size_t>(b.input_shape[0]), 1.0);
+  }
+  DataSpec ds;
+  ds.data = a.data;
+  ds.target = a.target;
+  const json norm_json = {{"mean", mean}, {"std", stdv}};
+  train::save_checkpoint(run.best, *b.module,
+                         {.save_rng = false,
+                          .model_spec = b.spec,
+                          .extra = {{"normalisation", norm_json.dump()},
+                                    {"data", ds.to_json().dump()},
+                                    {"classes", json(classes).dump()},
+                                    {"features", json(features).dump()}}});
+  write_text_atomic(run.spec, b.spec + "\n");
+  const json runj = {{"imported_from", fs::absolute(a.file).string()},
+                     {"format", "onnx"},
+                     {"producer", m.producer},
+                     {"opset", m.opset},
+                     {"graph", m.graph},
+                     {"input_shape", b.input_shape.vec()},
+                     {"notes", m.notes}};
+  write_text_atomic(run.run_json, runj.dump(2) + "\n");
+  cleanup.dismiss();
+
+  std::ostringstream shape;
+  shape << "[N";
+  for (int64_t d : b.input_shape) shape << ", " << d;
+  shape << "]";
+  std::cout << "imported " << a.file << " ("
+            << (m.producer.empty() ? "unknown producer" : m.producer) << ", opset " << m.opset
+            << "): "
+            << (m.graph ? "one Graph layer (its nodes run with ONNX's semantics)"
+                        : "a chain of spec layers")
+            << ", input " << shape.str() << (m.input_dtype == kInt64 ? " int64" : " float32")
+            << ", " << outs << " output" << (outs == 1 ? "" : "s") << ", "
+            << b.module->num_parameters() << " parameters\n";
+  for (const auto& n : m.notes) std::cout << "note:   " << n << "\n";
+  if (!stored_classes && norm.empty())
+    std::cout << "note:   the file stores no classes and no normalisation: eval and predict "
+                 "report class indices 0.."
+              << outs - 1 << " and feed inputs unnormalised\n";
+  else if (!stored_classes)
+    std::cout << "note:   the file stores no classes: eval and predict report class indices 0.."
+              << outs - 1 << "\n";
+  else if (norm.empty())
+    std::cout << "note:   the file stores no normalisation: inputs are fed unnormalised\n";
+  if (!norm.empty()) std::cout << norm << "\n";
+  std::cout << "wrote " << run.best << "\n"
+            << "next:   sinapsis eval " << run.dir << (a.data.empty() ? " --data DATA" : "")
+            << "\n";
+}
 
 std::string meta_at(const io::Metadata& m, const std::string& key, const std::string& file) {
   auto it = m.find(key);
@@ -115,12 +229,26 @@ void run_import(const ImportArgs& a) {
 
 void add_import(CLI::App& app) {
   auto* cmd = app.add_subcommand(
-      "import", "Make a run folder from a PyTorch language model (char_lm.py --save)");
+      "import",
+      "Make a run folder from an ONNX model or a PyTorch language model (char_lm.py --save)");
   auto a = std::make_shared<ImportArgs>();
-  cmd->add_option("file", a->file, "safetensors file written by char_lm.py --save")->required();
+  cmd->add_option("file", a->file, "model.onnx, or a safetensors file written by char_lm.py --save")
+      ->required();
   cmd->add_option("--out", a->out, "run folder to create")->required();
-  cmd->add_option("--data", a->data, "the text it was trained on, text:PATH (for eval)");
+  cmd->add_option("--data", a->data,
+                  "the data eval reads by default: fashion-mnist|mnist|file.csv for an ONNX "
+                  "model, text:PATH for a language model");
+  cmd->add_option("--target", a->target, "ONNX with a CSV --data: the label column");
+  cmd->add_flag("--overwrite", a->overwrite,
+                "ONNX: replace the files of an earlier run in --out (default: refuse)");
   cmd->callback([a] {
+    if (is_onnx_file(a->file)) {
+      run_onnx_import(*a);
+      return;
+    }
+    SN_CHECK(!a->overwrite && a->target.empty(), ValueError,
+             a->overwrite ? "--overwrite" : "--target", ": only for an ONNX model (", a->file,
+             " is a char_lm.py checkpoint)");
     SN_CHECK(a->data.empty() || a->data.rfind("text:", 0) == 0, ValueError,
              "--data: import takes text:PATH (got '", a->data.substr(0, 60), "')");
     run_import(*a);

@@ -1,6 +1,7 @@
-// ONNX export (namespace sn::onnx): a module as an ONNX model file that ONNX Runtime and the other
-// consumers of the format run. Built with Debian's libonnx (its protobuf definitions and its
-// checker); sn::onnx::available() is false in a build without it, and export_model then throws.
+// ONNX export and import (namespace sn::onnx): a module as an ONNX model file that ONNX Runtime and
+// the other consumers of the format run, and an ONNX file (PyTorch's export, ours) as a model.
+// Built with Debian's libonnx (its protobuf definitions and its checker); sn::onnx::available() is
+// false in a build without it, and export_model then throws.
 //
 // The graph is traced from the module tree, not from a run: every layer becomes ONNX nodes with
 // its weights as initializers, and the example input gives the shapes. Layers ONNX cannot
@@ -13,6 +14,7 @@
 
 #include "sinapsis/core/tensor.h"
 #include "sinapsis/nn/module.h"
+#include "sinapsis/nn/spec.h"
 
 namespace sn::onnx {
 
@@ -44,5 +46,35 @@ void export_model(nn::Module& model, const Tensor& example, const std::string& p
 // Runs ONNX's checker (full, with strict shape inference) on a model file's bytes; throws
 // ValueError with the checker's message. For tests and for `sinapsis export --check`.
 void check_model_bytes(const std::string& bytes);
+
+// ---- import: an ONNX model file as a sinapsis model ----
+// A graph that is a chain of spec layers (Gemm/MatMul+Add, Conv, pooling, BatchNormalization,
+// LayerNormalization, the activations, Flatten, Reshape, Dropout/Identity) becomes the ordinary
+// spec model of those layers; any other graph becomes one `Graph` layer (sinapsis/nn/graph.h)
+// that runs the nodes with ONNX's semantics. Either way the result is a spec model with its
+// weights, so it saves as a checkpoint and `eval`/`predict` work on it. Shape subgraphs
+// (Shape, Gather, Slice, Concat, Unsqueeze, ...) that do not depend on a dynamic dimension are
+// folded into constants, and the x·0.5·(1 + erf(x/√2)) pattern becomes one GELU.
+// The file is untrusted: a truncated or corrupt protobuf, tensors whose data do not fit their
+// dims, external data outside the model's folder, cycles, missing inputs and sizes beyond what
+// fits in memory are ValueError/IOError naming what is wrong, never a crash. An op it does not
+// know is an error naming the node, the op and its inputs' shapes.
+struct ImportOptions {
+  bool chain = true;  // false: always one Graph layer, even for a chain of layers
+};
+struct ImportedModel {
+  nn::BuiltModel built;  // module (weights loaded, eval mode), spec, input and output shapes
+  bool graph = false;    // true: one Graph layer; false: a chain of spec layers
+  std::string input_name, output_name;
+  DType input_dtype = kFloat32;
+  std::vector<std::pair<std::string, std::string>> metadata;  // the file's metadata_props
+  std::string producer;                                       // "pytorch 1.13.1"
+  int64_t opset = 0;
+  std::vector<std::string> notes;  // what import changed or dropped, one line each
+};
+ImportedModel import_model(const std::string& path, const ImportOptions& options = {});
+// From the file's bytes; external data is read relative to `base_dir` (empty: refused).
+ImportedModel import_model_bytes(const std::string& bytes, const ImportOptions& options = {},
+                                 const std::string& base_dir = "");
 
 }  // namespace sn::onnx
