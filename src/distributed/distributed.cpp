@@ -216,6 +216,33 @@ void broadcast(const Tensor& t, int root) {
 #endif
 }
 
+namespace {
+// y = Σ_processes x on every process  =>  dE/dx_p = Σ_q dE/dy_q: the gradient all-reduced.
+class AllReduceSumBackward : public Node {
+ public:
+  std::string name() const override { return "AllReduceSumBackward"; }
+  std::vector<Tensor> apply(std::vector<Tensor>& grads) override {
+    // every process takes part, whether or not its gradient is defined (zeros then)
+    Tensor g = grads[0].defined() ? grads[0].detach().contiguous().clone()
+                                  : zeros(outputs[0].shape, {.dtype = outputs[0].dtype});
+    all_reduce(g);
+    return {g};
+  }
+};
+}  // namespace
+
+Tensor all_reduce_sum(const Tensor& t) {
+  Tensor out;
+  {
+    NoGradGuard ng;
+    out = t.detach().contiguous().clone();
+  }
+  all_reduce(out);
+  if (autograd::any_requires_grad({&t}))
+    autograd::connect(std::make_shared<AllReduceSumBackward>(), {&t}, {&out});
+  return out;
+}
+
 Tensor all_gather(const Tensor& t) {
   check_tensor(t, "all_gather");
   init();

@@ -276,10 +276,44 @@ Tensor BatchNorm::forward(const Tensor& x) {
     NoGradGuard ng;
     num_batches_.add_(1.0);
   }
+  if (reducer_ && use_batch) return synchronized_forward(x);
   // running_* are undefined without track_running_stats: batch statistics in both modes
   return batch_norm(x, running_mean_, running_var_, weight_, bias_,
                     {.training = use_batch, .momentum = opts_.momentum, .eps = opts_.eps});
 }
+// Training with statistics over every process, composed from differentiable ops so that
+// backward follows through the reducer (whose backward sums the gradients across processes):
+//   M = Σ_processes N·S,  mean = Σ x / M,  var = Σ (x - mean)² / M  (two reductions: no
+//   cancellation in float32),  y = (x - mean)·rsqrt(var + eps)·w + b.
+Tensor BatchNorm::synchronized_forward(const Tensor& x) {
+  std::vector<int64_t> dims{0};
+  for (int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);
+  std::vector<int64_t> bdims(static_cast<size_t>(x.dim()), 1);
+  bdims[1] = c_;
+  const Shape bshape(bdims);
+  const double local = static_cast<double>(x.numel() / c_);
+  // [2, C]: the sums and the element counts (constants) of this process
+  Tensor first = reducer_(stack({sum(x, dims), full(Shape{c_}, local, {.dtype = x.dtype()})}));
+  SN_CHECK(first.shape() == (Shape{2, c_}), ShapeError, label(),
+           ": the statistics reducer must keep the shape [2, ", c_, "], got ", first.shape());
+  const Tensor count = first.select(0, 1).detach();
+  const Tensor mean = first.select(0, 0) / count;
+  const Tensor centered = x - mean.reshape(bshape);
+  const Tensor var =
+      reducer_(sum(centered * centered, dims).reshape(Shape{1, c_})).select(0, 0) / count;
+  Tensor y = centered * rsqrt(var + opts_.eps).reshape(bshape);
+  if (weight_.defined()) y = y * weight_.reshape(bshape) + bias_.reshape(bshape);
+  if (opts_.track_running_stats) {
+    NoGradGuard ng;
+    const double m = count.select(0, 0).item();
+    const double mom = opts_.momentum;
+    running_mean_.mul_(1 - mom).add_(mean.detach().to(running_mean_.dtype()) * mom);
+    const double unbias = m > 1 ? m / (m - 1) : 1.0;
+    running_var_.mul_(1 - mom).add_(var.detach().to(running_var_.dtype()) * (mom * unbias));
+  }
+  return y;
+}
+
 std::string BatchNorm::extra_repr() const {
   std::ostringstream os;
   os << c_ << ", eps=" << opts_.eps << ", momentum=" << opts_.momentum

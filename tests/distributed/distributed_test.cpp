@@ -6,10 +6,12 @@
 #include "sinapsis/autograd/hooks.h"
 #include "sinapsis/distributed/ddp.h"
 #include "sinapsis/distributed/sampler.h"
+#include "sinapsis/distributed/sync_batchnorm.h"
 #include "sinapsis/sinapsis.h"
 
 namespace dist = sn::distributed;
 using sn::Tensor;
+namespace nn = sn::nn;
 
 TEST(Distributed, WorldOfOne) {
   if (dist::backend() == "mpi" && dist::world_size() > 1) GTEST_SKIP() << "started by mpirun";
@@ -118,4 +120,68 @@ TEST(AutogradHooks, GradReadyHookSeesTheFinalGradientOncePerBackward) {
   Tensor not_leaf = w * 2.0;
   EXPECT_THROW(sn::autograd::add_grad_ready_hook(not_leaf, [](const Tensor&) {}),
                sn::AutogradError);
+}
+
+TEST(SyncBatchNorm, InAWorldOfOneEqualsBatchNorm) {
+  // the composite, synchronised path against the fused kernel: outputs, gradients and running
+  // statistics, for BatchNorm2d and BatchNorm1d ([N, C] and [N, C, L])
+  struct Case {
+    std::shared_ptr<nn::BatchNorm> a, b;
+    sn::Shape shape;
+  };
+  std::vector<Case> cases = {
+      {std::make_shared<nn::BatchNorm2d>(3), std::make_shared<nn::BatchNorm2d>(3), {4, 3, 5, 2}},
+      {std::make_shared<nn::BatchNorm1d>(5), std::make_shared<nn::BatchNorm1d>(5), {6, 5}},
+      {std::make_shared<nn::BatchNorm1d>(2), std::make_shared<nn::BatchNorm1d>(2), {3, 2, 7}}};
+  for (auto& c : cases) {
+    c.a->to(sn::kFloat64);
+    c.b->to(sn::kFloat64);
+    sn::manual_seed(3);
+    for (auto& [name, t] : c.a->named_parameters()) {
+      sn::NoGradGuard ng;
+      t.copy_(sn::randn(t.shape(), {.dtype = sn::kFloat64}));
+    }
+    c.b->load_state_dict(c.a->state_dict());
+    EXPECT_EQ(sn::distributed::convert_sync_batchnorm(*c.b), 1);
+    EXPECT_TRUE(c.b->synchronized());
+    Tensor x = sn::randn(c.shape, {.dtype = sn::kFloat64}) * 3.0 + 1.0;
+    Tensor xa = x.detach().requires_grad_(), xb = x.detach().requires_grad_();
+    Tensor w = sn::randn(c.shape, {.dtype = sn::kFloat64});
+    for (int step = 0; step < 2; ++step) {
+      Tensor ya = (*c.a)(xa), yb = (*c.b)(xb);
+      EXPECT_LT(sn::max(sn::abs(ya - yb)).item(), 1e-12);
+      sn::sum(ya * w).backward();
+      sn::sum(yb * w).backward();
+    }
+    EXPECT_LT(sn::max(sn::abs(xa.grad() - xb.grad())).item(), 1e-12);
+    auto pa = c.a->named_parameters(), pb = c.b->named_parameters();
+    for (size_t i = 0; i < pa.size(); ++i)
+      EXPECT_LT(sn::max(sn::abs(pa[i].second.grad() - pb[i].second.grad())).item(), 1e-12)
+          << pa[i].first;
+    EXPECT_LT(sn::max(sn::abs(c.a->running_mean() - c.b->running_mean())).item(), 1e-12);
+    EXPECT_LT(sn::max(sn::abs(c.a->running_var() - c.b->running_var())).item(), 1e-12);
+    // eval uses the running statistics either way
+    c.a->eval();
+    c.b->eval();
+    EXPECT_LT(sn::max(sn::abs((*c.a)(x) - (*c.b)(x))).item(), 1e-12);
+  }
+}
+
+TEST(SyncBatchNorm, GradcheckOfTheSynchronisedPath) {
+  auto bn = std::make_shared<nn::BatchNorm2d>(2);
+  bn->to(sn::kFloat64);
+  sn::distributed::convert_sync_batchnorm(*bn);
+  sn::manual_seed(4);
+  Tensor x = sn::randn({3, 2, 2, 2}, {.dtype = sn::kFloat64}).requires_grad_();
+  auto r =
+      sn::autograd::gradcheck([&](const std::vector<Tensor>& in) { return (*bn)(in[0]); }, {x});
+  EXPECT_TRUE(r.ok) << r.message;
+}
+
+TEST(SyncBatchNorm, AllReduceSumIsDifferentiableInAWorldOfOne) {
+  Tensor t = sn::randn({2, 3}, {.dtype = sn::kFloat64}).requires_grad_();
+  Tensor s = sn::distributed::all_reduce_sum(t);
+  EXPECT_FALSE(s.is_same(t));
+  sn::sum(s * 2.0).backward();
+  EXPECT_EQ(sn::max(sn::abs(t.grad() - 2.0)).item(), 0.0);
 }

@@ -10,6 +10,7 @@
 #include "distributed_cli.h"
 #include "sinapsis/distributed/ddp.h"
 #include "sinapsis/distributed/sampler.h"
+#include "sinapsis/distributed/sync_batchnorm.h"
 
 namespace sn::cli {
 
@@ -26,7 +27,8 @@ struct TrainArgs {
   uint64_t seed = 0;
   int threads = 0;
   bool overwrite = false;
-  TextOptions text;  // text runs only, but for --clip-grad (both kinds)
+  bool sync_batchnorm = false;  // under mpirun: BatchNorm statistics over all ranks
+  TextOptions text;             // text runs only, but for --clip-grad (both kinds)
   ScheduleOptions schedule_options;
   AutoencoderOptions autoencoder;  // autoencoder runs only (unsup_train.cpp)
   double label_smoothing = 0;
@@ -46,6 +48,7 @@ struct TrainArgs {
             {"momentum", momentum},
             {"weight_decay", weight_decay},
             {"val_split", val_split},
+            {"sync_batchnorm", sync_batchnorm},
             {"seed", seed}};
   }
   static TrainArgs from_json(const json& j) {
@@ -66,6 +69,7 @@ struct TrainArgs {
     a.weight_decay = j.value("weight_decay", 0.0);
     a.val_split = j.value("val_split", 0.1);
     a.seed = j.value("seed", uint64_t{0});
+    a.sync_batchnorm = j.value("sync_batchnorm", false);
     return a;
   }
 };
@@ -296,6 +300,14 @@ void run_training(const TrainArgs& a, const std::string& chosen_dir, bool resume
   callbacks.push_back(on_ctrl_c);
 
   install_interrupt_handler();
+  if (a.sync_batchnorm) {
+    const int n = distributed::convert_sync_batchnorm(model);
+    SN_CHECK(n > 0, ValueError, "--sync-batchnorm: the model has no BatchNorm layer");
+    if (main_rank)
+      std::cout << "sync batchnorm: " << n << " layer" << (n == 1 ? "" : "s")
+                << (distributed::is_distributed() ? ", statistics over all ranks\n"
+                                                  : " (one process: the local statistics)\n");
+  }
   // every rank's gradients averaged in backward; the ranks' models checked and made equal first
   distributed::DistributedDataParallel ddp(model);
   train::History h;
@@ -543,6 +555,9 @@ void add_train(CLI::App& app) {
                   "run folder (default: runs/<data>-<model>, or -2, -3, ... when that exists)");
   cmd->add_flag("--overwrite", a->overwrite,
                 "replace the run in an existing --out folder (its checkpoints, history, ...)");
+  cmd->add_flag("--sync-batchnorm", a->sync_batchnorm,
+                "under mpirun: BatchNorm layers normalise with the statistics of the whole batch "
+                "across ranks (SyncBatchNorm), not each rank's share");
   add_text_options(cmd, a->text);
   add_schedule_options(cmd, a->schedule_options);
   add_autoencoder_options(cmd, a->autoencoder);
@@ -550,6 +565,7 @@ void add_train(CLI::App& app) {
     resolve_data_name(a->data);
     if (is_autoencoder_run(a->preset, !a->model_file.empty(), a->autoencoder)) {
       refuse_distributed("autoencoder runs");
+      refuse_given(*cmd, {"--sync-batchnorm"}, "by autoencoder runs (one process)");
       train_autoencoder(a->to_json(), a->autoencoder, *cmd, a->threads, a->overwrite,
                         default_out(*a));
       return;
@@ -586,6 +602,8 @@ void add_train(CLI::App& app) {
                    "with --data fashion-mnist (it has its own test set of 10000 images)");
     if (!text && a->optimizer != "sgd")
       refuse_given(*cmd, {"--momentum"}, "with --optimizer " + a->optimizer + " (sgd only)");
+    if (text || nn::is_gan_preset(a->preset))
+      refuse_given(*cmd, {"--sync-batchnorm"}, text ? "by text runs" : "by GAN runs (one process)");
     if (text) {
       refuse_distributed("text runs (--data " + data + ")");
       run_text_training(text_args(*a, *cmd), default_out(*a), false);

@@ -44,6 +44,12 @@ void broadcast(const Tensor& t, int root = 0);
 // The tensors of every rank stacked along a new first dimension: [world_size, ...t.shape()].
 Tensor all_gather(const Tensor& t);
 void barrier();
+
+// A differentiable sum over the processes: returns a new tensor holding Σ_processes t on every
+// process (t is not changed), and records a node whose backward sums the incoming gradients
+// over the processes the same way (each process's input reaches every process's output).
+// Collective in forward and in backward: every process runs both. SyncBatchNorm builds on it.
+Tensor all_reduce_sum(const Tensor& t);
 // Strings and numbers, for setup (run folders, seeds, model signatures).
 void broadcast(std::string& s, int root = 0);
 std::vector<std::string> all_gather(const std::string& s);

@@ -4,6 +4,7 @@
 // file adds parameters, running statistics, train/eval behaviour and errors that name the layer.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "sinapsis/nn/container.h"
@@ -180,12 +181,23 @@ class BatchNorm : public Module {
   const Tensor& bias() const { return bias_; }
   const BatchNormLayerOptions& options() const { return opts_; }
 
+  // Statistics over several processes (SyncBatchNorm; sn::distributed::convert_sync_batchnorm
+  // sets it): a differentiable function that sums a [k, C] tensor of per-channel sums over the
+  // processes. When set, training normalises with the mean and variance of the whole batch
+  // across processes (the running statistics follow them, the same on every process); eval and
+  // a null reducer are as before.
+  using StatsReducer = std::function<Tensor(const Tensor&)>;
+  void set_stats_reducer(StatsReducer reducer) { reducer_ = std::move(reducer); }
+  bool synchronized() const { return static_cast<bool>(reducer_); }
+
  protected:
   BatchNorm(int64_t num_features, BatchNormLayerOptions opts, int min_dim, int max_dim);
+  Tensor synchronized_forward(const Tensor& x);
   int64_t c_;
   BatchNormLayerOptions opts_;
   int min_dim_, max_dim_;
   Tensor weight_, bias_, running_mean_, running_var_, num_batches_;
+  StatsReducer reducer_;
 };
 class BatchNorm1d : public BatchNorm {  // [N, C] or [N, C, L]
  public:

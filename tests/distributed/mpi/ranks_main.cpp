@@ -8,6 +8,7 @@
 
 #include "sinapsis/distributed/ddp.h"
 #include "sinapsis/distributed/sampler.h"
+#include "sinapsis/distributed/sync_batchnorm.h"
 #include "sinapsis/sinapsis.h"
 
 namespace dist = sn::distributed;
@@ -223,6 +224,62 @@ TEST(Equivalence, NoSyncAccumulates) {
   auto q = ref.named_parameters();
   for (size_t i = 0; i < p.size(); ++i)
     EXPECT_LT(max_abs_diff(p[i].second.grad(), q[i].second.grad()), 1e-13) << p[i].first;
+}
+
+TEST(Equivalence, SyncBatchNormFloat64) {
+  // BatchNorm2d and BatchNorm1d with statistics over both ranks: the same parameters and running
+  // statistics as one process with the whole batch; plain BatchNorm (per-rank statistics) differs
+  sn::manual_seed(9);
+  Tensor x = sn::randn({16, 2, 6, 6}, {.dtype = sn::kFloat64});
+  Tensor y = sn::randint(0, 3, {16});
+  auto ds = std::make_shared<sn::data::TensorDataset>(x, y);
+  auto make = [] {
+    auto m = nn::Sequential({nn::Conv2d(2, 4, 3), nn::BatchNorm2d(4), nn::ReLU(), nn::Flatten(),
+                             nn::Linear(64, 8), nn::BatchNorm1d(8), nn::Tanh(), nn::Linear(8, 3)});
+    m.to(sn::kFloat64);
+    return m;
+  };
+  const int64_t B = 8;
+  sn::manual_seed(10);
+  auto ref = make();
+  {
+    sn::optim::SGD opt(ref.parameters(), {.lr = 0.1, .momentum = 0.9});
+    sn::data::DataLoader loader(ds, {.batch_size = B, .shuffle = true, .seed = 11});
+    train_loop(ref, opt, loader, 2, true);
+  }
+  for (bool sync : {true, false}) {
+    sn::manual_seed(10);
+    auto model = make();
+    if (sync) {
+      EXPECT_EQ(dist::convert_sync_batchnorm(model), 2);
+    }
+    dist::DistributedDataParallel ddp(model);
+    sn::optim::SGD opt(model.parameters(), {.lr = 0.1, .momentum = 0.9});
+    sn::data::DataLoader loader(
+        ds,
+        dist::shard_options({.batch_size = dist::per_rank_batch(B), .shuffle = true, .seed = 11}));
+    train_loop(model, opt, loader, 2, true);
+    double worst = 0;
+    auto p = model.named_parameters();
+    auto q = ref.named_parameters();
+    for (size_t i = 0; i < p.size(); ++i)
+      worst = std::max(worst, max_abs_diff(p[i].second, q[i].second));
+    auto pb = model.named_buffers();
+    auto qb = ref.named_buffers();
+    ASSERT_EQ(pb.size(), qb.size());
+    for (size_t i = 0; i < pb.size(); ++i) {
+      const double d = max_abs_diff(pb[i].second, qb[i].second);
+      if (sync) {
+        EXPECT_LT(d, 1e-12) << pb[i].first;
+      }
+      worst = std::max(worst, d);
+    }
+    if (sync) {
+      EXPECT_LT(worst, 1e-12);
+    } else {
+      EXPECT_GT(worst, 1e-6) << "per-rank statistics should give other weights";
+    }
+  }
 }
 
 TEST(Mismatch, DifferentModelsAreRefusedOnEveryRank) {
