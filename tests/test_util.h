@@ -1,10 +1,13 @@
-// Helpers every test folder shares: the message of the error a call throws (error_of) and a
-// fixture that gives each test a fresh temporary folder (TempDirTest). Folder-specific helpers
-// (running the CLI, building conv inputs) stay in their folder's header.
+// Helpers every test folder shares: the message of the error a call throws (error_of), a shell
+// command's exit status and output (sh) and a fixture that gives each test a fresh temporary
+// folder (TempDirTest). Folder-specific helpers (running the CLI, building conv inputs) stay in
+// their folder's header.
 #pragma once
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <exception>
 #include <filesystem>
 #include <fstream>
@@ -27,6 +30,23 @@ std::string error_of(F&& f) {
     return std::string("wrong exception type: ") + e.what();
   }
   return "(no error)";
+}
+
+// What a shell command printed (stdout and stderr together) and its exit status (-1 when it did
+// not exit normally, e.g. killed by a signal).
+struct ShellResult {
+  int code = -1;
+  std::string out{};
+};
+inline ShellResult sh(const std::string& command) {
+  FILE* p = popen(("( " + command + " ) 2>&1").c_str(), "r");
+  if (!p) return {-1, "popen failed"};
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int st = pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
 }
 
 // A fixture with a fresh folder per test, <tmp>/sinapsis_<suite>_<test>_<pid>, created before the

@@ -88,6 +88,8 @@ class ConvTranspose2d : public Module {
   const Tensor& bias() const { return bias_; }
   int64_t in_channels() const { return in_; }
   int64_t out_channels() const { return out_; }
+  const std::vector<int64_t>& kernel_size() const { return kernel_; }
+  const ConvTransposeLayerOptions& options() const { return opts_; }
 
  private:
   int64_t in_, out_;
@@ -104,6 +106,7 @@ class Upsample : public Module {
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "Upsample"; }
   std::string extra_repr() const override;
+  const UpsampleOptions& options() const { return opts_; }
 
  private:
   UpsampleOptions opts_;
@@ -218,6 +221,10 @@ class GroupNorm : public Module {
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "GroupNorm"; }
   std::string extra_repr() const override;
+  int64_t num_groups() const { return groups_; }
+  double eps() const { return eps_; }
+  const Tensor& weight() const { return weight_; }  // undefined without affine
+  const Tensor& bias() const { return bias_; }
 
  private:
   int64_t groups_, c_;

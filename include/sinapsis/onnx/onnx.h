@@ -6,6 +6,15 @@
 // The graph is traced from the module tree, not from a run: every layer becomes ONNX nodes with
 // its weights as initializers, and the example input gives the shapes. Layers ONNX cannot
 // express at the chosen opset are an error naming the layer and its path in the model.
+//
+// Inputs and outputs: a float example gives `input` -> `logits` (and `probabilities`); an int64
+// example (token ids [N, T]) gives `tokens` -> `logits` [N, T, V] with T dynamic (positions and
+// the causal mask are computed from it; a GPT takes T <= block_size). A recurrent layer adds its
+// initial state as inputs `h0` (and `c0`) [layers·directions, N or 1, hidden] (zeros with batch
+// 1 start any batch) and its final state as outputs `hN` (and `cN`); with several recurrent
+// layers the names carry the layer's path ("1.h0"). Opsets before 17 get LayerNorm as
+// ReduceMean, Sub, Pow, Add, Sqrt, Div, Mul (the same arithmetic); GroupNorm is always that
+// arithmetic over groups. A VAE's GaussianLatent exports its eval path z = μ.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -19,16 +28,18 @@
 namespace sn::onnx {
 
 struct ExportOptions {
-  int64_t opset = 17;         // 13..17; LayerNorm needs 17 (LayerNormalization)
-  bool dynamic_batch = true;  // the first dim of input and outputs is named "N"
-  std::string input_name = "input";
+  int64_t opset = 17;          // 13..17; LayerNorm is LayerNormalization from 17, basic ops before
+  bool dynamic_batch = true;   // the first dim of input and outputs is named "N"
+  std::string input_name{};    // default "input", or "tokens" for int64 token ids
+  std::string output_name{};   // default "logits"
   bool probabilities = false;  // a second output: softmax of the logits over the last dim
   // Applied to the input inside the graph before the first layer: x · input_scale, then
   // (x - mean) / std when mean is defined (both broadcast against one example's shape).
   double input_scale = 1.0;
-  Tensor mean, std;
-  std::vector<std::pair<std::string, std::string>> metadata;  // metadata_props
-  std::string producer_version;                               // default: the library's
+  // Every field has an initializer: designated initializers may leave any of them out.
+  Tensor mean{}, std{};
+  std::vector<std::pair<std::string, std::string>> metadata{};  // metadata_props
+  std::string producer_version{};                               // default: the library's
 };
 
 // True when this build has ONNX support.
