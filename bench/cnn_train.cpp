@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
                                  nn::Conv2d(6, 16, 5), nn::ReLU(), nn::MaxPool2d(2), nn::Flatten(),
                                  nn::Linear(400, 120), nn::ReLU(), nn::Linear(120, 84), nn::ReLU(),
                                  nn::Linear(84, 10)});
+    model.to(sn::Device(args.device));  // --device (conv has no GPU kernel yet: an error there)
     sn::optim::Adam opt(model.parameters(), {.lr = 1e-3});
     if (!args.data.empty())
       return run_fashion_epochs(args, "cnn_train", "cnn fashion-mnist epoch", model, opt, kBatch,

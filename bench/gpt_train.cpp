@@ -38,9 +38,12 @@ int main(int argc, char** argv) {
     else if (name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0)
       nn::init::zeros_(p);
   }
+  const sn::Device dev(args.device);  // --device (embedding has no GPU kernel yet: an error)
+  model.to(dev);
   sn::optim::AdamW opt(model.parameters(), {.lr = 3e-4, .weight_decay = 0.01});
   std::vector<sn::Tensor> pool;
-  for (int i = 0; i < 8; ++i) pool.push_back(sn::randint(0, kVocab, {kBatch, kContext + 1}));
+  for (int i = 0; i < 8; ++i)
+    pool.push_back(sn::randint(0, kVocab, {kBatch, kContext + 1}).to(dev));
   size_t i = 0;
   sn::Tensor loss;
   double first_loss = -1;

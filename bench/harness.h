@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "sinapsis/core/device.h"
 #include "sinapsis/core/error.h"
 
 namespace sn::bench {
@@ -32,14 +33,16 @@ struct Args {
   std::string only;  // run only cases whose name contains this
   std::string data;  // Fashion-MNIST folder (Flags::data); empty: synthetic timing mode
   int epochs = 1;
-  int prefetch = 2;  // the DataLoader default
+  int prefetch = 2;            // the DataLoader default
+  std::string device = "cpu";  // --device: where the training-step benches run (cpu, cuda[:N])
 };
 
 inline void print_usage(const char* prog, bool sizes, const Flags& flags) {
-  std::fprintf(stderr,
-               "usage: %s [--threads N] [--repeats N] [--min-time S]%s [--only NAME]%s%s%s\n", prog,
-               sizes ? " [--sizes N...]" : "", flags.data ? " [--data DIR]" : "",
-               flags.epochs ? " [--epochs N]" : "", flags.prefetch ? " [--prefetch N]" : "");
+  std::fprintf(
+      stderr,
+      "usage: %s [--threads N] [--repeats N] [--min-time S]%s [--only NAME] [--device D]%s%s%s\n",
+      prog, sizes ? " [--sizes N...]" : "", flags.data ? " [--data DIR]" : "",
+      flags.epochs ? " [--epochs N]" : "", flags.prefetch ? " [--prefetch N]" : "");
 }
 
 // Strict numbers: the whole text must parse and lie in [lo, hi]; otherwise usage and exit 2.
@@ -104,6 +107,8 @@ inline Args parse_args(int argc, char** argv, std::vector<int64_t> default_sizes
         fail("--min-time needs a number of seconds >= 0 (got '" + std::string(v) + "')");
     } else if (k == "--only") {
       if (const char* v = value()) a.only = v;
+    } else if (k == "--device") {
+      if (const char* v = value()) a.device = v;
     } else if (takes_sizes && k == "--sizes") {
       if (!sizes_given) a.sizes.clear();
       sizes_given = true;
@@ -195,12 +200,16 @@ struct StepTiming {
 };
 template <typename F>
 StepTiming time_steps(const Args& args, int warmup, int steps, F&& step) {
+  // a GPU runs asynchronously: each step is timed until the device has finished it
+  const sn::Device dev(args.device);
   for (int i = 0; i < warmup; ++i) step();
+  sn::synchronize(dev);
   std::vector<double> times;
   const double start = now_s();
   while (static_cast<int>(times.size()) < steps || now_s() - start < args.min_time) {
     const double t0 = now_s();
     step();
+    sn::synchronize(dev);
     times.push_back(now_s() - t0);
   }
   StepTiming r;

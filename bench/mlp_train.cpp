@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
     constexpr int64_t kBatch = 128;
     auto model = nn::Sequential(
         {nn::Linear(784, 512), nn::ReLU(), nn::Linear(512, 256), nn::ReLU(), nn::Linear(256, 10)});
+    model.to(sn::Device(args.device));  // --device; the optimizer's state follows
     sn::optim::SGD opt(model.parameters(), {.lr = 0.01, .momentum = 0.9});
     if (!args.data.empty())
       return run_fashion_epochs(args, "mlp_train", "mlp fashion-mnist epoch", model, opt, kBatch,
@@ -31,6 +32,7 @@ int main(int argc, char** argv) {
         .s("bench", "mlp_train")
         .s("case", "mlp train step b128")
         .s("impl", "sinapsis")
+        .s("device", args.device)
         .n("threads", args.threads)
         .n("batch", kBatch)
         .steps(t)

@@ -15,7 +15,9 @@ namespace sn::bench {
 inline StepTiming time_train_steps(const Args& args, nn::Module& model, optim::Optimizer& opt,
                                    const Shape& input, Tensor& last_loss) {
   std::vector<std::pair<Tensor, Tensor>> pool;
-  for (int i = 0; i < 8; ++i) pool.emplace_back(randn(input), randint(0, 10, {input[0]}));
+  const Device dev(args.device);  // the model is there already (the bench moved it)
+  for (int i = 0; i < 8; ++i)
+    pool.emplace_back(randn(input).to(dev), randint(0, 10, {input[0]}).to(dev));
   size_t i = 0;
   return time_steps(args, 20, 500, [&] {
     const auto& [x, y] = pool[i++ % pool.size()];

@@ -1,5 +1,6 @@
-// Shape, dtype table, errors, storage, tensor metadata, factories, RNG and the thread knob.
-// Views and math live in src/ops; printing in print.cpp.
+// Shape, dtype table, devices, errors, storage, tensor metadata, factories, RNG and the thread
+// knob. Views and math live in src/ops, printing in print.cpp; memory and copies on a device go
+// through its backend (src/backend/backend.h).
 #include <omp.h>
 
 #include <cblas.h>
@@ -12,11 +13,11 @@
 #include <random>
 #include <sstream>
 
+#include "backend/backend.h"
 #include "core/allocator.h"
 #include "core/dispatch.h"
 #include "core/tensor_internal.h"
 #include "sinapsis/autograd/node.h"
-#include "sinapsis/ops/ops.h"
 
 extern "C" void openblas_set_num_threads(int);
 
@@ -41,6 +42,29 @@ const DTypeInfo kDTypeTable[kNumDTypes] = {
 static_assert(sizeof(kDTypeTable) / sizeof(kDTypeTable[0]) == kNumDTypes);
 
 std::ostream& operator<<(std::ostream& os, DType t) { return os << dtype_name(t); }
+
+// ---------------------------------------------------------------- device
+Device::Device(std::string_view text) {
+  auto bad = [&](const char* why) {
+    SN_THROW(DeviceError, "device: '", text, "' is not a device (", why,
+             "); expected cpu, cuda or cuda:N");
+  };
+  if (text == "cpu") return;
+  if (text.substr(0, 4) != "cuda") bad("unknown type");
+  type = DeviceType::CUDA;
+  if (text.size() == 4) return;
+  if (text[4] != ':' || text.size() == 5 || text.size() > 9) bad("bad index");
+  int i = 0;
+  for (char c : text.substr(5)) {
+    if (c < '0' || c > '9') bad("bad index");
+    i = i * 10 + (c - '0');
+  }
+  index = i;
+}
+std::string Device::str() const {
+  return is_cpu() ? std::string("cpu") : "cuda:" + std::to_string(index);
+}
+std::ostream& operator<<(std::ostream& os, const Device& d) { return os << d.str(); }
 
 // ---------------------------------------------------------------- shape
 Shape::Shape(std::initializer_list<int64_t> dims) {
@@ -123,9 +147,27 @@ int wrap_dim(int64_t dim, int ndim, const char* op) {
 }
 
 // ---------------------------------------------------------------- storage
-// Buffers come from the caching allocator (allocator.cpp): steady-state training reuses them.
-Storage::Storage(size_t nbytes) : data_(detail::alloc_buffer(nbytes)), nbytes_(nbytes) {}
-Storage::~Storage() { detail::free_buffer(data_, nbytes_); }
+// CPU buffers come from the caching allocator (allocator.cpp): steady-state training reuses
+// them. Other devices allocate through their backend (which may cache too).
+Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
+  data_ = device.is_cpu() ? detail::alloc_buffer(nbytes)
+                          : backend::get(device, "tensor").alloc(nbytes, device);
+}
+Storage::Storage(void* data, size_t nbytes, Device device, std::shared_ptr<void> owner)
+    : data_(data), nbytes_(nbytes), device_(device), owner_(std::move(owner)) {}
+Storage::~Storage() {
+  if (owner_) return;
+  if (device_.is_cpu())
+    detail::free_buffer(data_, nbytes_);
+  else if (backend::Backend* b = backend::find(device_.type))
+    b->free(data_, nbytes_, device_);
+}
+
+void TensorImpl::throw_not_host() const {
+  SN_THROW(DeviceError, "cpu kernel: a tensor on ", storage->device(), " (shape ", shape,
+           ") reached code that runs on the CPU; hint: this op has no ", storage->device(),
+           " kernel yet (docs/backends.md lists them): move its inputs with .to(sn::kCPU)");
+}
 
 TensorImpl::TensorImpl() = default;
 TensorImpl::~TensorImpl() = default;
@@ -143,7 +185,7 @@ void TensorImpl::refresh() {
 }
 
 namespace detail {
-Tensor make_tensor(const Shape& shape, DType dtype) {
+Tensor make_tensor(const Shape& shape, DType dtype, Device device) {
   int64_t numel = 1;
   for (int64_t d : shape) {
     SN_CHECK(d >= 0, ShapeError, "tensor: negative dimension in shape ", shape);
@@ -157,7 +199,8 @@ Tensor make_tensor(const Shape& shape, DType dtype) {
   impl->numel = numel;  // counted (and checked) above
   impl->dtype = dtype;
   impl->contiguous = true;
-  impl->storage = std::make_shared<Storage>(static_cast<size_t>(impl->numel) * itemsize(dtype));
+  impl->storage =
+      std::make_shared<Storage>(static_cast<size_t>(impl->numel) * itemsize(dtype), device);
   return Tensor(std::move(impl));
 }
 Tensor make_view(const Tensor& base, const Shape& shape, const Shape& strides, int64_t offset) {
@@ -212,6 +255,7 @@ double Tensor::item() const {
   SN_CHECK(numel() == 1, ValueError,
            "item: only a one-element tensor can be converted to a number (shape ", shape(), ", ",
            numel(), " elements)");
+  if (!device().is_cpu()) return to(kCPU).item();
   double v = 0;
   SN_DISPATCH_ALL(dtype(), "item",
                   [&] { v = static_cast<double>(*static_cast<scalar_t*>(raw_data())); });
@@ -235,6 +279,7 @@ static int64_t element_offset(const Tensor& t, std::initializer_list<int64_t> in
 }
 double Tensor::at(std::initializer_list<int64_t> index) const {
   const int64_t off = element_offset(*this, index, "at");
+  if (!device().is_cpu()) return detail::make_view(*this, Shape{}, Shape{}, offset() + off).item();
   double v = 0;
   SN_DISPATCH_ALL(dtype(), "at",
                   [&] { v = static_cast<double>(static_cast<scalar_t*>(raw_data())[off]); });
@@ -317,20 +362,30 @@ Tensor& Tensor::set_name(std::string name) {
 std::string Tensor::name() const { return impl_ && impl_->autograd ? impl_->autograd->name : ""; }
 
 // ---------------------------------------------------------------- factories
+// Values made on the CPU (from C++ values, ranges, the random generator: the same numbers on
+// every device) move to opts.device here; requires_grad is set on the final tensor.
+static Tensor finish(Tensor t, const TensorOptions& opts) {
+  if (!opts.device.is_cpu()) t = t.to(opts.device);
+  if (opts.requires_grad) t.requires_grad_(true);
+  return t;
+}
 Tensor empty(const Shape& shape, TensorOptions opts) {
-  Tensor t = detail::make_tensor(shape, opts.dtype);
+  Tensor t = detail::make_tensor(shape, opts.dtype, opts.device);
   if (opts.requires_grad) t.requires_grad_(true);
   return t;
 }
 Tensor full(const Shape& shape, double value, TensorOptions opts) {
-  Tensor t = detail::make_tensor(shape, opts.dtype);
+  Tensor t = detail::make_tensor(shape, opts.dtype, opts.device);
   detail::fill_raw(t, value);
   if (opts.requires_grad) t.requires_grad_(true);
   return t;
 }
 Tensor zeros(const Shape& shape, TensorOptions opts) {
-  Tensor t = detail::make_tensor(shape, opts.dtype);
-  std::memset(t.raw_data(), 0, t.nbytes());
+  Tensor t = detail::make_tensor(shape, opts.dtype, opts.device);
+  if (opts.device.is_cpu())
+    std::memset(t.raw_data(), 0, t.nbytes());
+  else
+    detail::fill_raw(t, 0.0);
   if (opts.requires_grad) t.requires_grad_(true);
   return t;
 }
@@ -347,8 +402,7 @@ static Tensor from_values(const Src* values, size_t n, const Shape& shape, Tenso
     scalar_t* p = static_cast<scalar_t*>(t.raw_data());
     for (size_t i = 0; i < n; ++i) p[i] = static_cast<scalar_t>(values[i]);
   });
-  if (opts.requires_grad) t.requires_grad_(true);
-  return t;
+  return finish(t, opts);
 }
 Tensor tensor(std::initializer_list<double> values, TensorOptions opts) {
   return from_values(values.begin(), values.size(), Shape{static_cast<int64_t>(values.size())},
@@ -395,8 +449,7 @@ Tensor arange(double start, double end, double step, TensorOptions opts) {
     scalar_t* p = static_cast<scalar_t*>(t.raw_data());
     for (int64_t i = 0; i < n; ++i) p[i] = static_cast<scalar_t>(start + i * step);
   });
-  if (opts.requires_grad) t.requires_grad_(true);
-  return t;
+  return finish(t, opts);
 }
 Tensor linspace(double start, double end, int64_t steps, TensorOptions opts) {
   SN_CHECK(steps >= 0, ValueError, "linspace: steps must be non-negative (got ", steps, ")");
@@ -410,8 +463,7 @@ Tensor linspace(double start, double end, int64_t steps, TensorOptions opts) {
       p[i] = static_cast<scalar_t>(i < steps / 2 || steps == 1 ? start + i * h
                                                                : end - (steps - 1 - i) * h);
   });
-  if (opts.requires_grad) t.requires_grad_(true);
-  return t;
+  return finish(t, opts);
 }
 Tensor eye(int64_t n, int64_t m, TensorOptions opts) {
   if (m < 0) m = n;
@@ -420,8 +472,7 @@ Tensor eye(int64_t n, int64_t m, TensorOptions opts) {
     scalar_t* p = static_cast<scalar_t*>(t.raw_data());
     for (int64_t i = 0; i < std::min(n, m); ++i) p[i * m + i] = static_cast<scalar_t>(1);
   });
-  if (opts.requires_grad) t.requires_grad_(true);
-  return t;
+  return finish(t, opts);
 }
 Tensor rand(const Shape& shape, TensorOptions opts) {
   Tensor t = detail::make_tensor(shape, opts.dtype);
@@ -429,8 +480,7 @@ Tensor rand(const Shape& shape, TensorOptions opts) {
     scalar_t* p = static_cast<scalar_t*>(t.raw_data());
     for (int64_t i = 0; i < t.numel(); ++i) p[i] = static_cast<scalar_t>(random_uniform());
   });
-  if (opts.requires_grad) t.requires_grad_(true);
-  return t;
+  return finish(t, opts);
 }
 Tensor randn(const Shape& shape, TensorOptions opts) {
   Tensor t = detail::make_tensor(shape, opts.dtype);
@@ -438,8 +488,7 @@ Tensor randn(const Shape& shape, TensorOptions opts) {
     scalar_t* p = static_cast<scalar_t*>(t.raw_data());
     for (int64_t i = 0; i < t.numel(); ++i) p[i] = static_cast<scalar_t>(random_normal());
   });
-  if (opts.requires_grad) t.requires_grad_(true);
-  return t;
+  return finish(t, opts);
 }
 Tensor randint(int64_t low, int64_t high, const Shape& shape, TensorOptions opts) {
   SN_CHECK(high > low, ValueError, "randint: empty range [", low, ", ", high, ")");
@@ -450,7 +499,7 @@ Tensor randint(int64_t low, int64_t high, const Shape& shape, TensorOptions opts
     for (int64_t i = 0; i < t.numel(); ++i)
       p[i] = static_cast<scalar_t>(low + static_cast<int64_t>(random_u64() % span));
   });
-  return t;
+  return finish(t, {.dtype = opts.dtype, .device = opts.device});
 }
 Tensor randperm(int64_t n) {
   Tensor t = arange(0, static_cast<double>(n), 1, {.dtype = kInt64});
@@ -460,16 +509,16 @@ Tensor randperm(int64_t n) {
   return t;
 }
 Tensor empty_like(const Tensor& t, TensorOptions opts) { return empty(t.shape(), opts); }
-Tensor empty_like(const Tensor& t) { return empty(t.shape(), {.dtype = t.dtype()}); }
-Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), {.dtype = t.dtype()}); }
+// The *_like factories without options keep t's dtype and device.
+static TensorOptions like(const Tensor& t) { return {.dtype = t.dtype(), .device = t.device()}; }
+Tensor empty_like(const Tensor& t) { return empty(t.shape(), like(t)); }
+Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), like(t)); }
 Tensor zeros_like(const Tensor& t, TensorOptions opts) { return zeros(t.shape(), opts); }
-Tensor ones_like(const Tensor& t) { return ones(t.shape(), {.dtype = t.dtype()}); }
+Tensor ones_like(const Tensor& t) { return ones(t.shape(), like(t)); }
 Tensor ones_like(const Tensor& t, TensorOptions opts) { return ones(t.shape(), opts); }
-Tensor full_like(const Tensor& t, double value) {
-  return full(t.shape(), value, {.dtype = t.dtype()});
-}
-Tensor rand_like(const Tensor& t) { return rand(t.shape(), {.dtype = t.dtype()}); }
-Tensor randn_like(const Tensor& t) { return randn(t.shape(), {.dtype = t.dtype()}); }
+Tensor full_like(const Tensor& t, double value) { return full(t.shape(), value, like(t)); }
+Tensor rand_like(const Tensor& t) { return rand(t.shape(), like(t)); }
+Tensor randn_like(const Tensor& t) { return randn(t.shape(), like(t)); }
 
 // ---------------------------------------------------------------- RNG
 // mt19937_64 gives the same stream on every platform; the transforms below are ours (not

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/tensor_internal.h"
 #include "sinapsis/autograd/node.h"
 #include "sinapsis/core/tensor.h"
 
@@ -162,6 +163,13 @@ std::string tensor_str(const Values& t, int d, int64_t base, int indent, bool su
   return s + "]";
 }
 
+// A CPU copy of a tensor on another device, without recording a graph.
+Tensor detail_host_copy(const Tensor& t) {
+  Tensor out = detail::make_tensor(t.shape(), t.dtype());
+  detail::copy_raw(out, t);
+  return out;
+}
+
 }  // namespace
 
 std::string Tensor::str() const {
@@ -182,13 +190,15 @@ std::string Tensor::str() const {
   } else {
     // the defaults (float32, int64, bool) go unsaid, as in PyTorch
     if (dtype() == kFloat64) suffixes.push_back("dtype=float64");
-    const Values t{shape(), strides(), raw_data(), dtype()};
+    const Tensor host = device().is_cpu() ? *this : detail_host_copy(*this);
+    const Values t{host.shape(), host.strides(), host.raw_data(), dtype()};
     const bool summarize = numel() > kThreshold;
     std::vector<double> seen;
     collect(t, 0, 0, summarize, seen);
     const Formatter f(dtype(), seen);
     body = tensor_str(t, 0, 0, indent, summarize, f);
   }
+  if (!device().is_cpu()) suffixes.push_back("device='" + device().str() + "'");
   if (grad_fn())
     suffixes.push_back("grad_fn=<" + grad_fn()->name() + ">");
   else if (requires_grad())

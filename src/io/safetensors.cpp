@@ -158,7 +158,13 @@ void serialize(const TensorMap& tensors, const Metadata& metadata,
     SN_CHECK(name != "__metadata__", ValueError,
              "save: '__metadata__' is reserved by the safetensors format and cannot name a tensor");
     SN_CHECK(t.defined(), ValueError, "save: tensor '", name, "' is undefined");
+    // a tensor on another device is written from a CPU copy
     Tensor c = sn::detail::contiguous_raw(t);
+    if (!c.device().is_cpu()) {
+      Tensor h = sn::detail::make_tensor(c.shape(), c.dtype());
+      sn::detail::copy_raw(h, c);
+      c = h;
+    }
     const uint64_t nb = c.nbytes();
     header[name] = {{"dtype", st_name(c.dtype())},
                     {"shape", c.shape().vec()},

@@ -12,10 +12,11 @@
 #include <sstream>
 #include <type_traits>
 
+#include "backend/backend.h"
+#include "backend/cpu/vec_math.h"
 #include "core/dispatch.h"
 #include "core/tensor_internal.h"
 #include "loss/common.h"
-#include "loss/fast_math.h"
 #include "sinapsis/autograd/node.h"
 #include "sinapsis/ops/ops.h"
 
@@ -86,7 +87,7 @@ inline double lane_sum(int64_t n, F&& f) {
 // The softmax's exps: their arguments x_c - max are never positive.
 template <typename T>
 inline T softmax_exp(T x) {
-  return detail::fexp_nonpos(x);
+  return cpu::vexp_neg(x);
 }
 
 // max_i x_i of a row, or NaN when the row holds a NaN (the loss must then be NaN, as PyTorch's).
@@ -355,6 +356,33 @@ class CrossEntropyBackward : public Node {
 
 }  // namespace
 
+// cross_entropy on a device whose backend has no fused kernel for it (any but the CPU so far):
+// the composed form, loss_n = −Σ_c [c = y_n]·log_softmax(x_n)_c, from ops that run on the
+// backend; the mean divides by the targets not equal to ignore_index, as the fused kernel.
+// Class-index targets of a 2-D [N, C] input, without class weights or label smoothing.
+Tensor cross_entropy_composed(const Tensor& input, const Tensor& target,
+                              const CrossEntropyOptions& o, const Geom& g, const char* nm) {
+  const Device dev = backend::common_device(nm, {&input, &target, &o.weight});
+  SN_CHECK(
+      input.dim() == 2 && target.dtype() == kInt64 && !o.weight.defined() && o.label_smoothing == 0,
+      DeviceError, nm, ": on ", dev,
+      " only class-index targets of a 2-D [N, C] input without weight or label_smoothing "
+      "are implemented so far (docs/backends.md)");
+  // the targets' range, checked as on the CPU (one int64 per example comes back for it)
+  check_targets(contiguous_raw(target.to(kCPU)), g, o.ignore_index, nm);
+  Tensor classes = arange(0, static_cast<double>(g.C), 1, {.dtype = kInt64, .device = dev});
+  Tensor hit = eq(classes.unsqueeze(0), target.unsqueeze(1));          // [N, C]
+  Tensor per = neg(sum(where(hit, log_softmax(input, 1), 0.0), {1}));  // [N]
+  switch (o.reduction) {
+    case Reduction::None:
+      return per;
+    case Reduction::Sum:
+      return sum(per);
+    default:
+      return div(sum(per), sum(ne(target, static_cast<double>(o.ignore_index)).to(input.dtype())));
+  }
+}
+
 Tensor cross_entropy(const Tensor& input, const Tensor& target, CrossEntropyOptions opts) {
   const char* nm = "cross_entropy";
   const Geom g = geometry(input, nm);
@@ -381,6 +409,11 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, CrossEntropyOpti
   } else {
     SN_CHECK(opts.ignore_index < 0, ValueError, nm,
              ": ignore_index is not supported for probability targets");
+  }
+  if (!input.device().is_cpu() || !target.device().is_cpu()) {
+    SN_CHECK(!prob, DeviceError, nm, ": probability targets on ", input.device(),
+             " are not implemented yet (docs/backends.md)");
+    return cross_entropy_composed(input, target, opts, g, nm);
   }
   const Tensor tgt = prob ? (target.dtype() == dt ? target : target.to(dt)) : target;
   const Tensor xs = contiguous_raw(input), ts = contiguous_raw(tgt);

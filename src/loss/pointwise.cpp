@@ -9,7 +9,6 @@
 #include "core/dispatch.h"
 #include "core/tensor_internal.h"
 #include "loss/common.h"
-#include "loss/fast_math.h"
 #include "sinapsis/autograd/node.h"
 #include "sinapsis/ops/ops.h"
 
@@ -87,7 +86,7 @@ inline T sgn(T d) {
 // log(1 + e^(-x)) without overflow
 template <typename T>
 inline T softplus_neg(T x) {
-  return detail::flog1p(detail::fexp_nonpos(-std::abs(x))) + std::max(-x, T(0));
+  return cpu::vlog1p(cpu::vexp_neg(-std::abs(x))) + std::max(-x, T(0));
 }
 
 // Elementwise loss l(x, y) and its partials. pw = pos_weight (1 when absent), p = delta/beta.
@@ -106,11 +105,11 @@ inline T point_loss(T x, T y, T pw, T p) {
     return ad < p ? T(0.5) * d * d / p : ad - T(0.5) * p;
   }
   if constexpr (K == Kind::BCE) {
-    const T lx = std::max(detail::flog(x), T(-100)), l1x = std::max(detail::flog1p(-x), T(-100));
+    const T lx = std::max(cpu::vlog(x), T(-100)), l1x = std::max(cpu::vlog1p(-x), T(-100));
     return -(y * lx + (1 - y) * l1x);
   }
   if constexpr (K == Kind::BCELogits) return (1 - y) * x + ((pw - 1) * y + 1) * softplus_neg(x);
-  if constexpr (K == Kind::KL) return y == 0 ? T(0) : y * (detail::flog(y) - x);
+  if constexpr (K == Kind::KL) return y == 0 ? T(0) : y * (cpu::vlog(y) - x);
   if constexpr (K == Kind::KLLog) return cpu::vexp(y) * (y - x);
   return T(0);
 }
@@ -133,7 +132,7 @@ inline T grad_x(T x, T y, T pw, T p) {
   if constexpr (K == Kind::SmoothL1) return p == 0 ? sgn(d) : std::clamp(d / p, T(-1), T(1));
   // PyTorch's ε is a float constant: matching it keeps the ±1e12 edge values identical
   if constexpr (K == Kind::BCE) return (x - y) / std::max((1 - x) * x, static_cast<T>(1e-12f));
-  if constexpr (K == Kind::BCELogits) return (pw * y + 1 - y) * detail::fsigmoid(x) - pw * y;
+  if constexpr (K == Kind::BCELogits) return (pw * y + 1 - y) * cpu::vsigmoid_stable(x) - pw * y;
   if constexpr (K == Kind::KL) return -y;
   if constexpr (K == Kind::KLLog) return -cpu::vexp(y);
   return T(0);
@@ -141,9 +140,9 @@ inline T grad_x(T x, T y, T pw, T p) {
 template <Kind K, typename T>
 inline T grad_y(T x, T y, T pw, T p) {
   if constexpr (K == Kind::BCE)
-    return std::max(detail::flog1p(-x), T(-100)) - std::max(detail::flog(x), T(-100));
+    return std::max(cpu::vlog1p(-x), T(-100)) - std::max(cpu::vlog(x), T(-100));
   if constexpr (K == Kind::BCELogits) return -x + (pw - 1) * softplus_neg(x);
-  if constexpr (K == Kind::KL) return y == 0 ? T(0) : detail::flog(y) + 1 - x;
+  if constexpr (K == Kind::KL) return y == 0 ? T(0) : cpu::vlog(y) + 1 - x;
   if constexpr (K == Kind::KLLog) return cpu::vexp(y) * (y - x + 1);
   return -grad_x<K, T>(x, y, pw, p);  // the regression losses depend on x - y only
 }

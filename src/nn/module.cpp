@@ -279,6 +279,21 @@ void Module::to(DType dtype) {
   }
 }
 
+void Module::to(Device device) {
+  NoGradGuard ng;
+  std::unordered_set<const TensorImpl*> done;
+  for (auto& [name, m] : named_modules()) {
+    for (auto* slots : {&m->params_, &m->buffers_})
+      for (Slot& s : *slots) {
+        if (!s.value.defined() || s.value.device() == device) continue;
+        if (!done.insert(s.value.impl()).second) continue;
+        const Tensor grad = s.value.grad();
+        replace_data(s.value, s.value.detach().to(device));
+        if (grad.defined()) s.value.set_grad(grad.to(device));
+      }
+  }
+}
+
 // ---- checkpoints
 StateDict Module::state_dict() const {
   std::vector<std::pair<std::string, Tensor>> items;

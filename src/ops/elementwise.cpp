@@ -1,12 +1,13 @@
 // Elementwise ops: binary (broadcasting, dtype promotion), scalar, comparisons, unary math and
-// activations, where/clamp/masked_fill, plus the in-place Tensor methods and raw copy/cast/fill.
+// activations, where/clamp/masked_fill, plus the in-place Tensor methods. The kernels run on the
+// inputs' backend (backend/backend.h): one dispatch per op call.
 // Each op's Backward sits beside its forward with the formula above it. Broadcast gradients are
 // reduced only through sum_to().
 #include <cmath>
 #include <cstring>
 
+#include "backend/backend.h"
 #include "backend/cpu/map.h"
-#include "backend/cpu/vec_math.h"
 #include "core/dispatch.h"
 #include "core/tensor_internal.h"
 #include "sinapsis/autograd/node.h"
@@ -19,45 +20,6 @@ using autograd::connect;
 
 // ============================================================== raw helpers
 namespace detail {
-void copy_raw(const Tensor& dst, const Tensor& src) {
-  Tensor s = expand_raw(src, dst.shape());
-  if (dst.dtype() == src.dtype() && dst.is_contiguous() && s.is_contiguous()) {
-    if (dst.nbytes() && dst.raw_data() != s.raw_data())
-      std::memcpy(dst.raw_data(), s.raw_data(), dst.nbytes());
-    return;
-  }
-  SN_DISPATCH_ALL(dst.dtype(), "copy", [&] {
-    using To = scalar_t;
-    SN_DISPATCH_ALL(src.dtype(), "copy", [&] {
-      cpu::map1<To, scalar_t>(dst, s, [](scalar_t v) { return static_cast<To>(v); });
-    });
-  });
-}
-void fill_raw(const Tensor& dst, double value) {
-  SN_DISPATCH_ALL(dst.dtype(), "fill", [&] {
-    const scalar_t v = static_cast<scalar_t>(value);
-    if (dst.is_contiguous()) {
-      scalar_t* p = static_cast<scalar_t*>(dst.raw_data());
-      cpu::parallel_for(dst.numel(), cpu::kParallelGrain, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) p[i] = v;
-      });
-    } else {
-      cpu::map1<scalar_t, scalar_t>(dst, dst, [v](scalar_t) { return v; });
-    }
-  });
-}
-Tensor contiguous_raw(const Tensor& src) {
-  if (src.is_contiguous()) return src;
-  Tensor out = make_tensor(src.shape(), src.dtype());
-  copy_raw(out, src);
-  return out;
-}
-Tensor cast_raw(const Tensor& src, DType dtype, bool force_copy) {
-  if (src.dtype() == dtype && !force_copy) return src;
-  Tensor out = make_tensor(src.shape(), dtype);
-  copy_raw(out, src);
-  return out;
-}
 void check_inplace(const Tensor& t, const char* op) {
   SN_CHECK(t.defined(), ValueError, op, ": tensor is undefined");
   if (!autograd::grad_enabled() || !t.requires_grad()) return;
@@ -84,77 +46,13 @@ const char* bin_name(Bin op) {
   return names[static_cast<int>(op)];
 }
 
-template <typename T>
-inline T times(T x, T y) {
-  if constexpr (std::is_same_v<T, bool>)
-    return x && y;
-  else
-    return x * y;
-}
-
-// Computes op on a and b (already of dtype `dt` and expanded to `shape`) into a new tensor.
-Tensor bin_kernel(Bin op, const Tensor& a, const Tensor& b, DType dt, const Shape& shape,
-                  double alpha) {
-  const bool cmp = op >= Bin::Eq;
-  Tensor out = make_tensor(shape, cmp ? kBool : dt);
-  Tensor ea = expand_raw(a, shape), eb = expand_raw(b, shape);
-  SN_DISPATCH_ALL(dt, bin_name(op), [&] {
-    using T = scalar_t;
-    const T al = static_cast<T>(alpha);
-    switch (op) {
-      case Bin::Add:
-        if (alpha == 1.0)
-          cpu::map2<T, T, T>(out, ea, eb, [](T x, T y) { return static_cast<T>(x + y); });
-        else
-          cpu::map2<T, T, T>(out, ea, eb, [al](T x, T y) { return static_cast<T>(x + al * y); });
-        break;
-      case Bin::Sub:
-        cpu::map2<T, T, T>(out, ea, eb, [al](T x, T y) { return static_cast<T>(x - al * y); });
-        break;
-      case Bin::Mul:
-        cpu::map2<T, T, T>(out, ea, eb, [](T x, T y) { return times(x, y); });
-        break;
-      case Bin::Div:
-        if constexpr (std::is_integral_v<T>)
-          SN_THROW(DTypeError, "div: integer division is not supported; convert to float first");
-        else
-          cpu::map2<T, T, T>(out, ea, eb, [](T x, T y) { return x / y; });
-        break;
-      case Bin::Pow:
-        cpu::map2<T, T, T>(out, ea, eb, [](T x, T y) { return static_cast<T>(std::pow(x, y)); });
-        break;
-      case Bin::Max:
-        cpu::map2<T, T, T>(out, ea, eb, [](T x, T y) { return x != x ? x : (x > y ? x : y); });
-        break;
-      case Bin::Min:
-        cpu::map2<T, T, T>(out, ea, eb, [](T x, T y) { return x != x ? x : (x < y ? x : y); });
-        break;
-      case Bin::Eq:
-        cpu::map2<bool, T, T>(out, ea, eb, [](T x, T y) { return x == y; });
-        break;
-      case Bin::Ne:
-        cpu::map2<bool, T, T>(out, ea, eb, [](T x, T y) { return x != y; });
-        break;
-      case Bin::Lt:
-        cpu::map2<bool, T, T>(out, ea, eb, [](T x, T y) { return x < y; });
-        break;
-      case Bin::Le:
-        cpu::map2<bool, T, T>(out, ea, eb, [](T x, T y) { return x <= y; });
-        break;
-      case Bin::Gt:
-        cpu::map2<bool, T, T>(out, ea, eb, [](T x, T y) { return x > y; });
-        break;
-      case Bin::Ge:
-        cpu::map2<bool, T, T>(out, ea, eb, [](T x, T y) { return x >= y; });
-        break;
-      case Bin::And:
-        cpu::map2<bool, T, T>(out, ea, eb, [](T x, T y) { return x && y; });
-        break;
-      case Bin::Or:
-        cpu::map2<bool, T, T>(out, ea, eb, [](T x, T y) { return x || y; });
-        break;
-    }
-  });
+// Computes op on a and b (already of dtype `dt`) broadcast to `shape`, into a new tensor on
+// their backend.
+Tensor bin_kernel(backend::Backend& be, Bin op, const Tensor& a, const Tensor& b, DType dt,
+                  const Shape& shape, double alpha) {
+  Tensor out = make_tensor(shape, op >= Bin::Eq ? kBool : dt, a.device());
+  be.binary(static_cast<backend::BinaryOp>(op), out, expand_raw(a, shape), expand_raw(b, shape),
+            alpha);
   return out;
 }
 
@@ -238,12 +136,13 @@ class BinaryBackward : public Node {
 Tensor binary(Bin op, const Tensor& a, const Tensor& b, double alpha = 1.0) {
   const char* nm = bin_name(op);
   SN_CHECK(a.defined() && b.defined(), ValueError, nm, ": an input tensor is undefined");
+  backend::Backend& be = backend::for_inputs(nm, {&a, &b});
   const Shape shape = broadcast_shapes(a.shape(), b.shape(), nm);
   DType dt = promote(a.dtype(), b.dtype());
   if (op == Bin::Div && !is_floating(dt)) dt = kFloat32;
   if ((op == Bin::Add || op == Bin::Sub) && dt == kBool) dt = kInt64;
   const Tensor ca = detail::cast_raw(a, dt), cb = detail::cast_raw(b, dt);
-  Tensor out = bin_kernel(op, ca, cb, dt, shape, alpha);
+  Tensor out = bin_kernel(be, op, ca, cb, dt, shape, alpha);
   if (op < Bin::Eq && any_requires_grad({&a, &b})) {
     SN_CHECK(is_floating(dt), DTypeError, nm, ": gradients need floating-point tensors (got ", dt,
              ")");
@@ -317,35 +216,10 @@ Tensor scalar_op(Sc op, const Tensor& a, double s) {
   SN_CHECK(a.defined(), ValueError, nm, ": input tensor is undefined");
   DType dt = scalar_result(a.dtype(), s);
   if ((op == Sc::RDiv || op == Sc::RPow) && !is_floating(dt)) dt = kFloat32;
+  backend::Backend& be = backend::for_inputs(nm, {&a});
   const Tensor ca = detail::cast_raw(a, dt);
-  Tensor out = make_tensor(a.shape(), dt);
-  SN_DISPATCH_NUMERIC(dt, nm, [&] {
-    using T = scalar_t;
-    const T v = static_cast<T>(s);
-    switch (op) {
-      case Sc::Add:
-        cpu::map1<T, T>(out, ca, [v](T x) { return static_cast<T>(x + v); });
-        break;
-      case Sc::Mul:
-        cpu::map1<T, T>(out, ca, [v](T x) { return static_cast<T>(x * v); });
-        break;
-      case Sc::RSub:
-        cpu::map1<T, T>(out, ca, [v](T x) { return static_cast<T>(v - x); });
-        break;
-      case Sc::RDiv:
-        cpu::map1<T, T>(out, ca, [v](T x) { return static_cast<T>(v / x); });
-        break;
-      case Sc::Pow:
-        if (s == 2.0)
-          cpu::map1<T, T>(out, ca, [](T x) { return static_cast<T>(x * x); });
-        else
-          cpu::map1<T, T>(out, ca, [s](T x) { return static_cast<T>(std::pow(x, s)); });
-        break;
-      case Sc::RPow:
-        cpu::map1<T, T>(out, ca, [s](T x) { return static_cast<T>(std::pow(s, x)); });
-        break;
-    }
-  });
+  Tensor out = make_tensor(a.shape(), dt, a.device());
+  be.scalar(static_cast<backend::ScalarOp>(op), out, ca, s);
   if (any_requires_grad({&a})) {
     auto node = std::make_shared<ScalarBackward>(op, s);
     if (op == Sc::RDiv || op == Sc::Pow) node->a = SavedTensor(ca);
@@ -356,7 +230,7 @@ Tensor scalar_op(Sc op, const Tensor& a, double s) {
 }
 
 Tensor cmp_scalar(Bin op, const Tensor& a, double s) {
-  Tensor sv = full(Shape{}, s, {.dtype = scalar_result(a.dtype(), s)});
+  Tensor sv = full(Shape{}, s, {.dtype = scalar_result(a.dtype(), s), .device = a.device()});
   return binary(op, a, sv);
 }
 
@@ -413,16 +287,16 @@ bool equal(const Tensor& a, const Tensor& b) {
 // ============================================================== unary ops
 namespace {
 
-// One Backward node for every unary op: dx = g · f'(x, y), computed by a fused kernel.
-using UnaryBwdFn = void (*)(const Tensor& gx, const Tensor& g, const Tensor& x, const Tensor& y,
-                            const double* p);
+// One Backward node for every float unary op: dx = g · f'(x, y), one fused kernel on the
+// gradient's backend (the formulas: below, and as kernels in each backend).
+using backend::UnaryOp;
 class UnaryBackward : public Node {
  public:
   const char* nm;
-  UnaryBwdFn fn;
+  UnaryOp op;
   double p[2];
   SavedTensor x, y;
-  UnaryBackward(const char* n, UnaryBwdFn f, double p0, double p1) : nm(n), fn(f), p{p0, p1} {}
+  UnaryBackward(const char* n, UnaryOp o, double p0, double p1) : nm(n), op(o), p{p0, p1} {}
   std::string name() const override { return nm; }
   void release() override {
     x.reset();
@@ -432,8 +306,9 @@ class UnaryBackward : public Node {
     Tensor g = grads[0];
     Tensor xs = x.defined() ? x.get(nm) : Tensor();
     Tensor ys = y.defined() ? y.get(nm) : Tensor();
-    Tensor gx = make_tensor(g.shape(), g.dtype());
-    fn(gx, g, xs.defined() ? xs : g, ys.defined() ? ys : g, p);
+    backend::Backend& be = backend::for_inputs(nm, {&g, &xs, &ys});
+    Tensor gx = make_tensor(g.shape(), g.dtype(), g.device());
+    be.unary_backward(op, gx, g, xs.defined() ? xs : g, ys.defined() ? ys : g, p[0], p[1]);
     return {gx};
   }
 };
@@ -445,18 +320,18 @@ struct UnarySpec {
   bool save_x, save_y;
 };
 
-template <typename FwdT>
-Tensor unary(const UnarySpec& spec, const Tensor& a, FwdT fwd, UnaryBwdFn bwd, double p0 = 0,
-             double p1 = 0) {
+Tensor unary(const UnarySpec& spec, const Tensor& a, UnaryOp op, bool differentiable = true,
+             double p0 = 0, double p1 = 0) {
   SN_CHECK(a.defined(), ValueError, spec.name, ": input tensor is undefined");
+  backend::Backend& be = backend::for_inputs(spec.name, {&a});
   DType dt = a.dtype();
   if (spec.float_only && !is_floating(dt)) dt = kFloat32;
   if (!spec.float_only && dt == kBool) dt = kInt64;
   const Tensor ca = detail::cast_raw(a, dt);
-  Tensor out = make_tensor(a.shape(), dt);
-  fwd(out, ca);
-  if (bwd && any_requires_grad({&a})) {
-    auto node = std::make_shared<UnaryBackward>(spec.node_name, bwd, p0, p1);
+  Tensor out = make_tensor(a.shape(), dt, a.device());
+  be.unary(op, out, ca, p0, p1);
+  if (differentiable && any_requires_grad({&a})) {
+    auto node = std::make_shared<UnaryBackward>(spec.node_name, op, p0, p1);
     if (spec.save_x) node->x = SavedTensor(ca);
     connect(node, {&a}, {&out});
     if (spec.save_y) node->y = SavedTensor(out);
@@ -464,82 +339,8 @@ Tensor unary(const UnarySpec& spec, const Tensor& a, FwdT fwd, UnaryBwdFn bwd, d
   return out;
 }
 
-// Defines the forward kernel (body over `x`, params p0/p1) and the backward kernel
-// (body over g, x, y) of a float unary op.
-#define SN_UNARY_KERNELS(id, FWD, BWD)                                                             \
-  [[maybe_unused]] void id##_fwd(const Tensor& out, const Tensor& in, double q0, double q1) {      \
-    SN_DISPATCH_FLOAT(in.dtype(), #id, [&] {                                                       \
-      using T = scalar_t;                                                                          \
-      [[maybe_unused]] const T p0 = static_cast<T>(q0), p1 = static_cast<T>(q1);                   \
-      cpu::map1<T, T>(out, in, [=](T x) { return static_cast<T>(FWD); });                          \
-    });                                                                                            \
-  }                                                                                                \
-  [[maybe_unused]] void id##_bwd(const Tensor& gx, const Tensor& gt, const Tensor& xt,             \
-                                 const Tensor& yt, const double* q) {                              \
-    SN_DISPATCH_FLOAT(gt.dtype(), #id, [&] {                                                       \
-      using T = scalar_t;                                                                          \
-      [[maybe_unused]] const T p0 = static_cast<T>(q[0]), p1 = static_cast<T>(q[1]);               \
-      cpu::map3<T, T, T, T>(gx, gt, xt, yt, [=](T g, [[maybe_unused]] T x, [[maybe_unused]] T y) { \
-        return static_cast<T>(BWD);                                                                \
-      });                                                                                          \
-    });                                                                                            \
-  }
-
-constexpr double kSqrt2OverPi = 0.79788456080286535588;
-
-// float32 exp/tanh/erf/sigmoid come from backend/cpu/vec_math.h, which vectorises (libm does not)
-using cpu::verf;
-using cpu::vexp;
-using cpu::vtanh;
-template <typename T>
-inline T sigm(T x) {
-  return cpu::vsigmoid(x);
-}
-
-// y = e^x: dx = g·y
-SN_UNARY_KERNELS(exp, vexp(x), g* y)
-// y = ln x: dx = g / x
-SN_UNARY_KERNELS(log, std::log(x), g / x)
-// y = √x: dx = g / (2y)
-SN_UNARY_KERNELS(sqrt, std::sqrt(x), g / (T(2) * y))
-// y = x^(-1/2): dx = -g·y³/2
-SN_UNARY_KERNELS(rsqrt, T(1) / std::sqrt(x), T(-0.5) * g * y * y * y)
-// y = sin x: dx = g·cos x
-SN_UNARY_KERNELS(sin, std::sin(x), g* std::cos(x))
-// y = cos x: dx = -g·sin x
-SN_UNARY_KERNELS(cos, std::cos(x), -g* std::sin(x))
-// y = σ(x): dx = g·y·(1 - y)
-SN_UNARY_KERNELS(sigmoid, sigm(x), g* y*(T(1) - y))
-// y = tanh x: dx = g·(1 - y²)
-SN_UNARY_KERNELS(tanh, vtanh(x), g*(T(1) - y * y))
-// y = max(x, 0): dx = g·[y > 0]. NaN propagates both ways, as PyTorch: relu(NaN) = NaN and its
-// gradient passes (PyTorch's threshold_backward masks only where y <= 0)
-SN_UNARY_KERNELS(relu, x <= T(0) ? T(0) : x, y <= T(0) ? T(0) : g)
-// y = x if x > 0 else slope·x: dx = g·(x > 0 ? 1 : slope)
-SN_UNARY_KERNELS(leaky_relu, x > T(0) ? x : p0 * x, x > T(0) ? g : p0 * g)
-// y = x if x > 0 else α(e^x - 1): dx = g if x > 0 else g·(y + α) (at NaN: g, as PyTorch)
-SN_UNARY_KERNELS(elu, x > T(0) ? x : p0 * (vexp(x) - T(1)), x <= T(0) ? g * (y + p0) : g)
-// y = x·Φ(x): dx = g·(Φ(x) + x·φ(x))
-SN_UNARY_KERNELS(gelu, cpu::vgelu(x), g* cpu::vgelu_grad(x))
-// y = x/2·(1 + tanh u), u = k(x + 0.044715x³): dx = g·(½(1 + t) + ½x(1 - t²)·k(1 + 3·0.044715x²))
-SN_UNARY_KERNELS(gelu_tanh,
-                 T(0.5) * x * (T(1) + vtanh(T(kSqrt2OverPi) * (x + T(0.044715) * x * x * x))),
-                 g*([](T v) {
-                   const T t = vtanh(T(kSqrt2OverPi) * (v + T(0.044715) * v * v * v));
-                   return T(0.5) * (T(1) + t) + T(0.5) * v * (T(1) - t * t) * T(kSqrt2OverPi) *
-                                                    (T(1) + T(3 * 0.044715) * v * v);
-                 })(x))
-// y = x·σ(x): dx = g·σ(x)·(1 + x(1 - σ(x)))
-SN_UNARY_KERNELS(silu, x* sigm(x), g* sigm(x) * (T(1) + x * (T(1) - sigm(x))))
-// y = ln(1 + e^(βx))/β (x when βx > threshold): dx = g·σ(βx) (g when βx > threshold)
-SN_UNARY_KERNELS(softplus, x* p0 > p1 ? x : std::log1p(std::exp(x * p0)) / p0,
-                 x* p0 > p1 ? g : g * sigm(x * p0))
-// Heaviside step: y = [x > 0]; its derivative is zero almost everywhere
-SN_UNARY_KERNELS(step, x > T(0) ? T(1) : T(0), T(0) * g)
-// y = clamp(x, lo, hi): dx = g where lo <= x <= hi (NaN stays NaN, its gradient is 0: PyTorch)
-SN_UNARY_KERNELS(clamp, x < p0 ? p0 : (x > p1 ? p1 : x), (x >= p0 && x <= p1) ? g : T(0))
-
-// Numeric (int-capable) unary kernels: neg, abs, square, sign.
+// Numeric (int-capable) unary kernels for integer inputs of relu, clamp, neg, abs, square, sign
+// (CPU only: integer maps are not part of the backend interface yet).
 template <typename F>
 void numeric_map(const Tensor& out, const Tensor& in, const char* nm, F f) {
   SN_DISPATCH_NUMERIC(in.dtype(), nm, [&] {
@@ -547,47 +348,50 @@ void numeric_map(const Tensor& out, const Tensor& in, const char* nm, F f) {
     cpu::map1<T, T>(out, in, [&](T x) { return static_cast<T>(f(x)); });
   });
 }
-// y = -x: dx = -g
-SN_UNARY_KERNELS(neg, -x, -g)
-// y = |x|: dx = g·sign(x)
-SN_UNARY_KERNELS(abs, std::abs(x), x > T(0) ? g : (x < T(0) ? -g : T(0)))
-// y = x²: dx = 2x·g
-SN_UNARY_KERNELS(square, x* x, T(2) * x * g)
-
-#define SN_FWD(id) [](const Tensor& o, const Tensor& i) { id##_fwd(o, i, 0, 0); }
 
 }  // namespace
 
+// y = e^x: dx = g·y
 Tensor exp(const Tensor& a) {
-  return unary({"exp", "ExpBackward", true, false, true}, a, SN_FWD(exp), exp_bwd);
+  return unary({"exp", "ExpBackward", true, false, true}, a, UnaryOp::Exp);
 }
+// y = ln x: dx = g / x
 Tensor log(const Tensor& a) {
-  return unary({"log", "LogBackward", true, true, false}, a, SN_FWD(log), log_bwd);
+  return unary({"log", "LogBackward", true, true, false}, a, UnaryOp::Log);
 }
+// y = √x: dx = g / (2y)
 Tensor sqrt(const Tensor& a) {
-  return unary({"sqrt", "SqrtBackward", true, false, true}, a, SN_FWD(sqrt), sqrt_bwd);
+  return unary({"sqrt", "SqrtBackward", true, false, true}, a, UnaryOp::Sqrt);
 }
+// y = x^(-1/2): dx = -g·y³/2
 Tensor rsqrt(const Tensor& a) {
-  return unary({"rsqrt", "RsqrtBackward", true, false, true}, a, SN_FWD(rsqrt), rsqrt_bwd);
+  return unary({"rsqrt", "RsqrtBackward", true, false, true}, a, UnaryOp::Rsqrt);
 }
+// y = sin x: dx = g·cos x
 Tensor sin(const Tensor& a) {
-  return unary({"sin", "SinBackward", true, true, false}, a, SN_FWD(sin), sin_bwd);
+  return unary({"sin", "SinBackward", true, true, false}, a, UnaryOp::Sin);
 }
+// y = cos x: dx = -g·sin x
 Tensor cos(const Tensor& a) {
-  return unary({"cos", "CosBackward", true, true, false}, a, SN_FWD(cos), cos_bwd);
+  return unary({"cos", "CosBackward", true, true, false}, a, UnaryOp::Cos);
 }
+// y = σ(x): dx = g·y·(1 - y)
 Tensor sigmoid(const Tensor& a) {
-  return unary({"sigmoid", "SigmoidBackward", true, false, true}, a, SN_FWD(sigmoid), sigmoid_bwd);
+  return unary({"sigmoid", "SigmoidBackward", true, false, true}, a, UnaryOp::Sigmoid);
 }
+// y = tanh x: dx = g·(1 - y²)
 Tensor tanh(const Tensor& a) {
-  return unary({"tanh", "TanhBackward", true, false, true}, a, SN_FWD(tanh), tanh_bwd);
+  return unary({"tanh", "TanhBackward", true, false, true}, a, UnaryOp::Tanh);
 }
+// y = x·σ(x): dx = g·σ(x)·(1 + x(1 - σ(x)))
 Tensor silu(const Tensor& a) {
-  return unary({"silu", "SiluBackward", true, true, false}, a, SN_FWD(silu), silu_bwd);
+  return unary({"silu", "SiluBackward", true, true, false}, a, UnaryOp::Silu);
 }
+// Heaviside step: y = [x > 0]; its derivative is zero almost everywhere
 Tensor step(const Tensor& a) {
-  return unary({"step", "StepBackward", true, false, false}, a, SN_FWD(step), step_bwd);
+  return unary({"step", "StepBackward", true, false, false}, a, UnaryOp::Step);
 }
+// y = max(x, 0): dx = g·[y > 0] (NaN propagates both ways, as PyTorch)
 Tensor relu(const Tensor& a) {
   if (!is_floating(a.dtype())) {
     Tensor out = make_tensor(a.shape(), a.dtype() == kBool ? kInt64 : a.dtype());
@@ -595,31 +399,30 @@ Tensor relu(const Tensor& a) {
                 [](auto x) { return x > 0 ? x : decltype(x)(0); });
     return out;
   }
-  return unary({"relu", "ReluBackward", true, false, true}, a, SN_FWD(relu), relu_bwd);
+  return unary({"relu", "ReluBackward", true, false, true}, a, UnaryOp::Relu);
 }
+// y = x·Φ(x): dx = g·(Φ(x) + x·φ(x)); with the tanh approximation y = x/2·(1 + tanh u),
+// u = k(x + 0.044715x³): dx = g·(½(1 + t) + ½x(1 - t²)·k(1 + 3·0.044715x²))
 Tensor gelu(const Tensor& a, bool tanh_approximation) {
-  if (tanh_approximation)
-    return unary({"gelu", "GeluBackward", true, true, false}, a, SN_FWD(gelu_tanh), gelu_tanh_bwd);
-  return unary({"gelu", "GeluBackward", true, true, false}, a, SN_FWD(gelu), gelu_bwd);
+  return unary({"gelu", "GeluBackward", true, true, false}, a,
+               tanh_approximation ? UnaryOp::GeluTanh : UnaryOp::Gelu);
 }
+// y = x if x > 0 else slope·x: dx = g·(x > 0 ? 1 : slope)
 Tensor leaky_relu(const Tensor& a, double slope) {
-  return unary(
-      {"leaky_relu", "LeakyReluBackward", true, true, false}, a,
-      [&](const Tensor& o, const Tensor& i) { leaky_relu_fwd(o, i, slope, 0); }, leaky_relu_bwd,
-      slope);
+  return unary({"leaky_relu", "LeakyReluBackward", true, true, false}, a, UnaryOp::LeakyRelu, true,
+               slope);
 }
+// y = x if x > 0 else α(e^x - 1): dx = g if x > 0 else g·(y + α)
 Tensor elu(const Tensor& a, double alpha) {
-  return unary(
-      {"elu", "EluBackward", true, true, true}, a,
-      [&](const Tensor& o, const Tensor& i) { elu_fwd(o, i, alpha, 0); }, elu_bwd, alpha);
+  return unary({"elu", "EluBackward", true, true, true}, a, UnaryOp::Elu, true, alpha);
 }
+// y = ln(1 + e^(βx))/β (x when βx > threshold): dx = g·σ(βx) (g when βx > threshold)
 Tensor softplus(const Tensor& a, double beta, double threshold) {
   SN_CHECK(beta > 0, ValueError, "softplus: beta must be positive (got ", beta, ")");
-  return unary(
-      {"softplus", "SoftplusBackward", true, true, false}, a,
-      [&](const Tensor& o, const Tensor& i) { softplus_fwd(o, i, beta, threshold); }, softplus_bwd,
-      beta, threshold);
+  return unary({"softplus", "SoftplusBackward", true, true, false}, a, UnaryOp::Softplus, true,
+               beta, threshold);
 }
+// y = clamp(x, lo, hi): dx = g where lo <= x <= hi (NaN stays NaN, its gradient is 0)
 Tensor clamp(const Tensor& a, std::optional<double> lo, std::optional<double> hi) {
   const double l = lo.value_or(-INFINITY), h = hi.value_or(INFINITY);
   SN_CHECK(!(l > h), ValueError, "clamp: min ", l, " is greater than max ", h);
@@ -631,18 +434,18 @@ Tensor clamp(const Tensor& a, std::optional<double> lo, std::optional<double> hi
     });
     return out;
   }
-  return unary(
-      {"clamp", "ClampBackward", true, true, false}, a,
-      [&](const Tensor& o, const Tensor& i) { clamp_fwd(o, i, l, h); }, clamp_bwd, l, h);
+  return unary({"clamp", "ClampBackward", true, true, false}, a, UnaryOp::Clamp, true, l, h);
 }
+// y = -x: dx = -g
 Tensor neg(const Tensor& a) {
   if (!is_floating(a.dtype())) {
     Tensor out = make_tensor(a.shape(), a.dtype() == kBool ? kInt64 : a.dtype());
     numeric_map(out, detail::cast_raw(a, out.dtype()), "neg", [](auto x) { return -x; });
     return out;
   }
-  return unary({"neg", "NegBackward", true, false, false}, a, SN_FWD(neg), neg_bwd);
+  return unary({"neg", "NegBackward", true, false, false}, a, UnaryOp::Neg);
 }
+// y = |x|: dx = g·sign(x)
 Tensor abs(const Tensor& a) {
   if (!is_floating(a.dtype())) {
     Tensor out = make_tensor(a.shape(), a.dtype() == kBool ? kInt64 : a.dtype());
@@ -650,15 +453,16 @@ Tensor abs(const Tensor& a) {
                 [](auto x) { return x < 0 ? -x : x; });
     return out;
   }
-  return unary({"abs", "AbsBackward", true, true, false}, a, SN_FWD(abs), abs_bwd);
+  return unary({"abs", "AbsBackward", true, true, false}, a, UnaryOp::Abs);
 }
+// y = x²: dx = 2x·g
 Tensor square(const Tensor& a) {
   if (!is_floating(a.dtype())) {
     Tensor out = make_tensor(a.shape(), a.dtype() == kBool ? kInt64 : a.dtype());
     numeric_map(out, detail::cast_raw(a, out.dtype()), "square", [](auto x) { return x * x; });
     return out;
   }
-  return unary({"square", "PowBackward", true, true, false}, a, SN_FWD(square), square_bwd);
+  return unary({"square", "PowBackward", true, true, false}, a, UnaryOp::Square);
 }
 Tensor sign(const Tensor& a) {
   Tensor out = make_tensor(a.shape(), a.dtype() == kBool ? kInt64 : a.dtype());
@@ -680,7 +484,7 @@ class WhereBackward : public Node {
   std::vector<Tensor> apply(std::vector<Tensor>& grads) override {
     const Tensor& g = grads[0];
     Tensor c = cond.get("where");
-    Tensor z = zeros(Shape{}, {.dtype = g.dtype()});
+    Tensor z = zeros(Shape{}, {.dtype = g.dtype(), .device = g.device()});
     Tensor ga, gb;
     if (next_edges[0].valid()) ga = sum_to(where(c, g, z), a_shape);
     if (next_edges[1].valid()) gb = sum_to(where(c, z, g), b_shape);
@@ -693,16 +497,13 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
            "where: an input is undefined");
   SN_CHECK(cond.dtype() == kBool, DTypeError, "where: condition must be bool (got ", cond.dtype(),
            "); hint: build it with a comparison such as x > 0");
+  backend::Backend& be = backend::for_inputs("where", {&cond, &a, &b});
   const Shape shape =
       broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
   const DType dt = promote(a.dtype(), b.dtype());
   Tensor ca = detail::cast_raw(a, dt), cb = detail::cast_raw(b, dt);
-  Tensor out = make_tensor(shape, dt);
-  Tensor ec = expand_raw(cond, shape), ea = expand_raw(ca, shape), eb = expand_raw(cb, shape);
-  SN_DISPATCH_ALL(dt, "where", [&] {
-    using T = scalar_t;
-    cpu::map3<T, bool, T, T>(out, ec, ea, eb, [](bool c, T x, T y) { return c ? x : y; });
-  });
+  Tensor out = make_tensor(shape, dt, a.device());
+  be.where(out, expand_raw(cond, shape), expand_raw(ca, shape), expand_raw(cb, shape));
   if (any_requires_grad({&a, &b})) {
     auto node = std::make_shared<WhereBackward>();
     node->cond = SavedTensor(cond);
@@ -713,7 +514,8 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   return out;
 }
 Tensor where(const Tensor& cond, const Tensor& a, double b) {
-  return where(cond, a, full(Shape{}, b, {.dtype = scalar_result(a.dtype(), b)}));
+  return where(cond, a,
+               full(Shape{}, b, {.dtype = scalar_result(a.dtype(), b), .device = a.device()}));
 }
 Tensor masked_fill(const Tensor& a, const Tensor& mask, double value) {
   SN_CHECK(mask.dtype() == kBool, DTypeError, "masked_fill: mask must be bool (got ", mask.dtype(),
@@ -721,7 +523,7 @@ Tensor masked_fill(const Tensor& a, const Tensor& mask, double value) {
   SN_CHECK(broadcast_shapes(a.shape(), mask.shape(), "masked_fill") == a.shape(), ShapeError,
            "masked_fill: mask of shape ", mask.shape(), " does not broadcast to the input shape ",
            a.shape());
-  return where(mask, full(Shape{}, value, {.dtype = a.dtype()}), a);
+  return where(mask, full(Shape{}, value, {.dtype = a.dtype(), .device = a.device()}), a);
 }
 
 // ============================================================== in-place methods
@@ -752,7 +554,15 @@ static void inplace_binary(Tensor& self, const Tensor& other, const char* op, in
            " does not fit the in-place target of shape ", self.shape());
   SN_CHECK(is_floating(self.dtype()) || !is_floating(other.dtype()), DTypeError, op,
            ": cannot write a ", other.dtype(), " result into a ", self.dtype(), " tensor");
+  backend::Backend& be = backend::for_inputs(op, {&self, &other});
   Tensor o = detail::expand_raw(detail::cast_raw(other, self.dtype()), self.shape());
+  if (is_floating(self.dtype())) {  // the backend's maps allow out to alias an input
+    static constexpr backend::BinaryOp kOps[] = {backend::BinaryOp::Add, backend::BinaryOp::Mul,
+                                                 backend::BinaryOp::Div};
+    be.binary(kOps[kind], self, self, o, alpha);
+    self.bump_version();
+    return;
+  }
   SN_DISPATCH_NUMERIC(self.dtype(), op, [&] {
     using T = scalar_t;
     const T al = static_cast<T>(alpha);
@@ -783,6 +593,11 @@ Tensor& Tensor::div_(const Tensor& other) {
 }
 Tensor& Tensor::mul_(double s) {
   detail::check_inplace(*this, "mul_");
+  if (is_floating_point()) {
+    backend::for_inputs("mul_", {this}).scalar(backend::ScalarOp::Mul, *this, *this, s);
+    bump_version();
+    return *this;
+  }
   SN_DISPATCH_NUMERIC(dtype(), "mul_", [&] {
     using T = scalar_t;
     const T v = static_cast<T>(s);
@@ -793,6 +608,11 @@ Tensor& Tensor::mul_(double s) {
 }
 Tensor& Tensor::add_(double s) {
   detail::check_inplace(*this, "add_");
+  if (is_floating_point()) {
+    backend::for_inputs("add_", {this}).scalar(backend::ScalarOp::Add, *this, *this, s);
+    bump_version();
+    return *this;
+  }
   SN_DISPATCH_NUMERIC(dtype(), "add_", [&] {
     using T = scalar_t;
     const T v = static_cast<T>(s);
@@ -814,14 +634,15 @@ Tensor& Tensor::clamp_(double lo, double hi) {
 }
 Tensor& Tensor::uniform_(double lo, double hi) {
   detail::check_inplace(*this, "uniform_");
-  Tensor r = rand(shape(), {.dtype = is_floating_point() ? dtype() : kFloat64});
+  Tensor r = rand(shape(), {.dtype = is_floating_point() ? dtype() : kFloat64, .device = device()});
   detail::copy_raw(*this, add(mul(r, hi - lo), lo));
   bump_version();
   return *this;
 }
 Tensor& Tensor::normal_(double mean, double std) {
   detail::check_inplace(*this, "normal_");
-  Tensor r = randn(shape(), {.dtype = is_floating_point() ? dtype() : kFloat64});
+  Tensor r =
+      randn(shape(), {.dtype = is_floating_point() ? dtype() : kFloat64, .device = device()});
   detail::copy_raw(*this, add(mul(r, std), mean));
   bump_version();
   return *this;

@@ -1,6 +1,6 @@
-// matmul (NumPy semantics), mm, dot, outer and the fused linear layer op, all on cpu::gemm.
-// Batched matmul folds batch dims into one GEMM when the right operand is 2-D.
-#include "backend/cpu/gemm.h"
+// matmul (NumPy semantics), mm, dot, outer and the fused linear layer op, all on the backend's
+// GEMM. Batched matmul folds batch dims into one GEMM when the right operand is 2-D.
+#include "backend/backend.h"
 #include "core/dispatch.h"
 #include "core/tensor_internal.h"
 #include "sinapsis/autograd/node.h"
@@ -16,11 +16,13 @@ namespace {
 
 // a [..., M, K] · b [..., K, N] with both >= 2-D, no autograd.
 Tensor matmul_raw(const Tensor& a, const Tensor& b) {
+  backend::Backend& be = backend::for_inputs("matmul", {&a, &b});
+  const Device dev = a.device();
   const int64_t M = a.shape()[a.dim() - 2], K = a.shape()[a.dim() - 1];
   const int64_t N = b.shape()[b.dim() - 1];
   if (a.dim() == 2 && b.dim() == 2) {
-    Tensor c = make_tensor(Shape{M, N}, a.dtype());
-    cpu::gemm(a, b, c);
+    Tensor c = make_tensor(Shape{M, N}, a.dtype(), dev);
+    be.gemm(a, b, c, 1.0, 0.0);
     return c;
   }
   Shape ba(a.shape().begin(), a.shape().end() - 2), bb(b.shape().begin(), b.shape().end() - 2);
@@ -28,8 +30,8 @@ Tensor matmul_raw(const Tensor& a, const Tensor& b) {
     // fold the batch of a into rows: one big GEMM
     Tensor a2 = detail::contiguous_raw(a);
     Tensor af = detail::make_view(a2, Shape{ba.numel() * M, K}, Shape{K, 1}, a2.offset());
-    Tensor c = make_tensor(Shape{ba.numel() * M, N}, a.dtype());
-    cpu::gemm(af, b, c);
+    Tensor c = make_tensor(Shape{ba.numel() * M, N}, a.dtype(), dev);
+    be.gemm(af, b, c, 1.0, 0.0);
     Shape out = ba;
     out.push_back(M);
     out.push_back(N);
@@ -44,7 +46,7 @@ Tensor matmul_raw(const Tensor& a, const Tensor& b) {
   out.push_back(M);
   out.push_back(N);
   Tensor ea = detail::expand_raw(a, sa), eb = detail::expand_raw(b, sb);
-  Tensor c = make_tensor(out, a.dtype());
+  Tensor c = make_tensor(out, a.dtype(), dev);
   const int64_t nb = batch.numel();
   const int nd = batch.size();
   for (int64_t i = 0; i < nb; ++i) {
@@ -60,7 +62,7 @@ Tensor matmul_raw(const Tensor& a, const Tensor& b) {
     Tensor bi =
         detail::make_view(eb, Shape{K, N}, Shape{eb.strides()[nd], eb.strides()[nd + 1]}, ob);
     Tensor ci = detail::make_view(c, Shape{M, N}, Shape{N, 1}, i * M * N);
-    cpu::gemm(ai, bi, ci);
+    be.gemm(ai, bi, ci, 1.0, 0.0);
   }
   return c;
 }
@@ -171,14 +173,15 @@ class LinearBackward : public Node {
   }
   std::vector<Tensor> apply(std::vector<Tensor>& grads) override {
     Tensor g = detail::contiguous_raw(grads[0]);
+    backend::Backend& be = backend::for_inputs("linear", {&g});
     const int64_t out_f = g.shape()[g.dim() - 1];
     Tensor g2 = detail::make_view(g, Shape{g.numel() / std::max<int64_t>(out_f, 1), out_f},
                                   Shape{out_f, 1}, g.offset());
     Tensor gx, gw, gb;
     if (next_edges[0].valid()) {
       Tensor ws = w.get("linear");
-      gx = make_tensor(Shape{g2.shape()[0], ws.shape()[1]}, g.dtype());
-      cpu::gemm(g2, ws, gx);
+      gx = make_tensor(Shape{g2.shape()[0], ws.shape()[1]}, g.dtype(), g.device());
+      be.gemm(g2, ws, gx, 1.0, 0.0);
       gx = gx.reshape(x_shape);
     }
     if (next_edges[1].valid()) {
@@ -186,8 +189,8 @@ class LinearBackward : public Node {
       Tensor x2 = detail::contiguous_raw(xs);
       x2 = detail::make_view(x2, Shape{g2.shape()[0], x_shape[x_shape.size() - 1]},
                              Shape{x_shape[x_shape.size() - 1], 1}, x2.offset());
-      gw = make_tensor(Shape{out_f, x2.shape()[1]}, g.dtype());
-      cpu::gemm(g2.t(), x2, gw);
+      gw = make_tensor(Shape{out_f, x2.shape()[1]}, g.dtype(), g.device());
+      be.gemm(g2.t(), x2, gw, 1.0, 0.0);
     }
     if (has_bias && next_edges[2].valid()) gb = sum(g2, {0});
     if (has_bias) return {gx, gw, gb};
@@ -198,6 +201,7 @@ class LinearBackward : public Node {
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   SN_CHECK(x.defined() && weight.defined(), ValueError, "linear: input or weight is undefined");
+  backend::Backend& be = backend::for_inputs("linear", {&x, &weight, &bias});
   SN_CHECK(weight.dim() == 2, ShapeError, "linear: weight must be 2-D [out, in] (got ",
            weight.shape(), ")");
   SN_CHECK(x.dim() >= 1, ShapeError, "linear: input must have at least 1 dim (got ", x.shape(),
@@ -219,18 +223,18 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   Tensor x2 = detail::make_view(xc, Shape{rows, in_f}, Shape{in_f, 1}, xc.offset());
   Shape out_shape = x.shape();
   out_shape.back() = out_f;
-  Tensor out = make_tensor(out_shape, x.dtype());
+  Tensor out = make_tensor(out_shape, x.dtype(), x.device());
   Tensor o2 = detail::make_view(out, Shape{rows, out_f}, Shape{out_f, 1}, 0);
   // Wᵀ as a view: the GEMM reads it transposed, no copy
   Tensor wt = detail::make_view(weight, Shape{in_f, out_f},
                                 Shape{weight.strides()[1], weight.strides()[0]}, weight.offset());
-  if (!bias.defined() || !cpu::gemm_bias(x2, wt, o2, bias)) {
+  if (!bias.defined() || !be.gemm_bias(x2, wt, o2, bias)) {
     double beta = 0.0;
     if (bias.defined()) {  // the bias broadcast into C, then C += x·Wᵀ
       detail::copy_raw(o2, bias);
       beta = 1.0;
     }
-    cpu::gemm(x2, wt, o2, 1.0, beta);
+    be.gemm(x2, wt, o2, 1.0, beta);
   }
   const bool hb = bias.defined();
   if (hb ? any_requires_grad({&x, &weight, &bias}) : any_requires_grad({&x, &weight})) {

@@ -4,7 +4,9 @@
 #include <cmath>
 #include <limits>
 
+#include "backend/backend.h"
 #include "backend/cpu/loops.h"
+#include "backend/cpu/reduce.h"
 #include "backend/cpu/vec_math.h"
 #include "core/dispatch.h"
 #include "core/tensor_internal.h"
@@ -15,6 +17,10 @@ namespace sn {
 
 using autograd::any_requires_grad;
 using autograd::connect;
+using cpu::acc_type;
+using cpu::for_reduced;
+using cpu::geometry;
+using cpu::ReduceGeom;
 using detail::make_tensor;
 
 namespace {
@@ -40,140 +46,11 @@ Shape reduced_shape(const Tensor& a, const std::vector<bool>& m, bool keepdim) {
   return s;
 }
 
-// Geometry of a reduction: kept positions (shape + input strides) and the reduced sub-space.
-struct ReduceGeom {
-  Shape kept_shape, kept_strides;  // over the kept dims (input strides)
-  Shape red_shape, red_strides;    // over the reduced dims (input strides), coalesced
-  int64_t red_numel = 1;
-};
-
-ReduceGeom geometry(const Tensor& a, const std::vector<bool>& m) {
-  ReduceGeom g;
-  for (int i = 0; i < a.dim(); ++i) {
-    if (m[i]) {
-      if (a.shape()[i] == 1) continue;
-      // merge with the previous reduced dim when contiguous with it
-      if (!g.red_shape.empty() && g.red_strides.back() == a.strides()[i] * a.shape()[i]) {
-        g.red_shape.back() *= a.shape()[i];
-        g.red_strides.back() = a.strides()[i];
-      } else {
-        g.red_shape.push_back(a.shape()[i]);
-        g.red_strides.push_back(a.strides()[i]);
-      }
-      g.red_numel *= a.shape()[i];
-    } else {
-      g.kept_shape.push_back(a.shape()[i]);
-      g.kept_strides.push_back(a.strides()[i]);
-    }
-  }
-  return g;
-}
-
-// Visits each element of the reduced sub-space starting at `base`: f(ptr_offset).
-template <typename F>
-inline void for_reduced(const ReduceGeom& g, F&& f) {
-  const int nd = g.red_shape.size();
-  if (nd == 0) {
-    f(int64_t{0});
-    return;
-  }
-  if (nd == 1) {
-    const int64_t n = g.red_shape[0], s = g.red_strides[0];
-    for (int64_t i = 0; i < n; ++i) f(i * s);
-    return;
-  }
-  int64_t idx[kMaxDims] = {};
-  int64_t off = 0;
-  const int64_t n_in = g.red_shape[nd - 1], s_in = g.red_strides[nd - 1];
-  while (true) {
-    for (int64_t i = 0; i < n_in; ++i) f(off + i * s_in);
-    int d = nd - 2;
-    for (; d >= 0; --d) {
-      off += g.red_strides[d];
-      if (++idx[d] < g.red_shape[d]) break;
-      off -= idx[d] * g.red_strides[d];
-      idx[d] = 0;
-    }
-    if (d < 0) return;
-  }
-}
-
-template <typename T>
-using acc_type = std::conditional_t<std::is_same_v<T, float>, double,
-                                    std::conditional_t<std::is_same_v<T, bool>, int64_t, T>>;
-
-// out[k] = sum over the reduced dims of a (out contiguous, shape = kept).
-template <typename T, typename To>
-void sum_kernel(const Tensor& a, const ReduceGeom& g, const Tensor& out) {
-  const T* pa = static_cast<const T*>(a.raw_data());
-  To* po = static_cast<To*>(out.raw_data());
-  const int64_t K = g.kept_shape.numel();
-  // summing over an empty dim gives zeros (and the fast paths below would read element 0)
-  if (g.red_numel == 0) {
-    for (int64_t k = 0; k < K; ++k) po[k] = To(0);
-    return;
-  }
-  // full reduction of a contiguous tensor: partial sums over fixed-size blocks, added in block
-  // order, so the result is the same bits whatever the thread count
-  if (K == 1 && a.is_contiguous()) {
-    const int64_t n = a.numel(), block = cpu::kParallelGrain;
-    const int64_t nblocks = std::max<int64_t>(1, (n + block - 1) / block);
-    const int nt = static_cast<int>(std::min<int64_t>(cpu::num_threads(), nblocks));
-    std::vector<acc_type<T>> part(nblocks, 0);
-#pragma omp parallel for num_threads(nt) if (nt > 1 && !omp_in_parallel()) schedule(static)
-    for (int64_t c = 0; c < nblocks; ++c) {
-      acc_type<T> s = 0;
-      for (int64_t i = c * block, e = std::min(n, i + block); i < e; ++i) s += pa[i];
-      part[c] = s;
-    }
-    acc_type<T> s = 0;
-    for (auto v : part) s += v;
-    po[0] = static_cast<To>(s);
-    return;
-  }
-  // reducing leading dims of a contiguous tensor (bias gradients): accumulate rows
-  if (a.is_contiguous() && g.red_shape.size() == 1 && g.red_strides[0] == K &&
-      contiguous_strides(g.kept_shape) == g.kept_strides) {
-    const int64_t R = g.red_shape[0];
-    cpu::parallel_for(K, 1024, [&](int64_t b, int64_t e) {
-      for (int64_t k = b; k < e; ++k) po[k] = static_cast<To>(pa[k]);
-      for (int64_t r = 1; r < R; ++r) {
-        const T* row = pa + r * K;
-        for (int64_t k = b; k < e; ++k) po[k] = static_cast<To>(po[k] + row[k]);
-      }
-    });
-    return;
-  }
-  const Shape out_strides = contiguous_strides(g.kept_shape);
-  cpu::strided_loop<2>(
-      g.kept_shape, {&g.kept_strides, &out_strides},
-      [&](const int64_t* off, const int64_t* st, int64_t n) {
-        for (int64_t i = 0; i < n; ++i) {
-          const T* base = pa + off[0] + i * st[0];
-          acc_type<T> s = 0;
-          if (g.red_shape.size() == 1 && g.red_strides[0] == 1) {
-            const int64_t R = g.red_shape[0];
-            for (int64_t r = 0; r < R; ++r) s += base[r];
-          } else {
-            for_reduced(g, [&](int64_t o) { s += base[o]; });
-          }
-          po[off[1] + i * st[1]] = static_cast<To>(s);
-        }
-      },
-      std::max<int64_t>(1, cpu::kParallelGrain / std::max<int64_t>(1, g.red_numel)));
-}
-
-Tensor sum_raw(const Tensor& a, const std::vector<bool>& m, bool keepdim) {
+Tensor sum_raw(const Tensor& a, const std::vector<bool>& m, bool keepdim, const char* nm) {
+  backend::Backend& be = backend::for_inputs(nm, {&a});
   const DType out_dt = is_floating(a.dtype()) ? a.dtype() : kInt64;
-  Tensor out = make_tensor(reduced_shape(a, m, keepdim), out_dt);
-  const ReduceGeom g = geometry(a, m);
-  SN_DISPATCH_ALL(a.dtype(), "sum", [&] {
-    using T = scalar_t;
-    if constexpr (std::is_floating_point_v<T>)
-      sum_kernel<T, T>(a, g, out);
-    else
-      sum_kernel<T, int64_t>(a, g, out);
-  });
+  Tensor out = make_tensor(reduced_shape(a, m, keepdim), out_dt, a.device());
+  be.sum(out, a, m);
   return out;
 }
 
@@ -196,7 +73,7 @@ Tensor sum_impl(const Tensor& a, const std::vector<int64_t>& dims, bool keepdim,
   const char* nm = is_mean ? "mean" : "sum";
   SN_CHECK(a.defined(), ValueError, nm, ": input tensor is undefined");
   const std::vector<bool> m = dim_mask(a, dims, nm);
-  Tensor out = sum_raw(a, m, keepdim);
+  Tensor out = sum_raw(a, m, keepdim, nm);
   int64_t n = 1;
   for (int i = 0; i < a.dim(); ++i)
     if (m[i]) n *= a.shape()[i];
@@ -363,81 +240,6 @@ Tensor amax_impl(const Tensor& a, const std::vector<int64_t>& dims, bool keepdim
   return out;
 }
 
-// ---- softmax / log_softmax along one dim
-// One contiguous row, written as loops the compiler vectorises: a lane-wise max, the
-// exponentials, then a lane-wise sum (kept in acc_type, as in the strided path).
-template <typename T, bool Log>
-void softmax_row(const T* x, T* y, int64_t R) {
-  constexpr int kLanes = 8;
-  T lane_max[kLanes];
-  for (int j = 0; j < kLanes; ++j) lane_max[j] = -std::numeric_limits<T>::infinity();
-  int64_t r = 0;
-  for (; r + kLanes <= R; r += kLanes)
-    for (int j = 0; j < kLanes; ++j) lane_max[j] = x[r + j] > lane_max[j] ? x[r + j] : lane_max[j];
-  T mx = -std::numeric_limits<T>::infinity();
-  for (int j = 0; j < kLanes; ++j) mx = std::max(mx, lane_max[j]);
-  for (; r < R; ++r) mx = std::max(mx, x[r]);
-  if (std::isinf(mx) && mx < 0) mx = 0;
-  // a NaN in the row is skipped by the max but turns the sum, and so every output, into NaN
-  for (r = 0; r < R; ++r) y[r] = cpu::vexp(x[r] - mx);  // for log_softmax y is scratch
-  acc_type<T> lane_sum[kLanes] = {};
-  for (r = 0; r + kLanes <= R; r += kLanes)
-    for (int j = 0; j < kLanes; ++j) lane_sum[j] += y[r + j];
-  acc_type<T> s = 0;
-  for (int j = 0; j < kLanes; ++j) s += lane_sum[j];
-  for (; r < R; ++r) s += y[r];
-  if constexpr (Log) {
-    // (x - max) - log Σ, not x - (max + log Σ): the latter rounds at the scale of max
-    const T ls = static_cast<T>(std::log(s));
-    for (r = 0; r < R; ++r) y[r] = (x[r] - mx) - ls;
-  } else {
-    const T inv = static_cast<T>(1.0 / s);
-    for (r = 0; r < R; ++r) y[r] *= inv;
-  }
-}
-
-template <typename T, bool Log>
-void softmax_kernel(const Tensor& a, int dim, const Tensor& out) {
-  std::vector<bool> m(a.dim(), false);
-  m[dim] = true;
-  const ReduceGeom g = geometry(a, m);
-  const ReduceGeom go = geometry(out, m);
-  const T* pa = static_cast<const T*>(a.raw_data());
-  T* po = static_cast<T*>(out.raw_data());
-  const int64_t R = a.shape()[dim], sa = a.strides()[dim], so = out.strides()[dim];
-  cpu::strided_loop<2>(
-      g.kept_shape, {&g.kept_strides, &go.kept_strides},
-      [&](const int64_t* off, const int64_t* st, int64_t n) {
-        for (int64_t i = 0; i < n; ++i) {
-          const T* x = pa + off[0] + i * st[0];
-          T* y = po + off[1] + i * st[1];
-          if (sa == 1 && so == 1) {
-            softmax_row<T, Log>(x, y, R);
-            continue;
-          }
-          T mx = -std::numeric_limits<T>::infinity();
-          for (int64_t r = 0; r < R; ++r) mx = std::max(mx, x[r * sa]);
-          if (std::isinf(mx) && mx < 0) mx = 0;
-          acc_type<T> s = 0;
-          if constexpr (Log) {
-            for (int64_t r = 0; r < R; ++r) s += cpu::vexp(x[r * sa] - mx);
-            // (x - max) - log Σ, not x - (max + log Σ): the latter rounds at the scale of max
-            const T ls = static_cast<T>(std::log(s));
-            for (int64_t r = 0; r < R; ++r) y[r * so] = (x[r * sa] - mx) - ls;
-          } else {
-            for (int64_t r = 0; r < R; ++r) {
-              const T e = cpu::vexp(x[r * sa] - mx);
-              y[r * so] = e;
-              s += e;
-            }
-            const T inv = static_cast<T>(1.0 / s);
-            for (int64_t r = 0; r < R; ++r) y[r * so] *= inv;
-          }
-        }
-      },
-      std::max<int64_t>(1, cpu::kParallelGrain / std::max<int64_t>(R, 1)));
-}
-
 // softmax:     dx = y·(g - Σ_dim g·y)
 // log_softmax: dx = g - e^y·Σ_dim g
 class SoftmaxBackward : public Node {
@@ -466,13 +268,8 @@ Tensor softmax_impl(const Tensor& a, int64_t dim, bool log) {
     if (any_requires_grad({&a})) return add(mul(x, 0.0), z);
     return z;
   }
-  Tensor out = make_tensor(x.shape(), x.dtype());
-  SN_DISPATCH_FLOAT(x.dtype(), nm, [&] {
-    if (log)
-      softmax_kernel<scalar_t, true>(x, d, out);
-    else
-      softmax_kernel<scalar_t, false>(x, d, out);
-  });
+  Tensor out = make_tensor(x.shape(), x.dtype(), x.device());
+  backend::for_inputs(nm, {&x}).softmax(out, x, d, log);
   if (any_requires_grad({&x})) {
     auto node = std::make_shared<SoftmaxBackward>(d, log);
     connect(node, {&x}, {&out});

@@ -2,6 +2,7 @@
 // Index tensors are int64 and every index is bounds-checked before any write.
 #include <cstring>
 
+#include "backend/backend.h"
 #include "backend/cpu/loops.h"
 #include "core/dispatch.h"
 #include "core/tensor_internal.h"
@@ -43,9 +44,13 @@ class SplitBackward : public Node {
   std::string name() const override { return "SplitBackward"; }
   std::vector<Tensor> apply(std::vector<Tensor>& grads) override {
     std::vector<Tensor> parts;
+    Device dev = kCPU;
+    for (const Tensor& g : grads)
+      if (g.defined()) dev = g.device();
     for (size_t i = 0; i < grads.size(); ++i)
-      parts.push_back(grads[i].defined() ? grads[i]
-                                         : zeros(outputs[i].shape, {.dtype = outputs[i].dtype}));
+      parts.push_back(grads[i].defined()
+                          ? grads[i]
+                          : zeros(outputs[i].shape, {.dtype = outputs[i].dtype, .device = dev}));
     return {cat(parts, dim)};
   }
 };
@@ -80,7 +85,8 @@ class IndexSelectBackward : public Node {
     vs.resize(g.dim(), 1);
     vs[dim] = ix.numel();
     Tensor full_index = ix.reshape(vs).expand(g.shape()).contiguous();
-    return {scatter_add(zeros(in_shape, {.dtype = g.dtype()}), dim, full_index, g)};
+    return {scatter_add(zeros(in_shape, {.dtype = g.dtype(), .device = g.device()}), dim,
+                        full_index, g)};
   }
 };
 
@@ -93,8 +99,8 @@ class GatherBackward : public Node {
   std::string name() const override { return "GatherBackward"; }
   void release() override { index.reset(); }
   std::vector<Tensor> apply(std::vector<Tensor>& grads) override {
-    return {scatter_add(zeros(in_shape, {.dtype = grads[0].dtype()}), dim, index.get("gather"),
-                        grads[0])};
+    return {scatter_add(zeros(in_shape, {.dtype = grads[0].dtype(), .device = grads[0].device()}),
+                        dim, index.get("gather"), grads[0])};
   }
 };
 
@@ -114,7 +120,7 @@ class ScatterAddBackward : public Node {
       Tensor ix = index.get("scatter_add");
       gs = gather(grads[0], dim, ix);
       if (gs.shape() != src_shape) {
-        Tensor full = zeros(src_shape, {.dtype = gs.dtype()});
+        Tensor full = zeros(src_shape, {.dtype = gs.dtype(), .device = gs.device()});
         detail::copy_raw(detail::make_view(full, gs.shape(), full.strides(), 0), gs);
         gs = full;
       }
@@ -163,7 +169,7 @@ Tensor cat(const std::vector<Tensor>& ts, int64_t dim) {
     total += t.shape()[d];
   }
   out_shape[d] = total;
-  Tensor out = make_tensor(out_shape, dt);
+  Tensor out = make_tensor(out_shape, dt, backend::common_device("cat", ts));
   int64_t start = 0;
   for (const Tensor& t : ts) {
     Shape sh = out_shape;
@@ -250,7 +256,7 @@ Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index) {
   const int64_t* pi = ix.data_ptr<int64_t>();
   Shape out_shape = a.shape();
   if (a.dim() > 0) out_shape[d] = ix.numel();
-  Tensor out = make_tensor(out_shape, a.dtype());
+  Tensor out = make_tensor(out_shape, a.dtype(), a.device());  // slices copied on a's device
   for (int64_t k = 0; k < ix.numel(); ++k) {
     Shape sh = a.shape();
     if (a.dim() == 0) break;
@@ -393,7 +399,7 @@ Tensor pad(const Tensor& a, const std::vector<int64_t>& pads, double value) {
              ")");
     out_shape[d] += pads[2 * p] + pads[2 * p + 1];
   }
-  Tensor out = full(out_shape, value, {.dtype = a.dtype()});
+  Tensor out = full(out_shape, value, {.dtype = a.dtype(), .device = a.device()});
   const Shape ost = out.strides();
   for (size_t p = 0; p < pads.size() / 2; ++p) {
     const int d = a.dim() - 1 - static_cast<int>(p);

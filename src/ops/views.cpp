@@ -49,7 +49,7 @@ class SliceBackward : public Node {
   bool select;  // the view dropped `dim`
   std::string name() const override { return select ? "SelectBackward" : "SliceBackward"; }
   std::vector<Tensor> apply(std::vector<Tensor>& grads) override {
-    Tensor gx = zeros(in_shape, {.dtype = grads[0].dtype()});
+    Tensor gx = zeros(in_shape, {.dtype = grads[0].dtype(), .device = grads[0].device()});
     Tensor region = detail::make_view(gx, in_shape, gx.strides(), 0);
     Shape sh = in_shape, st = gx.strides();
     const int64_t off = start * st[dim];
@@ -85,6 +85,16 @@ class CopyBackward : public Node {
   std::string name() const override { return nm; }
   std::vector<Tensor> apply(std::vector<Tensor>& grads) override {
     return {grads[0].dtype() == in_dtype ? grads[0] : grads[0].to(in_dtype)};
+  }
+};
+
+class ToDeviceBackward : public Node {
+ public:
+  Device in_device;
+  explicit ToDeviceBackward(Device d) : in_device(d) {}
+  std::string name() const override { return "ToCopyBackward"; }
+  std::vector<Tensor> apply(std::vector<Tensor>& grads) override {
+    return {grads[0].to(in_device)};
   }
 };
 
@@ -326,7 +336,7 @@ Tensor Tensor::contiguous() const {
                      std::make_shared<CopyBackward>(dtype(), "ContiguousBackward"));
 }
 Tensor Tensor::clone() const {
-  Tensor out = detail::make_tensor(shape(), dtype());
+  Tensor out = detail::make_tensor(shape(), dtype(), device());
   detail::copy_raw(out, *this);
   return record_view(*this, out, std::make_shared<CopyBackward>(dtype(), "CloneBackward"));
 }
@@ -336,6 +346,13 @@ Tensor Tensor::to(DType dt) const {
   if (is_floating(dt) && is_floating(dtype()))
     return record_view(*this, out, std::make_shared<CopyBackward>(dtype(), "ToCopyBackward"));
   return out;
+}
+// to(device): dx = g moved back to the input's device
+Tensor Tensor::to(Device d) const {
+  if (d == device()) return *this;
+  Tensor out = detail::make_tensor(shape(), dtype(), d);
+  detail::copy_raw(out, *this);
+  return record_view(*this, out, std::make_shared<ToDeviceBackward>(device()));
 }
 Tensor Tensor::detach() const { return detail::make_view(*this, shape(), strides(), offset()); }
 

@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "optim/fused.h"
+#include "backend/cpu/fused_update.h"
 
 namespace sn::optim {
 
@@ -26,7 +26,7 @@ void adadelta_kernel(T* p, const T* g, T* v, T* u, int64_t n, const AdadeltaOpti
   const T neg_lr = static_cast<T>(-o.lr), wd = static_cast<T>(o.weight_decay);
   const T eps = static_cast<T>(o.eps), sign = o.maximize ? T(-1) : T(1);
   const bool use_wd = o.weight_decay != 0;
-  detail::for_each_element(n, [=](int64_t i) {
+  cpu::for_each_element(n, [=](int64_t i) {
     T gi = sign * g[i];
     if (use_wd) gi = gi + wd * p[i];
     const T vi = v[i] * rho + c * gi * gi;
@@ -90,11 +90,11 @@ void Adadelta::update() {
       ParamState& st = state_[g][i];
       const Tensor v = buffer(st, 0, p), u = buffer(st, 1, p);
       st.step += 1;
-      detail::FusedParam fp(p, grad);
+      cpu::FusedParam fp(p, grad);
       SN_DISPATCH_FLOAT(p.dtype(), "Adadelta", [&] {
         using T = scalar_t;
-        adadelta_kernel<T>(detail::ptr<T>(fp.param()), detail::ptr<T>(fp.grad()), detail::ptr<T>(v),
-                           detail::ptr<T>(u), fp.numel(), o);
+        adadelta_kernel<T>(cpu::ptr<T>(fp.param()), cpu::ptr<T>(fp.grad()), cpu::ptr<T>(v),
+                           cpu::ptr<T>(u), fp.numel(), o);
       });
       fp.finish();
     }

@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "optim/fused.h"
+#include "backend/cpu/fused_update.h"
 
 namespace sn::optim {
 
@@ -28,7 +28,7 @@ void adagrad_kernel(T* p, const T* g, T* sum, int64_t n, const AdagradOptions& o
   const T wd = static_cast<T>(o.weight_decay), eps = static_cast<T>(o.eps);
   const T sign = o.maximize ? T(-1) : T(1);
   const bool use_wd = o.weight_decay != 0;
-  detail::for_each_element(n, [=](int64_t i) {
+  cpu::for_each_element(n, [=](int64_t i) {
     T gi = sign * g[i];
     if (use_wd) gi = gi + wd * p[i];
     const T s = sum[i] + gi * gi;
@@ -92,11 +92,11 @@ void Adagrad::update() {
       ParamState& st = state_[g][i];
       const Tensor sum = buffer(st, 0, p, o.initial_accumulator_value);
       st.step += 1;
-      detail::FusedParam fp(p, grad);
+      cpu::FusedParam fp(p, grad);
       SN_DISPATCH_FLOAT(p.dtype(), "Adagrad", [&] {
         using T = scalar_t;
-        adagrad_kernel<T>(detail::ptr<T>(fp.param()), detail::ptr<T>(fp.grad()),
-                          detail::ptr<T>(sum), fp.numel(), o, st.step);
+        adagrad_kernel<T>(cpu::ptr<T>(fp.param()), cpu::ptr<T>(fp.grad()), cpu::ptr<T>(sum),
+                          fp.numel(), o, st.step);
       });
       fp.finish();
     }

@@ -5,7 +5,8 @@
 
 #include <cmath>
 
-#include "optim/fused.h"
+#include "backend/cpu/fused_update.h"
+#include "sinapsis/ops/ops.h"
 
 namespace sn::optim {
 
@@ -42,7 +43,7 @@ void adam_kernel(T* p, const T* g, T* m, T* v, T* vmax, int64_t n, const AdamArg
   const T decay = static_cast<T>(1 - a.lr * a.weight_decay);
   const T sign = a.maximize ? T(-1) : T(1);
   const bool l2 = !a.decoupled && a.weight_decay != 0, decoupled = a.decoupled;
-  detail::for_each_element(n, [=](int64_t i) {
+  cpu::for_each_element(n, [=](int64_t i) {
     T pi = p[i];
     T gi = sign * g[i];
     if (l2) gi = gi + wd * pi;
@@ -64,14 +65,35 @@ void adam_kernel(T* p, const T* g, T* m, T* v, T* vmax, int64_t n, const AdamArg
 // One parameter's update (shared by Adam and AdamW); `step` is the count including this one.
 void adam_param(const Tensor& p, const Tensor& grad, const Tensor& m, const Tensor& v,
                 const Tensor& vmax, double step, const AdamArgs& a, const char* name) {
-  detail::FusedParam fp(p, grad);
+  cpu::FusedParam fp(p, grad);
   SN_DISPATCH_FLOAT(p.dtype(), name, [&] {
     using T = scalar_t;
-    adam_kernel<T>(detail::ptr<T>(fp.param()), detail::ptr<T>(fp.grad()), detail::ptr<T>(m),
-                   detail::ptr<T>(v), vmax.defined() ? detail::ptr<T>(vmax) : nullptr, fp.numel(),
-                   a, step);
+    adam_kernel<T>(cpu::ptr<T>(fp.param()), cpu::ptr<T>(fp.grad()), cpu::ptr<T>(m), cpu::ptr<T>(v),
+                   vmax.defined() ? cpu::ptr<T>(vmax) : nullptr, fp.numel(), a, step);
   });
   fp.finish();
+}
+
+// The same update from whole-tensor ops, for a parameter on a device whose backend has no fused
+// optimizer kernel (any but the CPU so far): each op runs on the backend.
+void adam_composed(const Tensor& param, const Tensor& grad, const Tensor& m_, const Tensor& v_,
+                   const Tensor& vmax_, double step, const AdamArgs& a) {
+  Tensor p = param, m = m_, v = v_, vmax = vmax_;
+  Tensor g = a.maximize ? neg(grad) : grad;
+  if (!a.decoupled && a.weight_decay != 0) g = add(g, p, a.weight_decay);
+  if (a.decoupled && a.weight_decay != 0) p.mul_(1 - a.lr * a.weight_decay);
+  m.mul_(a.beta1);
+  m.add_(g, 1 - a.beta1);
+  v.mul_(a.beta2);
+  v.add_(square(g), 1 - a.beta2);
+  Tensor s = v;
+  if (vmax.defined()) {
+    vmax.copy_(maximum(vmax, v));
+    s = vmax;
+  }
+  const double bc1 = 1 - std::pow(a.beta1, step);
+  const double bc2_sqrt = std::sqrt(1 - std::pow(a.beta2, step));
+  p.add_(div(m, add(div(sqrt(s), bc2_sqrt), a.eps)), -(a.lr / bc1));
 }
 
 const std::vector<std::string> kAdamBuffers = {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
@@ -148,7 +170,10 @@ void AdamFamily<O, D>::update() {
       const Tensor m = buffer(st, 0, p), v = buffer(st, 1, p);
       const Tensor vmax = o.amsgrad ? buffer(st, 2, p) : Tensor();
       st.step += 1;
-      adam_param(p, grad, m, v, vmax, st.step, a, kind());
+      if (!p.device().is_cpu())
+        adam_composed(p, grad, m, v, vmax, st.step, a);
+      else
+        adam_param(p, grad, m, v, vmax, st.step, a, kind());
     }
   }
 }

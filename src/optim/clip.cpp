@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "optim/fused.h"
+#include "backend/cpu/fused_update.h"
 #include "sinapsis/autograd/node.h"
 
 namespace sn::optim {
@@ -21,7 +21,7 @@ double norm_part(const Tensor& g, double p) {
   std::vector<double> partial(static_cast<size_t>(blocks), 0.0);
   const bool inf = std::isinf(p);
   SN_DISPATCH_FLOAT(c.dtype(), "clip_grad_norm_", [&] {
-    const scalar_t* x = detail::ptr<scalar_t>(c);
+    const scalar_t* x = cpu::ptr<scalar_t>(c);
     cpu::parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
       for (int64_t b = b0; b < b1; ++b) {
         const int64_t s = b * kBlock, e = std::min(n, s + kBlock);

@@ -8,7 +8,7 @@
 #include <cmath>
 #include <tuple>
 
-#include "optim/fused.h"
+#include "backend/cpu/fused_update.h"
 #include "sinapsis/autograd/node.h"
 
 namespace sn::optim {
@@ -37,8 +37,8 @@ Tensor new_flat(int64_t n, DType dt) { return sn::detail::make_tensor(Shape{n}, 
 double dot(const Tensor& a, const Tensor& b) {
   double s = 0;
   SN_DISPATCH_FLOAT(a.dtype(), "LBFGS", [&] {
-    const scalar_t* x = detail::ptr<scalar_t>(a);
-    const scalar_t* y = detail::ptr<scalar_t>(b);
+    const scalar_t* x = cpu::ptr<scalar_t>(a);
+    const scalar_t* y = cpu::ptr<scalar_t>(b);
     for (int64_t i = 0; i < a.numel(); ++i) s += static_cast<double>(x[i]) * y[i];
   });
   return s;
@@ -47,7 +47,7 @@ double dot(const Tensor& a, const Tensor& b) {
 double abs_max(const Tensor& a) {
   double m = 0;
   SN_DISPATCH_FLOAT(a.dtype(), "LBFGS", [&] {
-    const scalar_t* x = detail::ptr<scalar_t>(a);
+    const scalar_t* x = cpu::ptr<scalar_t>(a);
     for (int64_t i = 0; i < a.numel(); ++i) {
       const double v = std::fabs(static_cast<double>(x[i]));
       if (!(v <= m)) m = v;  // NaN wins, so a NaN gradient never looks optimal
@@ -59,7 +59,7 @@ double abs_max(const Tensor& a) {
 double abs_sum(const Tensor& a) {
   double s = 0;
   SN_DISPATCH_FLOAT(a.dtype(), "LBFGS", [&] {
-    const scalar_t* x = detail::ptr<scalar_t>(a);
+    const scalar_t* x = cpu::ptr<scalar_t>(a);
     for (int64_t i = 0; i < a.numel(); ++i) s += std::fabs(static_cast<double>(x[i]));
   });
   return s;
@@ -70,10 +70,10 @@ Tensor scaled(const Tensor& a, double s) {
   Tensor out = new_flat(a.numel(), a.dtype());
   SN_DISPATCH_FLOAT(a.dtype(), "LBFGS", [&] {
     using T = scalar_t;
-    const T* x = detail::ptr<T>(a);
-    T* o = detail::ptr<T>(out);
+    const T* x = cpu::ptr<T>(a);
+    T* o = cpu::ptr<T>(out);
     const T c = static_cast<T>(s);
-    detail::for_each_element(a.numel(), [&](int64_t i) { o[i] = x[i] * c; });
+    cpu::for_each_element(a.numel(), [&](int64_t i) { o[i] = x[i] * c; });
   });
   return out;
 }
@@ -82,10 +82,10 @@ Tensor scaled(const Tensor& a, double s) {
 void axpy(const Tensor& y, double alpha, const Tensor& x) {
   SN_DISPATCH_FLOAT(y.dtype(), "LBFGS", [&] {
     using T = scalar_t;
-    T* a = detail::ptr<T>(y);
-    const T* b = detail::ptr<T>(x);
+    T* a = cpu::ptr<T>(y);
+    const T* b = cpu::ptr<T>(x);
     const T c = static_cast<T>(alpha);
-    detail::for_each_element(y.numel(), [&](int64_t i) { a[i] = a[i] + c * b[i]; });
+    cpu::for_each_element(y.numel(), [&](int64_t i) { a[i] = a[i] + c * b[i]; });
   });
 }
 
@@ -204,13 +204,13 @@ Tensor LBFGS::step(const Closure& closure) {
     int64_t off = 0;
     for (const auto& p : params) {
       Tensor part = sn::detail::make_view(d, p.shape(), contiguous_strides(p.shape()), off);
-      detail::FusedParam fp(p, part);
+      cpu::FusedParam fp(p, part);
       SN_DISPATCH_FLOAT(dt, "LBFGS", [&] {
         using T = scalar_t;
-        T* x = detail::ptr<T>(fp.param());
-        const T* u = detail::ptr<T>(fp.grad());
+        T* x = cpu::ptr<T>(fp.param());
+        const T* u = cpu::ptr<T>(fp.grad());
         const T c = static_cast<T>(t);
-        detail::for_each_element(fp.numel(), [&](int64_t i) { x[i] = x[i] + c * u[i]; });
+        cpu::for_each_element(fp.numel(), [&](int64_t i) { x[i] = x[i] + c * u[i]; });
       });
       fp.finish();
       off += p.numel();

@@ -113,7 +113,7 @@ void Optimizer::set_option(size_t group, const std::string& name, double value) 
 Tensor& Optimizer::buffer(ParamState& st, size_t slot, const Tensor& param, double init) {
   Tensor& b = st.buffers[slot];
   if (!b.defined()) {
-    b = detail::make_tensor(param.shape(), param.dtype());
+    b = detail::make_tensor(param.shape(), param.dtype(), param.device());
     detail::fill_raw(b, init);
   }
   return b;
@@ -259,8 +259,10 @@ void Optimizer::load_state_dict(const OptimizerState& s) {
     SN_CHECK(t.defined(), ValueError, name_, ": ", op, ": '", key, "' is an undefined tensor");
     SN_CHECK(t.shape() == p.shape(), ShapeError, name_, ": ", op, ": '", key, "' has shape ",
              t.shape(), ", the parameter has shape ", p.shape());
-    new_state[g][i].buffers[it - buffer_names_.begin()] =
-        detail::cast_raw(t, p.dtype(), /*force_copy=*/true);
+    // on the parameter's device (a checkpoint holds CPU tensors)
+    Tensor b = detail::make_tensor(p.shape(), p.dtype(), p.device());
+    detail::copy_raw(b, t);
+    new_state[g][i].buffers[it - buffer_names_.begin()] = b;
   }
   for (size_t g = 0; g < groups_.size(); ++g)
     for (const auto& n : names)

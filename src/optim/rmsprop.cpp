@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "optim/fused.h"
+#include "backend/cpu/fused_update.h"
 
 namespace sn::optim {
 
@@ -29,7 +29,7 @@ void rmsprop_kernel(T* p, const T* g, T* v, T* c, T* buf, int64_t n, const RMSpr
   const T eps = static_cast<T>(o.eps), mom = static_cast<T>(o.momentum);
   const T sign = o.maximize ? T(-1) : T(1);
   const bool use_wd = o.weight_decay != 0;
-  detail::for_each_element(n, [=](int64_t i) {
+  cpu::for_each_element(n, [=](int64_t i) {
     T gi = sign * g[i];
     if (use_wd) gi = gi + wd * p[i];
     const T vi = v[i] * alpha + a1 * gi * gi;
@@ -113,12 +113,12 @@ void RMSprop::update() {
       const Tensor buf = o.momentum > 0 ? buffer(st, 1, p) : Tensor();
       const Tensor c = o.centered ? buffer(st, 2, p) : Tensor();
       st.step += 1;
-      detail::FusedParam fp(p, grad);
+      cpu::FusedParam fp(p, grad);
       SN_DISPATCH_FLOAT(p.dtype(), "RMSprop", [&] {
         using T = scalar_t;
-        rmsprop_kernel<T>(detail::ptr<T>(fp.param()), detail::ptr<T>(fp.grad()), detail::ptr<T>(v),
-                          c.defined() ? detail::ptr<T>(c) : nullptr,
-                          buf.defined() ? detail::ptr<T>(buf) : nullptr, fp.numel(), o);
+        rmsprop_kernel<T>(cpu::ptr<T>(fp.param()), cpu::ptr<T>(fp.grad()), cpu::ptr<T>(v),
+                          c.defined() ? cpu::ptr<T>(c) : nullptr,
+                          buf.defined() ? cpu::ptr<T>(buf) : nullptr, fp.numel(), o);
       });
       fp.finish();
     }

@@ -3,7 +3,8 @@
 // PyTorch 1.13 semantics, including buf = g on a parameter's first momentum step.
 #include "sinapsis/optim/sgd.h"
 
-#include "optim/fused.h"
+#include "backend/cpu/fused_update.h"
+#include "sinapsis/ops/ops.h"
 
 namespace sn::optim {
 
@@ -29,14 +30,14 @@ void sgd_kernel(T* p, const T* g, T* buf, int64_t n, const SGDOptions& o, bool f
   const T sign = o.maximize ? T(-1) : T(1);
   const bool use_wd = o.weight_decay != 0, nesterov = o.nesterov;
   if (!buf) {
-    detail::for_each_element(n, [=](int64_t i) {
+    cpu::for_each_element(n, [=](int64_t i) {
       T d = sign * g[i];
       if (use_wd) d = d + wd * p[i];
       p[i] = p[i] - lr * d;
     });
     return;
   }
-  detail::for_each_element(n, [=](int64_t i) {
+  cpu::for_each_element(n, [=](int64_t i) {
     T d = sign * g[i];
     if (use_wd) d = d + wd * p[i];
     const T b = first ? d : buf[i] * mom + damp1 * d;
@@ -45,6 +46,25 @@ void sgd_kernel(T* p, const T* g, T* buf, int64_t n, const SGDOptions& o, bool f
     p[i] = p[i] - lr * d;
   });
 }
+// The same update from whole-tensor ops, for a parameter on a device whose backend has no fused
+// optimizer kernel (any but the CPU so far): each op runs on the backend.
+void sgd_composed(const Tensor& param, const Tensor& grad, Tensor buf, const SGDOptions& o,
+                  bool first) {
+  Tensor p = param;
+  Tensor d = o.maximize ? neg(grad) : grad;
+  if (o.weight_decay != 0) d = add(d, p, o.weight_decay);
+  if (buf.defined()) {
+    if (first) {
+      buf.copy_(d);
+    } else {
+      buf.mul_(o.momentum);
+      buf.add_(d, 1 - o.dampening);
+    }
+    d = o.nesterov ? add(d, buf, o.momentum) : buf;
+  }
+  p.add_(d, -o.lr);
+}
+
 }  // namespace
 
 SGD::SGD(std::vector<Tensor> params, SGDOptions options) : Optimizer("SGD", {"momentum_buffer"}) {
@@ -98,17 +118,22 @@ void SGD::update() {
       const Tensor grad = p.grad();
       if (!grad.defined()) continue;
       ParamState& st = state_[g][i];
-      detail::FusedParam fp(p, grad);
       Tensor buf;
       bool first = false;
       if (o.momentum != 0) {
         first = !st.buffers[0].defined();
         buf = buffer(st, 0, p);
       }
+      if (!p.device().is_cpu()) {
+        sgd_composed(p, grad, buf, o, first);
+        st.step += 1;
+        continue;
+      }
+      cpu::FusedParam fp(p, grad);
       SN_DISPATCH_FLOAT(p.dtype(), "SGD", [&] {
         using T = scalar_t;
-        sgd_kernel<T>(detail::ptr<T>(fp.param()), detail::ptr<T>(fp.grad()),
-                      buf.defined() ? detail::ptr<T>(buf) : nullptr, fp.numel(), o, first);
+        sgd_kernel<T>(cpu::ptr<T>(fp.param()), cpu::ptr<T>(fp.grad()),
+                      buf.defined() ? cpu::ptr<T>(buf) : nullptr, fp.numel(), o, first);
       });
       fp.finish();
       st.step += 1;

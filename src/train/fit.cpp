@@ -145,17 +145,26 @@ double scalar_loss(const Tensor& loss, const char* op) {
   return loss.item();
 }
 
+// Where a model runs: its parameters' device (the CPU for a model without parameters). Batches
+// come from the loaders on the CPU and move there; outputs come back for the metrics.
+Device model_device(nn::Module& model) {
+  for (const Tensor& p : model.parameters()) return p.device();
+  return kCPU;
+}
+
 // The loop of evaluate(), without touching the model's mode (the caller has set eval mode).
 EvalResult run_eval(nn::Module& model, const LossFn& loss_fn, data::DataLoader& loader,
                     const std::vector<Metric*>& metrics) {
   NoGradGuard ng;
   MeanLoss ml;
   EvalResult r;
+  const Device dev = model_device(model);
   for (Metric* m : metrics) m->reset();
   for (auto& batch : loader) {
-    Tensor out = model(batch.x);
+    Tensor out = model(batch.x.to(dev));
     const int64_t bs = batch_size_of(batch);
-    if (loss_fn) ml.update(scalar_loss(loss_fn(out, batch.y), "evaluate"), bs);
+    if (loss_fn) ml.update(scalar_loss(loss_fn(out, batch.y.to(dev)), "evaluate"), bs);
+    if (!metrics.empty()) out = out.to(kCPU);
     for (Metric* m : metrics) m->update(out, batch.y);
     r.examples += bs;
   }
@@ -266,6 +275,7 @@ History fit(nn::Module& model, const LossFn& loss_fn, optim::Optimizer& opt,
   s.has_validation = vl != nullptr;
 
   const std::vector<Tensor> params = opt.parameters();
+  const Device dev = model_device(model);
   // Kept current after every epoch, so a checkpoint written by a callback mid-run holds the
   // best epoch so far, not only the History fit() returns.
   history.monitor = !options.monitor.empty() ? options.monitor : (vl ? "val_loss" : "loss");
@@ -311,8 +321,8 @@ History fit(nn::Module& model, const LossFn& loss_fn, optim::Optimizer& opt,
         // the reported loss come from its first evaluation, before the update.
         auto closure = [&]() -> Tensor {
           opt.zero_grad();
-          Tensor out = model(b.x);
-          Tensor loss = loss_fn(out, b.y);
+          Tensor out = model(b.x.to(dev));
+          Tensor loss = loss_fn(out, b.y.to(dev));
           double v = scalar_loss(loss, "fit");
           if (options.distributed) {
             // the global batch's loss, on every rank before any of them starts backward (a
@@ -364,7 +374,7 @@ History fit(nn::Module& model, const LossFn& loss_fn, optim::Optimizer& opt,
       s.running_loss = ml.value();
       if (out_kept.defined()) {
         NoGradGuard ng;
-        for (auto& m : train_metrics) m->update(out_kept, b.y);
+        for (auto& m : train_metrics) m->update(out_kept.to(kCPU), b.y);
       }
       for (auto& m : train_metrics) s.running_metrics[m->name()] = m->value();
       ++s.global_step;
@@ -449,7 +459,8 @@ Tensor predict(nn::Module& model, data::DataLoader& loader) {
   EvalModeGuard eval(model);
   NoGradGuard ng;
   std::vector<Tensor> outs;
-  for (auto& batch : loader) outs.push_back(model(batch.x));
+  const Device dev = model_device(model);
+  for (auto& batch : loader) outs.push_back(model(batch.x.to(dev)).to(kCPU));
   SN_CHECK(!outs.empty(), ValueError, "predict: the loader has no batches (",
            loader.dataset().name(), ")");
   return outs.size() == 1 ? outs[0] : cat(outs, 0);
@@ -461,10 +472,13 @@ Tensor predict(nn::Module& model, const Tensor& x, int64_t batch_size) {
   EvalModeGuard eval(model);
   NoGradGuard ng;
   const int64_t n = x.dim() > 0 ? x.size(0) : 1;
-  if (batch_size == 0 || batch_size >= n || x.dim() == 0) return model(x.detach());
+  const Device dev = model_device(model);
+  if (batch_size == 0 || batch_size >= n || x.dim() == 0)
+    return model(x.detach().to(dev)).to(x.device());
   std::vector<Tensor> outs;
   for (int64_t i = 0; i < n; i += batch_size)
-    outs.push_back(model(x.detach().narrow(0, i, std::min(batch_size, n - i))));
+    outs.push_back(
+        model(x.detach().narrow(0, i, std::min(batch_size, n - i)).to(dev)).to(x.device()));
   return cat(outs, 0);
 }
 

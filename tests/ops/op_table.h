@@ -250,7 +250,8 @@ struct Row {
   autograd::GradcheckOptions opts = {};
 };
 
-// Constant index / mask tensors used inside row functions (mirrored in gen_ops.py).
+// Constant index / mask tensors used inside row functions (mirrored in gen_ops.py). A row
+// moves them to its inputs' device, so the backend op test can run it on any device.
 inline Tensor idx(std::initializer_list<double> v) { return tensor(v, {.dtype = kInt64}); }
 inline Tensor idx2(std::initializer_list<std::initializer_list<double>> v) {
   return tensor(v, {.dtype = kInt64});
@@ -327,19 +328,19 @@ inline const std::vector<Row>& op_rows() {
             [](V x) { return clamp(x[0], -0.5, std::nullopt); });
     add_row(Op::Clamp, "clamp/max", {{{2, 3}}}, [](V x) { return clamp(x[0], std::nullopt, 0.5); });
     add_row(Op::Where, "where", {{{2, 3}}, {{2, 3}}}, [](V x) {
-      return where(mask({{1, 0, 1}, {0, 0, 1}}), x[0], x[1]);
+      return where(mask({{1, 0, 1}, {0, 0, 1}}).to(x[0].device()), x[0], x[1]);
     });
     add_row(Op::Where, "where/broadcast", {{{1, 3}}, {{3}}}, [](V x) {
-      return where(mask({{1}, {0}}), x[0], x[1]);
+      return where(mask({{1}, {0}}).to(x[0].device()), x[0], x[1]);
     });
     add_row(Op::WhereScalar, "where_scalar", {{{2, 3}}}, [](V x) {
-      return where(mask({{1, 0, 1}, {0, 0, 1}}), x[0], 0.5);
+      return where(mask({{1, 0, 1}, {0, 0, 1}}).to(x[0].device()), x[0], 0.5);
     });
     add_row(Op::MaskedFill, "masked_fill", {{{2, 3}}}, [](V x) {
-      return masked_fill(x[0], mask({{1, 0, 1}, {0, 0, 1}}), -1.0);
+      return masked_fill(x[0], mask({{1, 0, 1}, {0, 0, 1}}).to(x[0].device()), -1.0);
     });
     add_row(Op::MaskedFill, "masked_fill/broadcast", {{{2, 3}}}, [](V x) {
-      return masked_fill(x[0], mask({{0, 1, 0}}), 2.0);
+      return masked_fill(x[0], mask({{0, 1, 0}}).to(x[0].device()), 2.0);
     });
 
     // ---- activations

@@ -102,6 +102,12 @@ void check_option_memory(const std::string& option, double value, double bytes,
 void check_batch_memory(const std::string& option, int64_t batch, nn::Module& model,
                         const Shape& example, DType dtype);
 
+// --device cpu|cuda|cuda:N: the device, checked to be usable here (cmd_devices.cpp); a
+// DeviceError naming it when this build has no backend for it or the machine no such GPU.
+Device parse_device(const std::string& text, const char* option = "--device");
+// Adds --device to a command, into `device` (default "cpu").
+void add_device_option(CLI::App* cmd, std::string& device);
+
 // Output lines: main() tracks stdout and stderr so that an error or a warning never continues
 // a partial line ("data:   " printed before the data loads, a live progress bar).
 void track_output_lines();

@@ -136,20 +136,28 @@ void add_eval(CLI::App& app) {
       ->delimiter(',');
   cmd->add_option("--delimiter", *delimiter,
                   "CSV: field separator, one character or 'tab' (default: the training one)");
+  auto device = std::make_shared<std::string>("cpu");
+  add_device_option(cmd, *device);
   cmd->add_option("--confusion-svg", *svg,
                   "classification: write the confusion matrix as SVG here (default: "
                   "confusion.svg in the run folder when RUN is a folder; '-': none)");
-  cmd->callback([cmd, run, data, svg, features, delimiter] {
+  cmd->callback([cmd, run, data, svg, features, delimiter, device] {
+    const Device dev = parse_device(*device);
     if (const std::string file = resolve_checkpoint(*run); is_text_checkpoint(file)) {
+      SN_CHECK(dev.is_cpu(), DeviceError, "eval: --device ", dev,
+               ": text runs are evaluated on the CPU so far (docs/backends.md)");
       eval_text(file, *data);
       return;
     } else if (is_autoencoder_checkpoint(file)) {
       refuse_given(*cmd, {"--features", "--delimiter", "--confusion-svg"},
                    "by an autoencoder's eval");
+      SN_CHECK(dev.is_cpu(), DeviceError, "eval: --device ", dev,
+               ": autoencoders are evaluated on the CPU so far (docs/backends.md)");
       eval_autoencoder(file, *data);
       return;
     }
     Restored r = restore(*run);
+    if (!dev.is_cpu()) r.built.module->to(dev);  // evaluate moves each batch there
     DataSpec ds = r.data;
     TrainedData t = r.trained;
     use_features(t, *features, r.built);
@@ -276,7 +284,10 @@ void add_predict(CLI::App& app) {
       ->delimiter(',');
   cmd->add_option("--delimiter", *delimiter,
                   "CSV: field separator, one character or 'tab' (default: the training one)");
-  cmd->callback([run, input, output, proba, top_k, features, delimiter] {
+  auto device = std::make_shared<std::string>("cpu");
+  add_device_option(cmd, *device);
+  cmd->callback([run, input, output, proba, top_k, features, delimiter, device] {
+    const Device dev = parse_device(*device);
     io::check_regular_file(*input, "predict --input");  // a FIFO would block the reader
     if (fs::is_directory(*run)) {
       RunPaths rp(*run);
@@ -289,6 +300,7 @@ void add_predict(CLI::App& app) {
              "' is an autoencoder, which predicts no classes or values; its test reconstructions "
              "are in the run folder's reconstructions.png and `sinapsis eval` reports their error");
     Restored r = restore(*run, std::cerr);
+    if (!dev.is_cpu()) r.built.module->to(dev);  // predict moves each batch there and back
     use_features(r.trained, *features, r.built);
     const std::vector<std::string>& classes = r.trained.classes;
     SN_CHECK(!classes.empty() || (!*proba && *top_k == 1), ValueError,

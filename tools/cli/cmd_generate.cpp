@@ -23,6 +23,7 @@ struct GenerateArgs {
   uint64_t seed = 1337;
   int threads = 0;
   std::string context = "slide";
+  std::string device = "cpu";
 };
 
 json entry(const train::CheckpointInfo& info, const std::string& key, const std::string& file) {
@@ -111,6 +112,7 @@ viz::AttentionMaps attention_maps(nn::Module& model, int64_t n_head,
 
 void run_generate(const GenerateArgs& a) {
   apply_threads(a.threads);
+  const Device dev = parse_device(a.device);
   // every new token id is kept (the context and the ids returned): 16 bytes a token
   check_option_memory("--tokens", static_cast<double>(a.tokens),
                       16.0 * static_cast<double>(a.tokens), "keeping the generated token ids",
@@ -124,6 +126,7 @@ void run_generate(const GenerateArgs& a) {
   const json text = entry(info, "text", file);
   nn::BuiltModel built = nn::build_model(info.model_spec, Shape(), "in '" + file + "'");
   train::load_checkpoint(file, *built.module, {.restore_rng = false});
+  if (!dev.is_cpu()) built.module->to(dev);  // an op without a kernel there is an error
   train::GenerateOptions o{
       .tokens = a.tokens,
       .sample = {.temperature = a.temperature, .top_k = a.top_k, .top_p = a.top_p},
@@ -185,6 +188,7 @@ void add_generate(CLI::App& app) {
       ->check(CLI::IsMember({"slide", "restart"}));
   cmd->add_option("--attention", a->attention,
                   "GPT: draw each layer's and head's attention over the final context to this SVG");
+  add_device_option(cmd, a->device);
   cmd->callback([a, cmd] {
     if (a->temperature == 0)  // greedy: nothing is drawn
       refuse_given(*cmd, {"--top-k", "--top-p", "--seed"},

@@ -26,6 +26,7 @@ struct TrainArgs {
   double lr = -1, momentum = 0.9, weight_decay = 0, val_split = 0.1;
   uint64_t seed = 0;
   int threads = 0;
+  std::string device = "cpu";  // --device; not saved with the run (resume runs on the CPU)
   bool overwrite = false;
   bool sync_batchnorm = false;  // under mpirun: BatchNorm statistics over all ranks
   TextOptions text;             // text runs only, but for --clip-grad (both kinds)
@@ -171,6 +172,9 @@ void run_training(const TrainArgs& a, const std::string& chosen_dir, bool resume
              " training examples leaves no validation example; hint: --val-split 0 trains "
              "without validation (best by training loss)");
   nn::Module& model = *built.module;
+  // on --device: the model moves there (fit moves each batch to it); the optimizer's state is
+  // made on its parameters' device
+  if (const Device dev = parse_device(a.device); !dev.is_cpu()) model.to(dev);
   auto opt = make_optimizer(a, model.parameters());
   SN_CHECK(a.label_smoothing == 0 || d.classification, ValueError,
            "--label-smoothing: only for classification (", a.data.data, " is a regression task)");
@@ -558,11 +562,18 @@ void add_train(CLI::App& app) {
   cmd->add_flag("--sync-batchnorm", a->sync_batchnorm,
                 "under mpirun: BatchNorm layers normalise with the statistics of the whole batch "
                 "across ranks (SyncBatchNorm), not each rank's share");
+  add_device_option(cmd, a->device);
   add_text_options(cmd, a->text);
   add_schedule_options(cmd, a->schedule_options);
   add_autoencoder_options(cmd, a->autoencoder);
   cmd->callback([a, cmd] {
+    const Device dev = parse_device(a->device);
     resolve_data_name(a->data);
+    if (!dev.is_cpu() && (is_autoencoder_run(a->preset, !a->model_file.empty(), a->autoencoder) ||
+                          is_text_data(a->data.data) || nn::is_gan_preset(a->preset)))
+      SN_THROW(DeviceError, "train: --device ", dev,
+               ": only classification and regression runs are wired to a device so far (text, "
+               "GAN and autoencoder runs train on the CPU; docs/backends.md)");
     if (is_autoencoder_run(a->preset, !a->model_file.empty(), a->autoencoder)) {
       refuse_distributed("autoencoder runs");
       refuse_given(*cmd, {"--sync-batchnorm"}, "by autoencoder runs (one process)");

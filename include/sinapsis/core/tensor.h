@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "sinapsis/core/device.h"
 #include "sinapsis/core/dtype.h"
 #include "sinapsis/core/error.h"
 #include "sinapsis/core/shape.h"
@@ -18,21 +19,28 @@ namespace sn {
 class Node;
 struct AutogradMeta;
 
-// 64-byte aligned, reference-counted buffer. `version` counts in-place writes so autograd can
-// detect a saved tensor that was modified after it was saved.
+// 64-byte aligned, reference-counted buffer on a device (allocated by that device's backend).
+// `version` counts in-place writes so autograd can detect a saved tensor that was modified after
+// it was saved.
 class Storage {
  public:
-  explicit Storage(size_t nbytes);
+  explicit Storage(size_t nbytes, Device device = kCPU);
+  // Memory owned by someone else, kept alive by `owner` (e.g. a CPU view of a host-accessible
+  // device buffer); freed by nobody here.
+  Storage(void* data, size_t nbytes, Device device, std::shared_ptr<void> owner);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
   void* data() const { return data_; }
   size_t nbytes() const { return nbytes_; }
+  Device device() const { return device_; }
   uint32_t version = 0;
 
  private:
   void* data_ = nullptr;
   size_t nbytes_ = 0;
+  Device device_;
+  std::shared_ptr<void> owner_;
 };
 
 struct TensorImpl {
@@ -46,13 +54,24 @@ struct TensorImpl {
   std::unique_ptr<AutogradMeta> autograd;
   TensorImpl();
   ~TensorImpl();
+  // The first element's address on the storage's device (backends use it; CPU code reads
+  // through host_data()).
   void* data() const { return static_cast<char*>(storage->data()) + offset * itemsize(dtype); }
+  // data(), or DeviceError when the memory is on a device CPU code cannot read: the catch-all
+  // for a kernel that has no implementation on that device yet.
+  void* host_data() const {
+    if (!storage->device().is_cpu()) [[unlikely]]
+      throw_not_host();
+    return data();
+  }
+  [[noreturn]] void throw_not_host() const;
   void refresh();  // recompute numel and contiguous from shape/strides
 };
 
 struct TensorOptions {
   DType dtype = kFloat32;
   bool requires_grad = false;
+  Device device = kCPU;
 };
 
 class Tensor {
@@ -75,6 +94,7 @@ class Tensor {
   int64_t stride(int64_t dim) const;
   int64_t offset() const { return checked()->offset; }
   DType dtype() const { return checked()->dtype; }
+  Device device() const { return checked()->storage->device(); }
   bool is_floating_point() const { return sn::is_floating(dtype()); }
   bool is_contiguous() const { return checked()->contiguous; }
   size_t nbytes() const { return static_cast<size_t>(numel()) * itemsize(dtype()); }
@@ -83,7 +103,9 @@ class Tensor {
   // --- raw data (pointer to the first element; checks the dtype) ---
   template <typename T>
   T* data_ptr() const;
-  void* raw_data() const { return checked()->data(); }
+  // Host pointers: DeviceError for a tensor on a device CPU code cannot read (backends use
+  // impl()->data()).
+  void* raw_data() const { return checked()->host_data(); }
 
   // --- element access ---
   double item() const;  // 0-d or one-element tensor
@@ -116,6 +138,9 @@ class Tensor {
   Tensor contiguous() const;
   Tensor clone() const;
   Tensor to(DType dtype) const;
+  // A copy on `device` (this tensor itself when it is there already); differentiable.
+  Tensor to(Device device) const;
+  Tensor to(const char* device) const { return to(Device(device)); }
   Tensor detach() const;  // shares storage, no history
 
   // --- autograd ---
@@ -223,12 +248,12 @@ T* Tensor::data_ptr() const {
   SN_CHECK(impl_, ValueError, "data_ptr: tensor is undefined");
   SN_CHECK(dtype() == dtype_of<T>(), DTypeError, "data_ptr: tensor has dtype ", dtype(),
            ", asked for ", dtype_of<T>());
-  return static_cast<T*>(impl_->data());
+  return static_cast<T*>(impl_->host_data());
 }
 
 template <typename T>
 std::vector<T> Tensor::to_vector_as() const {
-  Tensor c = to(dtype_of<T>()).contiguous();
+  Tensor c = to(kCPU).to(dtype_of<T>()).contiguous();
   const T* p = c.data_ptr<T>();
   return std::vector<T>(p, p + c.numel());
 }

@@ -185,6 +185,10 @@ class Module {
   // Converts every floating-point parameter and buffer to `dtype` in place: tensors handed
   // out before stay valid and see the new data. Gradients are dropped.
   void to(DType dtype);
+  // Moves every parameter and buffer (and any gradient) to `device` in place, as to(dtype).
+  // An optimizer made afterwards keeps its state on the parameters' device.
+  void to(Device device);
+  void to(const char* device) { to(Device(device)); }
 
   // ---- checkpoints ----
   // Parameters and persistent buffers by dotted name, sharing storage with the model.

@@ -1,6 +1,7 @@
-// Private scaffolding for the fused optimizer kernels: contiguous raw views of a parameter and
-// its gradient (copying only when the layout needs it), and the parallel element loop. The
-// update formulas themselves are in each optimizer's .cpp.
+// CPU scaffolding for the fused optimizer kernels: contiguous raw views of a parameter and its
+// gradient (copying only when the layout needs it), and the parallel element loop. The update
+// formulas themselves are still in each optimizer's .cpp (they run on the CPU only: see
+// docs/backends.md).
 #pragma once
 #include <xmmintrin.h>
 
@@ -9,7 +10,7 @@
 #include "core/tensor_internal.h"
 #include "sinapsis/core/tensor.h"
 
-namespace sn::optim::detail {
+namespace sn::cpu {
 
 // Below this many elements an update runs on one thread: the kernels do a handful of flops per
 // element, so smaller loops lose more to thread start-up than they gain.
@@ -66,11 +67,11 @@ class FlushSubnormals {
 
 template <typename F>
 void for_each_element(int64_t n, F&& f) {
-  cpu::parallel_for(n, kUpdateGrain, [&](int64_t b, int64_t e) {
+  parallel_for(n, kUpdateGrain, [&](int64_t b, int64_t e) {
     const FlushSubnormals flush;
 #pragma omp simd
     for (int64_t i = b; i < e; ++i) f(i);
   });
 }
 
-}  // namespace sn::optim::detail
+}  // namespace sn::cpu
