@@ -97,8 +97,8 @@ GPT::GPT(const GPTOptions& options) : o_(options) {
   // char_lm.py: every 2-D parameter N(0, 0.02), the residual projections 0.02/√(2·n_layer)
   const double resid_std = 0.02 / std::sqrt(2.0 * static_cast<double>(o_.n_layer));
   for (auto& [name, p] : named_parameters()) {
-    auto ends = [&](const std::string& s) {
-      return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
+    auto ends = [&n = name](const std::string& s) {  // clang 14 cannot capture a binding
+      return n.size() >= s.size() && n.compare(n.size() - s.size(), s.size(), s) == 0;
     };
     if (p.dim() == 2)
       init::normal_(p, 0.0, ends("c_proj.weight") || ends("mlp_proj.weight") ? resid_std : 0.02);

@@ -300,7 +300,8 @@ void line_panel(std::ostringstream& os, double x0, double y0, double x1, double 
   // corners are free of curves.
   double lx = 0, ly = 0;
   if (!legend.empty()) {
-    const auto [w, h] = legend_size(legend);
+    const auto [lw, lh] = legend_size(legend);
+    const double w = lw, h = lh;  // clang 14 cannot capture a structured binding
     auto free_at = [&](double x, double y) {
       const Box b{x, y, x + w, y + h};
       for (size_t i = 0; i < o.markers.size(); ++i)
