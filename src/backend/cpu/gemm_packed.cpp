@@ -10,7 +10,7 @@
 
 #include <immintrin.h>
 
-#include "backend/cpu/isa.h"
+#include "backend/cpu/isa_region.h"
 #include "core/tensor_internal.h"
 #include "sinapsis/core/error.h"
 
@@ -41,11 +41,9 @@ PackedB::PackedB(const Tensor& b) : k_(b.shape()[0]), n_(b.shape()[1]) {
   }
 }
 
-// From here to the pop below the code is compiled for AVX-512 (isa.h's SN_ISA_AVX512), on a
+// From here to SN_ISA_END below the code is compiled for AVX-512 (isa.h's SN_ISA_AVX512), on a
 // baseline build too; it runs only when cpu::level() is AVX512.
-#pragma GCC push_options
-#pragma GCC target( \
-    "avx,avx2,fma,bmi,bmi2,f16c,lzcnt,movbe,avx512f,avx512bw,avx512dq,avx512vl,avx512cd")
+SN_ISA_BEGIN(SN_ISA_AVX512)
 namespace {
 
 // C[R rows, 32 cols] (+)= A[R, K] · panel[K, 32]; `mask` limits the stored columns.
@@ -128,7 +126,7 @@ void gemm_packed_impl(const float* A, int64_t lda, const PackedB& B, float* C, i
 }
 
 }  // namespace
-#pragma GCC pop_options
+SN_ISA_END
 
 void gemm_packed(const float* A, int64_t lda, const PackedB& B, float* C, int64_t ldc, int64_t M,
                  float beta, int threads) {

@@ -21,16 +21,15 @@
 #include <cstring>
 #include <memory>
 
-#include "backend/cpu/isa.h"
+#include "backend/cpu/isa_region.h"
 #include "sinapsis/core/error.h"
 
 namespace sn::cpu {
 
-// Everything from here to the pop below is compiled for AVX2 + FMA (isa.h's SN_ISA_AVX2), on a
+// Everything from here to SN_ISA_END below is compiled for AVX2 + FMA (isa.h's SN_ISA_AVX2), on a
 // baseline build too; it runs only when cpu::level() says the CPU has them. The headers above
 // stay baseline, so no AVX2 code ends up in inline functions other files share.
-#pragma GCC push_options
-#pragma GCC target("avx,avx2,fma,bmi,bmi2,f16c,lzcnt,movbe")
+SN_ISA_BEGIN(SN_ISA_AVX2)
 namespace {
 
 constexpr int kMR = 6, kNR = 16;
@@ -371,7 +370,7 @@ void sgemm_avx2_impl(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float al
 }
 
 }  // namespace
-#pragma GCC pop_options
+SN_ISA_END
 
 bool sgemm_avx2_available() { return level() >= CpuLevel::AVX2; }
 // On AVX-512 CPUs OpenBLAS's wider kernels are faster.
