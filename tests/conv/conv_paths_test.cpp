@@ -189,6 +189,17 @@ TEST(ConvPaths, ManyOutputChannelsEveryKernelWidth) {
   }
 }
 
+TEST(ConvPaths, BatchesSplitIntoChunksOnTheIm2colPath) {
+  // the im2col path runs chunks of samples side by side (at most 256 output columns, and 2^20
+  // values of column buffer, per chunk): 7x7 outputs make chunks of up to 5 samples, the third
+  // case's K·P = 211680 values chunks of up to 4; 9 and 12 samples leave shorter last chunks
+  std::mt19937 rng(13);
+  check({12, 4, 14, 14, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2, false, true}, rng, kFloat32,
+        "strided, groups, relu");
+  check({9, 6, 8, 8, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1}, rng, kFloat64, "1x1");
+  check({9, 270, 14, 14, 2, 4, 4, 2, 2, 1, 1, 1, 1, 1, 1, 1}, rng, kFloat32, "K·P near the cap");
+}
+
 TEST(ConvPaths, TwoThreadsGiveTheSameResults) {
   const int before = get_num_threads();
   set_num_threads(2);

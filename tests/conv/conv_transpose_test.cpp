@@ -94,6 +94,37 @@ TEST(ConvTranspose2d, AdjointOfConv2d) {
   }
 }
 
+// A batch that the im2col path splits into chunks (7x7 inputs: up to 5 samples side by side, so
+// 12 samples run as 3 chunks of 4) gives what each sample gives alone, output and all three
+// gradients.
+TEST(ConvTranspose2d, ChunkedBatchEqualsSampleBySample) {
+  manual_seed(9);
+  const TensorOptions f64{.dtype = kFloat64};
+  Tensor x = randn({12, 16, 7, 7}, f64).requires_grad_(true);
+  Tensor w = randn({16, 8, 4, 4}, f64).requires_grad_(true);
+  Tensor b = randn({16}, f64).requires_grad_(true);
+  const ConvTransposeOptions o{.stride = 2, .padding = 1, .groups = 2};
+  Tensor y = conv_transpose2d(x, w, b, o);
+  ASSERT_EQ(y.shape(), (Shape{12, 16, 14, 14}));
+  Tensor gy = randn(y.shape(), f64);
+  y.backward(gy);
+  Tensor dw = zeros(w.shape(), f64), db = zeros({16}, f64);
+  for (int64_t n = 0; n < 12; ++n) {
+    SCOPED_TRACE(n);
+    Tensor xn = x.detach().narrow(0, n, 1).clone().requires_grad_(true);
+    Tensor wn = w.detach().clone().requires_grad_(true);
+    Tensor bn = b.detach().clone().requires_grad_(true);
+    Tensor yn = conv_transpose2d(xn, wn, bn, o);
+    EXPECT_TRUE(close(yn, y.detach().narrow(0, n, 1), 1e-12, 1e-12));
+    yn.backward(gy.narrow(0, n, 1).contiguous());
+    EXPECT_TRUE(close(xn.grad(), x.grad().narrow(0, n, 1), 1e-12, 1e-12));
+    dw = add(dw, wn.grad());
+    db = add(db, bn.grad());
+  }
+  EXPECT_TRUE(close(w.grad(), dw, 1e-10, 1e-10));
+  EXPECT_TRUE(close(b.grad(), db, 1e-10, 1e-10));
+}
+
 TEST(ConvTranspose2d, UnbatchedOnlyNeededGradientsAndNoGrad) {
   manual_seed(2);
   Tensor x = randn({3, 4, 4}, {.requires_grad = true});
