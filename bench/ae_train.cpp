@@ -9,7 +9,7 @@
 // MSE (means over pixels) and the training wall time, as generative.py reports them.
 #include <sinapsis/sinapsis.h>
 
-#include "harness.h"
+#include "common.h"
 
 using namespace sn::bench;
 namespace nn = sn::nn;
@@ -32,7 +32,6 @@ Model make_model() {
 }
 
 int run_epochs(const Args& args) {
-  sn::manual_seed(static_cast<uint64_t>(0));
   Model m = make_model();
   sn::optim::Adam opt(m.built.module->parameters(), {.lr = 1e-3});
   auto flat = [](const sn::data::DatasetPtr& d) {
@@ -86,12 +85,8 @@ int run_epochs(const Args& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  Args args = parse_args(argc, argv, {}, {.data = true, .epochs = true, .prefetch = true});
-  if (!args.ok) return 2;
-  return guarded_main(argv[0], [&] {
-    sn::set_num_threads(args.threads);
+  return train_bench_main(argc, argv, [](const Args& args) {
     if (!args.data.empty()) return run_epochs(args);
-    sn::manual_seed(static_cast<uint64_t>(0));
     Model m = make_model();
     sn::optim::Adam opt(m.built.module->parameters(), {.lr = 1e-3});
     std::vector<sn::Tensor> pool;
@@ -106,16 +101,7 @@ int main(int argc, char** argv) {
       loss.backward();
       opt.step();
     });
-    Json()
-        .s("bench", "ae_train")
-        .s("case", "ae train step b128")
-        .s("impl", "sinapsis")
-        .n("threads", args.threads)
-        .n("batch", kBatch)
-        .steps(t)
-        .n("samples_per_s", kBatch / t.median_s)
-        .n("final_loss", loss.item())
-        .print();
+    print_train_step(args, "ae_train", "ae train step b128", kBatch, t, loss.item());
     return 0;
   });
 }

@@ -6,6 +6,7 @@
 // epochs as the reference's --data mode (see fashion_epoch.h), wall time and test accuracy.
 #include <sinapsis/sinapsis.h>
 
+#include "common.h"
 #include "fashion_epoch.h"
 #include "harness.h"
 #include "train_step.h"
@@ -14,11 +15,7 @@ using namespace sn::bench;
 namespace nn = sn::nn;
 
 int main(int argc, char** argv) {
-  Args args = parse_args(argc, argv, {}, {.data = true, .epochs = true, .prefetch = true});
-  if (!args.ok) return 2;
-  return guarded_main(argv[0], [&] {
-    sn::set_num_threads(args.threads);
-    sn::manual_seed(0);
+  return train_bench_main(argc, argv, [](const Args& args) {
     constexpr int64_t kBatch = 64;
     auto model = nn::Sequential({nn::Conv2d(1, 6, 5, {.padding = 2}), nn::ReLU(), nn::MaxPool2d(2),
                                  nn::Conv2d(6, 16, 5), nn::ReLU(), nn::MaxPool2d(2), nn::Flatten(),
@@ -31,16 +28,7 @@ int main(int argc, char** argv) {
                                 /*flat=*/false);
     sn::Tensor loss;
     StepTiming t = time_train_steps(args, model, opt, sn::Shape{kBatch, 1, 28, 28}, loss);
-    Json()
-        .s("bench", "cnn_train")
-        .s("case", "cnn train step b64")
-        .s("impl", "sinapsis")
-        .n("threads", args.threads)
-        .n("batch", kBatch)
-        .steps(t)
-        .n("samples_per_s", kBatch / t.median_s)
-        .n("final_loss", loss.item())
-        .print();
+    print_train_step(args, "cnn_train", "cnn train step b64", kBatch, t, loss.item());
     return 0;
   });
 }

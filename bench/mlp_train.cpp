@@ -5,6 +5,7 @@
 // epochs as the reference's --data mode (see fashion_epoch.h), wall time and test accuracy.
 #include <sinapsis/sinapsis.h>
 
+#include "common.h"
 #include "fashion_epoch.h"
 #include "harness.h"
 #include "train_step.h"
@@ -13,11 +14,7 @@ using namespace sn::bench;
 namespace nn = sn::nn;
 
 int main(int argc, char** argv) {
-  Args args = parse_args(argc, argv, {}, {.data = true, .epochs = true, .prefetch = true});
-  if (!args.ok) return 2;
-  return guarded_main(argv[0], [&] {
-    sn::set_num_threads(args.threads);
-    sn::manual_seed(0);
+  return train_bench_main(argc, argv, [](const Args& args) {
     constexpr int64_t kBatch = 128;
     auto model = nn::Sequential(
         {nn::Linear(784, 512), nn::ReLU(), nn::Linear(512, 256), nn::ReLU(), nn::Linear(256, 10)});
@@ -28,17 +25,7 @@ int main(int argc, char** argv) {
                                 /*flat=*/true);
     sn::Tensor loss;
     StepTiming t = time_train_steps(args, model, opt, sn::Shape{kBatch, 784}, loss);
-    Json()
-        .s("bench", "mlp_train")
-        .s("case", "mlp train step b128")
-        .s("impl", "sinapsis")
-        .s("device", args.device)
-        .n("threads", args.threads)
-        .n("batch", kBatch)
-        .steps(t)
-        .n("samples_per_s", kBatch / t.median_s)
-        .n("final_loss", loss.item())
-        .print();
+    print_train_step(args, "mlp_train", "mlp train step b128", kBatch, t, loss.item());
     return 0;
   });
 }

@@ -3,7 +3,6 @@
 // MSE, the pictures (a valid PNG, a well-formed SVG with the classes in its legend), `eval`
 // printing the same numbers, `resume`, --denoise, and the one-line errors for bad options.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -52,23 +51,18 @@ void write_idx(const fs::path& dir, const std::string& split, int n, unsigned se
   }
 }
 
-class AutoencoderCli : public ::testing::Test {
+// A fresh folder per test (TempDirTest) holding the tiny data set.
+class AutoencoderCli : public sn::test::TempDirTest {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("sinapsis_ae_" +
-            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
-            std::to_string(::getpid()));
-    fs::remove_all(dir_);
+    TempDirTest::SetUp();
     fs::create_directories(dir_ / "fm");
     write_idx(dir_ / "fm", "train", 300, 1);
     write_idx(dir_ / "fm", "t10k", 100, 2);
     ::setenv("SN_FASHION_MNIST_DIR", (dir_ / "fm").c_str(), 1);
   }
-  void TearDown() override { fs::remove_all(dir_); }
   sn::test::CliResult run(const std::string& args) { return sn::test::run_cli(args); }
   json result(const fs::path& run) { return json::parse(sn::test::read_file(run / "result.json")); }
-  fs::path dir_;
 };
 
 bool is_png(const fs::path& p) {
@@ -198,6 +192,13 @@ TEST_F(AutoencoderCli, ClearErrors) {
     EXPECT_NE(r.out.find(want), std::string::npos) << args << "\n" << r.out;
     EXPECT_FALSE(fs::exists(dir_ / "x")) << args;  // a run that fails to start leaves nothing
   }
+  // "data:" is printed once the data have loaded, as train prints it for classifiers
+  auto r = run("train --data " + (dir_ / "none.csv").string() + " --preset autoencoder" + o);
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_EQ(r.out.find("data:"), std::string::npos) << r.out;
+  r = run("train --data fashion-mnist --preset autoencoder --epochs 1 --batch-size 100" + o);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("data:   Fashion-MNIST ("), std::string::npos) << r.out;
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "test_util.h"
 #include "unsup/golden.h"
 
 namespace {
@@ -55,13 +56,9 @@ TEST(AutoencoderPresets, PyTorchDefaultInitAndSigmoidOutput) {
   EXPECT_LT(max(y).item(), 1.0);
 }
 
+// The message of the error building `name` for inputs `in` throws.
 std::string error_of(const std::string& name, const Shape& in) {
-  try {
-    preset(name, in);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
+  return test::error_of([&] { preset(name, in); });
 }
 
 TEST(AutoencoderPresets, ConvPresetNeedsImages) {

@@ -11,6 +11,7 @@
 
 #include <sinapsis/sinapsis.h>
 
+#include "test_util.h"
 #include "viz/xml_check.h"
 
 namespace {
@@ -220,11 +221,12 @@ TEST(Graph, RecorderScopeAndNesting) {
   EXPECT_FALSE(outer.output(d.grad_fn().get(), 0).defined());
 }
 
-TEST(Graph, RenderWritesDotAndSvg) {
+using GraphFiles = sn::test::TempDirTest;
+
+TEST_F(GraphFiles, RenderWritesDotAndSvg) {
   Lecture g;
   g.build();
-  const std::string dir = testing::TempDir() + "/sn_viz_graph";
-  std::filesystem::create_directories(dir);
+  const std::string dir = dir_.string();
   const std::string dot = viz::to_dot(g.E);
   const bool svg = viz::render_svg(dot, dir + "/lecture.svg");
   std::ifstream f(dir + "/lecture.dot");

@@ -4,6 +4,8 @@
 
 #include <sinapsis/sinapsis.h>
 
+#include "test_util.h"
+
 namespace {
 namespace viz = sn::viz;
 using sn::Shape;
@@ -52,12 +54,7 @@ TEST(ImageGrid, FlatRowsRangeClippingNanAndRgb) {
 }
 
 std::string error_of(const sn::Tensor& x, const viz::ImageGridOptions& o = {}) {
-  try {
-    viz::image_grid(x, o);
-  } catch (const sn::ValueError& e) {
-    return e.what();
-  }
-  return "";
+  return sn::test::error_of<sn::ValueError>([&] { viz::image_grid(x, o); });
 }
 
 TEST(ImageGrid, Errors) {

@@ -9,6 +9,8 @@
 
 #include <sinapsis/sinapsis.h>
 
+#include "test_util.h"
+
 namespace {
 namespace viz = sn::viz;
 
@@ -96,15 +98,17 @@ TEST(Png, RoundTripsThePixels) {
   EXPECT_EQ(img.pixel(0, 0), (viz::Color{0, 255, 0}));
 }
 
-TEST(Png, WritesAFile) {
+using PngFile = sn::test::TempDirTest;
+
+TEST_F(PngFile, WritesAFile) {
   viz::Image img(8, 8);
   img.set_pixel(3, 4, {1, 2, 3});
-  const std::string path = testing::TempDir() + "/sn_viz_test.png";
+  const std::string path = this->path("x.png");
   viz::write_png(img, path);
   std::ifstream f(path, std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   EXPECT_EQ(bytes, viz::encode_png(img));
-  EXPECT_THROW(viz::write_png(img, testing::TempDir() + "/no/such/dir/x.png"), sn::IOError);
+  EXPECT_THROW(viz::write_png(img, this->path("no/such/dir/x.png")), sn::IOError);
 }
 
 TEST(Image, DrawingClipsAndChecks) {

@@ -5,6 +5,7 @@
 #include <sinapsis/sinapsis.h>
 #include <algorithm>
 
+#include "test_util.h"
 #include "viz/xml_check.h"
 
 namespace {
@@ -37,13 +38,8 @@ TEST(Scatter, PointsColouredByLabelWithALegend) {
 }
 
 TEST(Scatter, Errors) {
-  auto error_of = [](const sn::Tensor& x, const sn::Tensor& y) -> std::string {
-    try {
-      viz::scatter_svg(x, y);
-    } catch (const sn::Error& e) {
-      return e.what();
-    }
-    return "";
+  auto error_of = [](const sn::Tensor& x, const sn::Tensor& y) {
+    return sn::test::error_of([&] { viz::scatter_svg(x, y); });
   };
   EXPECT_NE(error_of(sn::zeros(Shape{3, 3}), sn::zeros(Shape{3})).find("points must be [N, 2]"),
             std::string::npos);

@@ -155,11 +155,10 @@ void add_autoencoder_options(CLI::App* cmd, AutoencoderOptions& o);
 // True for the autoencoder presets (autoencoder, conv-autoencoder, vae) and --reconstruct.
 bool is_autoencoder_run(const std::string& preset, bool model_file_given,
                         const AutoencoderOptions& o);
-// `train` of an autoencoder into the run folder `out`. `train_json` holds train's options as a
-// classifier run's run.json does (data, model_file, preset, optimizer, epochs, ...); options an
-// autoencoder run does not use are refused through `cmd`.
-void train_autoencoder(const nlohmann::json& train_json, const AutoencoderOptions& o,
-                       const CLI::App& cmd, int threads, bool overwrite, const std::string& out);
+// `train` of an autoencoder into the run folder `out`; options an autoencoder run does not use
+// are refused through `cmd`.
+struct TrainArgs;
+void train_autoencoder(TrainArgs a, const CLI::App& cmd, const std::string& out);
 // `resume` of a run whose run.json has "autoencoder"; epochs 0: the run's own.
 void resume_autoencoder(const std::string& dir, const nlohmann::json& run_json, int64_t epochs,
                         int threads);
@@ -223,6 +222,30 @@ struct Schedule {
 };
 Schedule make_schedule(const std::string& name, const ScheduleOptions& o, optim::Optimizer& opt,
                        int64_t epochs, int64_t batches_per_epoch, std::function<double()> metric);
+
+// ---- `train` of classifiers and autoencoders (cmd_train.cpp, unsup_train.cpp) ----
+// What `train` was asked for. run.json holds to_json(); an autoencoder run's adds an
+// "autoencoder" entry, which marks the kind of run.
+struct TrainArgs {
+  DataSpec data;
+  std::string model_file, preset = "mlp", optimizer = "adam", schedule = "cosine", out;
+  int64_t epochs = 5, batch_size = 0, patience = 0;  // batch 0: the preset's default
+  double lr = -1, momentum = 0.9, weight_decay = 0, val_split = 0.1;
+  uint64_t seed = 0;
+  int threads = 0;
+  std::string device = "cpu";  // --device; not saved with the run (resume runs on the CPU)
+  bool overwrite = false;
+  bool sync_batchnorm = false;  // under mpirun: BatchNorm statistics over all ranks
+  TextOptions text;             // text runs only, but for --clip-grad (both kinds)
+  ScheduleOptions schedule_options;
+  AutoencoderOptions autoencoder;  // autoencoder runs only
+  double label_smoothing = 0;
+  nlohmann::json to_json() const;
+  static TrainArgs from_json(const nlohmann::json& j);  // absent keys: the defaults
+};
+// The optimizer of --optimizer over `params`, with --lr (or the optimizer's default),
+// --momentum and --weight-decay.
+std::unique_ptr<optim::Optimizer> make_optimizer(const TrainArgs& a, std::vector<Tensor> params);
 
 // The pieces a run folder holds.
 struct RunPaths {

@@ -17,76 +17,46 @@ namespace sn::cli {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-namespace {
-
-struct TrainArgs {
-  DataSpec data;
-  std::string model_file, preset = "mlp", optimizer = "adam", schedule = "cosine", out;
-  int64_t epochs = 5, batch_size = 0, patience = 0;  // batch 0: the preset's default
-  double lr = -1, momentum = 0.9, weight_decay = 0, val_split = 0.1;
-  uint64_t seed = 0;
-  int threads = 0;
-  std::string device = "cpu";  // --device; not saved with the run (resume runs on the CPU)
-  bool overwrite = false;
-  bool sync_batchnorm = false;  // under mpirun: BatchNorm statistics over all ranks
-  TextOptions text;             // text runs only, but for --clip-grad (both kinds)
-  ScheduleOptions schedule_options;
-  AutoencoderOptions autoencoder;  // autoencoder runs only (unsup_train.cpp)
-  double label_smoothing = 0;
-  json to_json() const {
-    return {{"data", data.to_json()},
-            {"model_file", model_file},
-            {"preset", preset},
-            {"optimizer", optimizer},
-            {"schedule", schedule},
-            {"schedule_options", schedule_options.to_json()},
-            {"clip_grad", text.clip_grad},
-            {"label_smoothing", label_smoothing},
-            {"epochs", epochs},
-            {"batch_size", batch_size},
-            {"patience", patience},
-            {"lr", lr},
-            {"momentum", momentum},
-            {"weight_decay", weight_decay},
-            {"val_split", val_split},
-            {"sync_batchnorm", sync_batchnorm},
-            {"seed", seed}};
-  }
-  static TrainArgs from_json(const json& j) {
-    TrainArgs a;
-    a.data = DataSpec::from_json(j.at("data"));
-    a.model_file = j.value("model_file", "");
-    a.preset = j.value("preset", "mlp");
-    a.optimizer = j.value("optimizer", "adam");
-    a.schedule = j.value("schedule", "none");
-    a.schedule_options = ScheduleOptions::from_json(j.value("schedule_options", json::object()));
-    a.text.clip_grad = j.value("clip_grad", -1.0);
-    a.label_smoothing = j.value("label_smoothing", 0.0);
-    a.epochs = j.value("epochs", int64_t{5});
-    a.batch_size = j.value("batch_size", int64_t{128});
-    a.patience = j.value("patience", int64_t{0});
-    a.lr = j.value("lr", -1.0);
-    a.momentum = j.value("momentum", 0.9);
-    a.weight_decay = j.value("weight_decay", 0.0);
-    a.val_split = j.value("val_split", 0.1);
-    a.seed = j.value("seed", uint64_t{0});
-    a.sync_batchnorm = j.value("sync_batchnorm", false);
-    return a;
-  }
-};
-
-// The run's whole History: history.json, or the copy that checkpoints before history.json
-// embedded.
-std::string history_json(const std::string& run_dir) { return run_dir + "/history.json"; }
-train::History run_history(const std::string& run_dir, const train::CheckpointInfo& info) {
-  if (fs::exists(history_json(run_dir))) return train::History::load(history_json(run_dir));
-  return info.history;
+json TrainArgs::to_json() const {
+  return {{"data", data.to_json()},
+          {"model_file", model_file},
+          {"preset", preset},
+          {"optimizer", optimizer},
+          {"schedule", schedule},
+          {"schedule_options", schedule_options.to_json()},
+          {"clip_grad", text.clip_grad},
+          {"label_smoothing", label_smoothing},
+          {"epochs", epochs},
+          {"batch_size", batch_size},
+          {"patience", patience},
+          {"lr", lr},
+          {"momentum", momentum},
+          {"weight_decay", weight_decay},
+          {"val_split", val_split},
+          {"sync_batchnorm", sync_batchnorm},
+          {"seed", seed}};
 }
 
-// A run folder's run.json, size and nesting checked (core/json_read.h).
-json read_run_json(const std::string& path) {
-  return detail::read_json_file<IOError>(path, "resume: '" + path + "'",
-                                         {.max_bytes = 1 << 20, .max_depth = 16});
+TrainArgs TrainArgs::from_json(const json& j) {
+  TrainArgs a;
+  a.data = DataSpec::from_json(j.at("data"));
+  a.model_file = j.value("model_file", "");
+  a.preset = j.value("preset", "mlp");
+  a.optimizer = j.value("optimizer", "adam");
+  a.schedule = j.value("schedule", "none");
+  a.schedule_options = ScheduleOptions::from_json(j.value("schedule_options", json::object()));
+  a.text.clip_grad = j.value("clip_grad", -1.0);
+  a.label_smoothing = j.value("label_smoothing", 0.0);
+  a.epochs = j.value("epochs", int64_t{5});
+  a.batch_size = j.value("batch_size", int64_t{128});
+  a.patience = j.value("patience", int64_t{0});
+  a.lr = j.value("lr", -1.0);
+  a.momentum = j.value("momentum", 0.9);
+  a.weight_decay = j.value("weight_decay", 0.0);
+  a.val_split = j.value("val_split", 0.1);
+  a.seed = j.value("seed", uint64_t{0});
+  a.sync_batchnorm = j.value("sync_batchnorm", false);
+  return a;
 }
 
 std::unique_ptr<optim::Optimizer> make_optimizer(const TrainArgs& a, std::vector<Tensor> params) {
@@ -121,6 +91,22 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const TrainArgs& a, std::vector
   }
   SN_THROW(ValueError, "--optimizer: unknown '", o,
            "' (expected sgd, adam, adamw, rmsprop, adagrad, adadelta or lbfgs)");
+}
+
+namespace {
+
+// The run's whole History: history.json, or the copy that checkpoints before history.json
+// embedded.
+std::string history_json(const std::string& run_dir) { return run_dir + "/history.json"; }
+train::History run_history(const std::string& run_dir, const train::CheckpointInfo& info) {
+  if (fs::exists(history_json(run_dir))) return train::History::load(history_json(run_dir));
+  return info.history;
+}
+
+// A run folder's run.json, size and nesting checked (core/json_read.h).
+json read_run_json(const std::string& path) {
+  return detail::read_json_file<IOError>(path, "resume: '" + path + "'",
+                                         {.max_bytes = 1 << 20, .max_depth = 16});
 }
 
 std::string build_spec(const TrainArgs& a, const LoadedData& d) {
@@ -577,8 +563,7 @@ void add_train(CLI::App& app) {
     if (is_autoencoder_run(a->preset, !a->model_file.empty(), a->autoencoder)) {
       refuse_distributed("autoencoder runs");
       refuse_given(*cmd, {"--sync-batchnorm"}, "by autoencoder runs (one process)");
-      train_autoencoder(a->to_json(), a->autoencoder, *cmd, a->threads, a->overwrite,
-                        default_out(*a));
+      train_autoencoder(*a, *cmd, default_out(*a));
       return;
     }
     refuse_given(*cmd, {"--denoise"},

@@ -158,10 +158,9 @@ void run_gan_training(const GanTrainArgs& a, const std::string& out_dir, bool re
   const std::string g_spec_path = run.dir + "/generator.json",
                     d_spec_path = run.dir + "/discriminator.json";
 
-  std::cout << "data:   " << std::flush;
   std::string description;
   Tensor images = load_gan_images(a.data, description);
-  std::cout << description << "\n";
+  std::cout << "data:   " << description << "\n";  // once loaded, as the other runs print it
   const Shape image_shape(images.shape().begin() + 1, images.shape().end());
   SN_CHECK(images.size(0) >= a.batch_size, ValueError, "train: ", images.size(0),
            " images make no full batch of ", a.batch_size,

@@ -23,49 +23,18 @@ namespace {
 
 const std::vector<std::string> kPresets = {"autoencoder", "conv-autoencoder", "vae"};
 
-// What an autoencoder run was started with (its run.json).
-struct AeArgs {
-  DataSpec data;
-  std::string model_file, preset = "autoencoder", optimizer = "adam", denoise;
-  int64_t epochs = 5, batch_size = 128, patience = 0;
-  double lr = -1, momentum = 0.9, weight_decay = 0, val_split = 0;
-  uint64_t seed = 0;
-  int threads = 0;
-  bool overwrite = false;
-  json run_json() const {
-    return {{"autoencoder", {{"denoise", denoise}}},
-            {"data", data.to_json()},
-            {"model_file", model_file},
-            {"preset", preset},
-            {"optimizer", optimizer},
-            {"epochs", epochs},
-            {"batch_size", batch_size},
-            {"patience", patience},
-            {"lr", lr},
-            {"momentum", momentum},
-            {"weight_decay", weight_decay},
-            {"val_split", val_split},
-            {"seed", seed}};
-  }
-  // From a run.json, or from train's options (TrainArgs::to_json(): no "autoencoder" entry).
-  static AeArgs from_json(const json& j) {
-    AeArgs a;
-    a.data = DataSpec::from_json(j.at("data"));
-    a.model_file = j.value("model_file", "");
-    a.preset = j.value("preset", "autoencoder");
-    a.optimizer = j.value("optimizer", "adam");
-    if (j.contains("autoencoder")) a.denoise = j["autoencoder"].value("denoise", "");
-    a.epochs = j.value("epochs", int64_t{5});
-    a.batch_size = j.value("batch_size", int64_t{128});
-    a.patience = j.value("patience", int64_t{0});
-    a.lr = j.value("lr", -1.0);
-    a.momentum = j.value("momentum", 0.9);
-    a.weight_decay = j.value("weight_decay", 0.0);
-    a.val_split = j.value("val_split", 0.0);
-    a.seed = j.value("seed", uint64_t{0});
-    return a;
-  }
-};
+// An autoencoder run's run.json: train's options (TrainArgs::to_json) and the "autoencoder" entry
+// that marks the kind of run; read back by TrainArgs::from_json plus that entry.
+json ae_run_json(const TrainArgs& a) {
+  json j = a.to_json();
+  j["autoencoder"] = {{"denoise", a.autoencoder.denoise}};
+  return j;
+}
+TrainArgs ae_args_from_json(const json& j) {
+  TrainArgs a = TrainArgs::from_json(j);
+  if (j.contains("autoencoder")) a.autoencoder.denoise = j["autoencoder"].value("denoise", "");
+  return a;
+}
 
 // --denoise KIND:AMOUNT
 struct Noise {
@@ -113,7 +82,7 @@ std::shared_ptr<nn::Module> noise_module(const Noise& n) {
 }
 
 // The spec of a new run: the preset's (or the user's file), behind the input noise.
-std::string new_spec(const AeArgs& a, const Shape& input, const Noise& noise) {
+std::string new_spec(const TrainArgs& a, const Shape& input, const Noise& noise) {
   std::string text = a.model_file.empty()
                          ? nn::preset_spec(a.preset, input, 0)
                          : detail::read_json_text(a.model_file, "--model", {.max_bytes = 16 << 20});
@@ -127,35 +96,8 @@ std::string new_spec(const AeArgs& a, const Shape& input, const Noise& noise) {
   return j.dump(2);
 }
 
-std::unique_ptr<optim::Optimizer> make_optimizer(const AeArgs& a, std::vector<Tensor> params) {
-  const std::string& o = a.optimizer;
-  auto lr = [&](double dflt) { return a.lr > 0 ? a.lr : dflt; };
-  if (o == "adam")
-    return std::make_unique<optim::Adam>(
-        params, optim::AdamOptions{.lr = lr(1e-3), .weight_decay = a.weight_decay});
-  if (o == "adamw")
-    return std::make_unique<optim::AdamW>(
-        params, optim::AdamWOptions{.lr = lr(1e-3),
-                                    .weight_decay = a.weight_decay > 0 ? a.weight_decay : 1e-2});
-  if (o == "sgd")
-    return std::make_unique<optim::SGD>(
-        params,
-        optim::SGDOptions{.lr = lr(0.01), .momentum = a.momentum, .weight_decay = a.weight_decay});
-  if (o == "rmsprop")
-    return std::make_unique<optim::RMSprop>(
-        params, optim::RMSpropOptions{.lr = lr(1e-3), .weight_decay = a.weight_decay});
-  if (o == "adagrad")
-    return std::make_unique<optim::Adagrad>(
-        params, optim::AdagradOptions{.lr = lr(1e-2), .weight_decay = a.weight_decay});
-  if (o == "adadelta")
-    return std::make_unique<optim::Adadelta>(
-        params, optim::AdadeltaOptions{.lr = lr(1.0), .weight_decay = a.weight_decay});
-  SN_THROW(ValueError, "--optimizer ", o,
-           ": not for autoencoder runs (adam, adamw, sgd, rmsprop, adagrad or adadelta)");
-}
-
 // A BCE needs targets in [0, 1]: a CSV is checked (image data sets are read as pixels / 255).
-void check_unit_range(const LoadedData& d, const AeArgs& a) {
+void check_unit_range(const LoadedData& d, const TrainArgs& a) {
   if (!is_csv_data(a.data)) return;
   NoGradGuard ng;
   data::DataLoader all(d.train, {.batch_size = 4096, .prefetch = 0});
@@ -245,7 +187,7 @@ void write_latent(nn::Module& model, const LoadedData& d, const std::string& wha
                                             .class_names = names}));
 }
 
-void run_autoencoder(const AeArgs& a, const std::string& out_dir, bool resume,
+void run_autoencoder(const TrainArgs& a, const std::string& out_dir, bool resume,
                      int64_t planned_epochs) {
   apply_threads(a.threads);
   manual_seed(a.seed);
@@ -253,10 +195,9 @@ void run_autoencoder(const AeArgs& a, const std::string& out_dir, bool resume,
   SN_CHECK(!is_text_data(a.data.data), ValueError,
            "train: an autoencoder reproduces images or CSV rows, not text (--data ", a.data.data,
            ")");
-  const Noise noise = parse_denoise(a.denoise);
-  std::cout << "data:   " << std::flush;
+  const Noise noise = parse_denoise(a.autoencoder.denoise);
   LoadedData d = load_data(a.data, nullptr, /*normalise=*/false);
-  std::cout << d.description << "\n";
+  std::cout << "data:   " << d.description << "\n";
   const std::string spec_text = resume ? read_text(run.spec) : new_spec(a, d.input_shape, noise);
   nn::BuiltModel built = nn::build_model(spec_text, d.input_shape,
                                          resume                 ? "'" + run.spec + "'"
@@ -304,14 +245,16 @@ void run_autoencoder(const AeArgs& a, const std::string& out_dir, bool resume,
     }
   } else {
     write_text_atomic(run.spec, built.spec + "\n");
-    json runj = a.run_json();
+    json runj = ae_run_json(a);
     runj["input_shape"] = d.input_shape.vec();
     write_text_atomic(run.run_json, runj.dump(2) + "\n");
   }
   Shape batch_in = d.input_shape;
   batch_in.insert(0, 1);
   std::cout << "model:  " << (a.model_file.empty() ? "preset " + a.preset : a.model_file)
-            << (noise.kind.empty() ? "" : ", denoising (" + a.denoise + " on the input only)")
+            << (noise.kind.empty()
+                    ? ""
+                    : ", denoising (" + a.autoencoder.denoise + " on the input only)")
             << "\n"
             << model.summary(batch_in) << "loss: " << t.description << "\n"
             << "optimizer: " << opt->name() << " lr " << opt->lr() << " (constant), batch "
@@ -322,7 +265,7 @@ void run_autoencoder(const AeArgs& a, const std::string& out_dir, bool resume,
       pairs,
       {.batch_size = a.batch_size, .shuffle = true, .drop_last = drop_single, .seed = a.seed});
   const std::map<std::string, std::string> extra = {
-      {"autoencoder", json{{"denoise", a.denoise}, {"loss", t.description}}.dump()},
+      {"autoencoder", json{{"denoise", a.autoencoder.denoise}, {"loss", t.description}}.dump()},
       {"data", a.data.to_json().dump()},
       {"classes", json(d.class_names).dump()},
       {"features", json(d.feature_names).dump()}};
@@ -435,34 +378,30 @@ bool is_autoencoder_run(const std::string& preset, bool model_file_given,
   return std::find(kPresets.begin(), kPresets.end(), preset) != kPresets.end();
 }
 
-void train_autoencoder(const json& train_json, const AutoencoderOptions& o, const CLI::App& cmd,
-                       int threads, bool overwrite, const std::string& out) {
+void train_autoencoder(TrainArgs a, const CLI::App& cmd, const std::string& out) {
   refuse_given(
       cmd,
       {"--schedule", "--label-smoothing", "--step-size", "--milestones", "--gamma", "--pct-start",
        "--plateau-patience", "--warmup-epochs", "--clip-grad", "--task", "--tokenizer", "--steps",
        "--eval-every", "--warmup", "--min-lr", "--block", "--tbptt"},
       "by autoencoder runs (a constant learning rate, as generative.py)");
-  SN_CHECK(!o.reconstruct || !train_json.value("model_file", "").empty(), ValueError,
+  SN_CHECK(!a.autoencoder.reconstruct || !a.model_file.empty(), ValueError,
            "--reconstruct: needs --model FILE (the autoencoder presets reconstruct already)");
-  AeArgs a = AeArgs::from_json(train_json);
-  a.denoise = o.denoise;
-  parse_denoise(a.denoise);  // a bad --denoise is refused before the data are loaded
+  parse_denoise(a.autoencoder.denoise);  // a bad --denoise is refused before the data are loaded
+  a.schedule = "none";
   if (a.batch_size <= 0) a.batch_size = 128;
   // generative.py trains on all the training images: validation only when asked for
   if (cmd.get_option("--val-split")->count() == 0) a.val_split = 0;
   SN_CHECK(a.optimizer != "lbfgs", ValueError,
            "--optimizer lbfgs: not for autoencoder runs (adam, adamw, sgd, rmsprop, adagrad or "
            "adadelta)");
-  a.threads = threads;
-  a.overwrite = overwrite;
   run_autoencoder(a, out, false, a.epochs);
 }
 
 void resume_autoencoder(const std::string& dir, const json& j, int64_t epochs, int threads) {
-  detail::check_like(j, AeArgs{}.run_json(), "resume: '" + RunPaths(dir).run_json + "'",
+  detail::check_like(j, ae_run_json(TrainArgs{}), "resume: '" + RunPaths(dir).run_json + "'",
                      {"input_shape"});
-  AeArgs a = AeArgs::from_json(j);
+  TrainArgs a = ae_args_from_json(j);
   const int64_t planned = a.epochs;
   if (epochs > 0) a.epochs = epochs;
   a.threads = threads;
