@@ -60,7 +60,8 @@ TEST(ImportCli, AnOnnxMlpEvaluatesWithPyTorchsAnswers) {
   Result r = sh(kCli + " import " + kGolden + "mlp.onnx --out " + run + " --target label");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_TRUE(has(r.out, "a chain of spec layers")) << r.out;
-  EXPECT_TRUE(has(r.out, "stores no classes and no normalisation")) << r.out;
+  EXPECT_TRUE(has(r.out, "stores no class names and no normalisation: classes are indices 0..4"))
+      << r.out;
   EXPECT_TRUE(fs::exists(dir / "run" / "best.safetensors"));
   EXPECT_TRUE(fs::exists(dir / "run" / "run.json"));
 

@@ -119,15 +119,20 @@ void run_onnx_import(const ImportArgs& a) {
             << ", " << outs << " output" << (outs == 1 ? "" : "s") << ", "
             << b.module->num_parameters() << " parameters\n";
   for (const auto& n : m.notes) std::cout << "note:   " << n << "\n";
-  if (!stored_classes && norm.empty())
-    std::cout << "note:   the file stores no classes and no normalisation: eval and predict "
-                 "report class indices 0.."
-              << outs - 1 << " and feed inputs unnormalised\n";
-  else if (!stored_classes)
-    std::cout << "note:   the file stores no classes: eval and predict report class indices 0.."
-              << outs - 1 << "\n";
-  else if (norm.empty())
-    std::cout << "note:   the file stores no normalisation: inputs are fed unnormalised\n";
+  if (!stored_classes || norm.empty())
+    std::cout << "note:   the file stores no "
+              << (!stored_classes && norm.empty() ? "class names and no normalisation"
+                  : !stored_classes               ? "class names"
+                                                  : "normalisation")
+              << ": "
+              << (!stored_classes ? "classes are indices 0.." + std::to_string(outs - 1) +
+                                        " (eval of a named data set shows its names)"
+                                  : "")
+              << (!stored_classes && norm.empty() ? "; " : "")
+              << (norm.empty() ? "inputs are fed unnormalised, as eval reads them (images in "
+                                 "[0, 1], CSV columns as written)"
+                               : "")
+              << "\n";
   if (!norm.empty()) std::cout << norm << "\n";
   std::cout << "wrote " << run.best << "\n"
             << "next:   sinapsis eval " << run.dir << (a.data.empty() ? " --data DATA" : "")
